@@ -1,0 +1,154 @@
+"""Database access: the connection pool and the migration runner.
+
+Migrations are numbered `.sql` files in `notifier/migrations/`. `migrate()` applies the ones not yet
+recorded in `schema_migrations`, each in its own transaction, under an advisory lock so two release
+steps running at once cannot interleave. A file edited after it was applied is an error: the database
+and the code would disagree about the schema. A file whose first line is `-- no-transaction` runs
+outside a transaction (for `create index concurrently`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from notifier.settings import Settings
+
+logger = logging.getLogger('notifier.db')
+
+MIGRATIONS_DIR = Path(__file__).parent / 'migrations'
+MIGRATION_FILE = re.compile(r'^(\d{4})_[a-z0-9_]+\.sql$')
+# Any constant unique to this application; pg_advisory_lock takes a bigint.
+MIGRATION_LOCK = 0x7E11_3E00_0001
+NO_TRANSACTION = '-- no-transaction'
+
+CREATE_SCHEMA_MIGRATIONS = """
+create table if not exists schema_migrations (
+    version text primary key,
+    checksum text not null,
+    applied_at timestamptz not null default now()
+)
+"""
+
+
+class MigrationError(Exception):
+    """The migrations on disk and the ones recorded in the database disagree."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    version: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding='utf-8')
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def find_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """The migration files in order; anything that looks like a migration but is misnamed is an error."""
+    found = []
+    for path in sorted(directory.glob('*.sql')):
+        match = MIGRATION_FILE.match(path.name)
+        if not match:
+            raise MigrationError(f'{path.name}: migration files are named NNNN_lowercase_words.sql')
+        found.append(Migration(number=int(match.group(1)), version=path.stem, path=path))
+    return found
+
+
+def check_numbering(migrations: list[Migration]) -> None:
+    """Numbers run 1, 2, 3, … with no gap and no duplicate (two branches both adding 0007 is caught here)."""
+    for expected, migration in enumerate(migrations, start=1):
+        if migration.number != expected:
+            raise MigrationError(f'{migration.path.name}: expected migration number {expected:04d}')
+
+
+async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply every pending migration; return the versions applied now."""
+    migrations = find_migrations(directory)
+    check_numbering(migrations)
+    await conn.execute('select pg_advisory_lock($1)', MIGRATION_LOCK)
+    try:
+        await conn.execute(CREATE_SCHEMA_MIGRATIONS)
+        applied = {
+            r['version']: r['checksum'] for r in await conn.fetch('select version, checksum from schema_migrations')
+        }
+        unknown = sorted(set(applied) - {m.version for m in migrations})
+        if unknown:
+            raise MigrationError(f'the database has migrations this code does not know: {", ".join(unknown)}')
+        done = []
+        for migration in migrations:
+            if migration.version in applied:
+                if applied[migration.version] != migration.checksum:
+                    raise MigrationError(f'{migration.path.name} was edited after it was applied')
+                continue
+            await _apply(conn, migration)
+            logger.info('applied migration %s', migration.version)
+            done.append(migration.version)
+        return done
+    finally:
+        await conn.execute('select pg_advisory_unlock($1)', MIGRATION_LOCK)
+
+
+async def _apply(conn: asyncpg.Connection, migration: Migration) -> None:
+    sql = migration.sql
+    record = 'insert into schema_migrations (version, checksum) values ($1, $2)'
+    if sql.startswith(NO_TRANSACTION):
+        await conn.execute(sql)
+        await conn.execute(record, migration.version, migration.checksum)
+        return
+    async with conn.transaction():
+        await conn.execute("set local lock_timeout = '5s'")
+        await conn.execute(sql)
+        await conn.execute(record, migration.version, migration.checksum)
+
+
+async def migrate_database(settings: Settings) -> list[str]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec('jsonb', encoder=json.dumps, decoder=json.loads, schema='pg_catalog')
+    await conn.set_type_codec('json', encoder=json.dumps, decoder=json.loads, schema='pg_catalog')
+
+
+async def create_pool(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(settings.database_url, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+async def ensure_database(server_url: str, name: str, *, recreate: bool = False) -> None:
+    """Create database `name` on the server at `server_url` if it is missing (or drop it first)."""
+    if not re.fullmatch(r'[a-z_][a-z0-9_]*', name):
+        raise ValueError(f'unsafe database name {name!r}')
+    conn = await asyncpg.connect(server_url)
+    try:
+        if recreate:
+            await conn.execute(f'drop database if exists {name} with (force)')
+        if not await conn.fetchval('select 1 from pg_database where datname = $1', name):
+            await conn.execute(f'create database {name}')
+    finally:
+        await conn.close()
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at database `name` (keeps query options such as a socket `host`)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, '/' + name, parts.query, parts.fragment))

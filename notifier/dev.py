@@ -1,0 +1,154 @@
+"""`tellme dev`: the whole service on one laptop, in one process.
+
+Whatever is not configured is started here: PostgreSQL and Redis from `.tellme/`, and the Notify
+simulator with a generated live key. Then migrations, the web app and a worker. Ctrl-C (or SIGTERM)
+stops everything in reverse order, so no postgres or redis-server process is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from notifier import db, embedded
+from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.server import Simulator, serve
+from notifier.settings import Settings
+from notifier.web import create_app
+from workers.settings import make_worker
+
+logger = logging.getLogger('notifier.dev')
+
+DEV_DATABASE = 'tellme'
+
+
+class DevError(RuntimeError):
+    """`tellme dev` cannot start; the message says what to do."""
+
+
+@dataclass
+class DevStack:
+    """What `tellme dev` started, so it can be stopped in reverse order whatever happened."""
+
+    data_dir: Path
+    postgres: embedded.EmbeddedPostgres | None = None
+    redis: embedded.EmbeddedRedis | None = None
+    runners: list[web.AppRunner] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        for runner in reversed(self.runners):
+            await runner.cleanup()
+        if self.redis is not None:
+            await asyncio.to_thread(self.redis.stop)
+        if self.postgres is not None:
+            await asyncio.to_thread(self.postgres.stop)
+
+
+def _claim_data_dir(data_dir: Path) -> Path:
+    """One `tellme dev` per data directory: two would share one PostgreSQL and fight over Redis's files."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = data_dir / 'dev.pid'
+    if pid_file.exists():
+        text = pid_file.read_text().strip()
+        if text.isdigit() and int(text) != os.getpid() and embedded.process_alive(int(text)):
+            raise DevError(f'another tellme dev (pid {text}) is using {data_dir}; stop it first')
+    pid_file.write_text(str(os.getpid()))
+    return pid_file
+
+
+def _simulator_keys(data_dir: Path) -> list[sim_keys.ApiKey]:
+    """The simulator's live key, generated once and kept, so restarts keep the same service id."""
+    path = data_dir / 'notify-sim-keys.json'
+    if not path.exists():
+        path.write_text(json.dumps([{'api_key': sim_keys.generate_api_key('tellme-dev'), 'type': 'live'}], indent=2))
+        path.chmod(0o600)
+    return sim_keys.load_keys(path)
+
+
+async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    if not settings.database_url:
+        stack.postgres = embedded.EmbeddedPostgres(stack.data_dir)
+        server_url = await asyncio.to_thread(stack.postgres.start)
+        await db.ensure_database(server_url, DEV_DATABASE)
+        updates['database_url'] = db.with_database(server_url, DEV_DATABASE)
+    if not settings.redis_url:
+        stack.redis = embedded.EmbeddedRedis(stack.data_dir)
+        updates['redis_url'] = await asyncio.to_thread(stack.redis.start)
+    if not settings.notify_api_key.get_secret_value():
+        keys = _simulator_keys(stack.data_dir)
+        simulator = Simulator(
+            keys=keys,
+            templates=sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES),
+            rate_limit_per_minute=settings.notify_rate_limit,
+        )
+        runner, url = await serve(simulator, settings.host, settings.notify_sim_port)
+        stack.runners.append(runner)
+        stack.urls['Notify simulator outbox'] = url + '/'
+        updates['notify_base_url'] = url
+        updates['notify_api_key'] = keys[0].api_key_secret
+    return updates
+
+
+async def run_dev(settings: Settings) -> int:
+    stack = DevStack(data_dir=settings.data_dir.resolve())
+    pid_file = _claim_data_dir(stack.data_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = None
+    try:
+        settings = settings.model_copy(update=await _start_backends(stack, settings))
+        applied = await db.migrate_database(settings)
+        logger.info('migrations applied now: %s', ', '.join(applied) or 'none (up to date)')
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        stack.runners.append(runner)
+        stack.urls = {'Tell Me': f'http://{settings.host}:{settings.port}/', **stack.urls}
+        worker = make_worker(settings, handle_signals=False)
+        worker_task = asyncio.create_task(worker.async_run(), name='arq-worker')
+        _announce(stack, settings)
+        await _wait_for_stop(stop, worker_task)
+    finally:
+        if worker is not None:
+            await worker.close()
+        await stack.close()
+        pid_file.unlink(missing_ok=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    sys.stdout.write('Tell Me stopped.\n')
+    return 0
+
+
+async def _wait_for_stop(stop: asyncio.Event, worker_task: asyncio.Task[None]) -> None:
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({stopper, worker_task}, return_when=asyncio.FIRST_COMPLETED)
+    if worker_task in done:
+        stopper.cancel()
+        worker_task.result()  # the worker ended on its own: surface why
+        raise DevError('the worker stopped unexpectedly')
+    worker_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker_task
+
+
+def _announce(stack: DevStack, settings: Settings) -> None:
+    lines = ['', 'Tell Me is running. Press Ctrl-C to stop.']
+    lines += [f'  {name:<24} {url}' for name, url in stack.urls.items()]
+    lines.append(f'  {"Health":<24} http://{settings.host}:{settings.port}/healthz')
+    lines.append(f'  {"Data":<24} {stack.data_dir}')
+    sys.stdout.write('\n'.join(lines) + '\n\n')
+    sys.stdout.flush()

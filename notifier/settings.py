@@ -1,0 +1,94 @@
+"""Settings: the only place Tell Me reads its environment.
+
+One `Settings` object is built by the CLI and passed explicitly to the web app, the worker and the
+migration runner. There is deliberately no module-level instance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from arq.connections import RedisSettings
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+NOTIFY_PRODUCTION_URL = 'https://api.notifications.service.gov.uk'
+
+
+class Settings(BaseSettings):
+    """Every `TELLME_*` variable, with the default a council developer's laptop needs.
+
+    An empty `database_url`, `redis_url` or `notify_api_key` means "start the embedded one" in
+    `tellme dev`; the production commands (`web`, `worker`, `migrate`) refuse to run without them.
+    """
+
+    model_config = SettingsConfigDict(env_prefix='TELLME_', frozen=True, extra='ignore')
+
+    database_url: str = ''
+    redis_url: str = ''
+    notify_api_key: SecretStr = SecretStr('')
+    notify_base_url: str = NOTIFY_PRODUCTION_URL
+    notify_rate_limit: int = Field(3000, gt=0, description="Notify's per-minute limit for our service and key type")
+    notify_rate_fraction: float = Field(0.95, gt=0, le=1, description='share of that limit our senders may use')
+    notify_callback_token: SecretStr = SecretStr('')
+    notify_timeout: float = Field(10.0, gt=0, description='seconds before a Notify request is given up as unknown')
+    public_url: str = 'http://localhost:8080'
+    secret_key: SecretStr = SecretStr('')
+    host: str = '127.0.0.1'
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Path('.tellme')
+    notify_sim_port: int = Field(8081, ge=0, le=65535, description='port of the embedded simulator in tellme dev')
+    log_level: str = 'INFO'
+
+    @field_validator('database_url')
+    @classmethod
+    def _postgres_scheme(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ('postgres', 'postgresql'):
+            raise ValueError('must be a postgresql:// URL')
+        return value
+
+    @field_validator('redis_url')
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ('redis', 'rediss', 'unix'):
+            raise ValueError('must be a redis://, rediss:// or unix:// URL')
+        return value
+
+    @field_validator('notify_base_url', 'public_url')
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ('http', 'https') or not parts.netloc:
+            raise ValueError('must be an http:// or https:// URL')
+        return value.rstrip('/')
+
+    @field_validator('notify_api_key')
+    @classmethod
+    def _notify_key_shape(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value()
+        # The official client slices the key: service id is key[-73:-37], secret key[-36:].
+        if key and (len(key) < 74 or key[-37] != '-' or key[-74] != '-'):
+            raise ValueError('must look like NAME-SERVICE_ID-SECRET, as copied from GOV.UK Notify')
+        return value
+
+    @property
+    def arq_redis(self) -> RedisSettings:
+        return RedisSettings.from_dsn(self.redis_url)
+
+    @property
+    def notify_service_id(self) -> str:
+        return self.notify_api_key.get_secret_value()[-73:-37]
+
+    @property
+    def notify_sends_per_second(self) -> float:
+        return self.notify_rate_limit / 60 * self.notify_rate_fraction
+
+    def missing_for_production(self) -> list[str]:
+        """The variables a production process must be given (it never starts embedded servers)."""
+        missing = []
+        if not self.database_url:
+            missing.append('TELLME_DATABASE_URL')
+        if not self.redis_url:
+            missing.append('TELLME_REDIS_URL')
+        return missing

@@ -1,0 +1,1 @@
+"""Who wants what: contact points, subscriptions, matching and the resident journey."""

@@ -1,0 +1,1 @@
+"""What a message says: Notify template registry and pure personalisation builders."""

@@ -1,0 +1,110 @@
+"""Real services for every test: PostgreSQL and Redis, embedded by default.
+
+Set TELLME_TEST_DATABASE_URL (any database on the server; the suite creates and owns `tellme_test`) and
+TELLME_TEST_REDIS_URL (the suite uses database 15 and flushes it) to run against existing servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from notifier import db, embedded
+
+TEST_DATABASE = 'tellme_test'
+TEST_REDIS_DB = 15
+
+
+@dataclass(frozen=True)
+class Services:
+    postgres_server_url: str  # any database on the server, used to create and drop others
+    database_url: str  # the migrated test database
+    redis_url: str
+
+
+def _redis_db(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f'/{number}', parts.query, parts.fragment))
+
+
+@pytest.fixture(scope='session')
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    root = tmp_path_factory.mktemp('services')
+    started: list[embedded.EmbeddedPostgres | embedded.EmbeddedRedis] = []
+    try:
+        server_url = os.environ.get('TELLME_TEST_DATABASE_URL', '')
+        if not server_url:
+            postgres = embedded.EmbeddedPostgres(root)
+            started.append(postgres)
+            server_url = postgres.start()
+        redis_url = os.environ.get('TELLME_TEST_REDIS_URL', '')
+        if not redis_url:
+            redis = embedded.EmbeddedRedis(root, persist=False)
+            started.append(redis)
+            redis_url = redis.start()
+        database_url = db.with_database(server_url, TEST_DATABASE)
+        asyncio.run(_fresh_database(server_url, database_url))
+        yield Services(server_url, database_url, _redis_db(redis_url, TEST_REDIS_DB))
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+async def _fresh_database(server_url: str, database_url: str) -> None:
+    await db.ensure_database(server_url, TEST_DATABASE, recreate=True)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await db.migrate(conn)
+    finally:
+        await conn.close()
+
+
+TRUNCATE_ALL = """
+do $$
+declare tables text;
+begin
+    select string_agg(format('%I', tablename), ', ') into tables
+    from pg_tables where schemaname = 'public' and tablename <> 'schema_migrations';
+    if tables is not null then
+        execute 'truncate ' || tables || ' restart identity cascade';
+    end if;
+end $$;
+"""
+
+
+@pytest.fixture
+async def pg(services: Services) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(services.database_url, min_size=1, max_size=5, init=db._init_connection)
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.execute(TRUNCATE_ALL)
+        await pool.close()
+
+
+@pytest.fixture
+def scratch_database(services: Services) -> Iterator[str]:
+    """An empty database of its own, for tests of the migration runner itself."""
+    name = 'tellme_scratch'
+    asyncio.run(db.ensure_database(services.postgres_server_url, name, recreate=True))
+    yield db.with_database(services.postgres_server_url, name)
+    asyncio.run(_drop(services.postgres_server_url, name))
+
+
+async def _drop(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'drop database if exists {name} with (force)')
+    finally:
+        await conn.close()
+
+
+FIXTURES = Path(__file__).parent / 'fixtures'

@@ -1,0 +1,1 @@
+"""Everything arq: WorkerSettings, thin jobs, cron sweepers."""
