@@ -20,16 +20,20 @@ COMMANDS = {
     'migrate': 'apply pending database migrations (a release step; never run at start-up)',
     'check-worker': 'exit 0 if a worker has reported healthy recently, else 1 (for container health checks)',
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
+    'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
+    'staff': 'staff create-token --role ROLE: print an API token for a case system or integration',
 }
+# commands whose own parser reads the rest of the line
+PASS_THROUGH = {'notify-sim', 'postcodes', 'staff'}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='tellme', description='Tell Me: resident notifications for UK councils.')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for name, help_text in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text, add_help=name != 'notify-sim')
-        if name == 'notify-sim':
-            command.add_argument('sim_args', nargs=argparse.REMAINDER)
+        command = sub.add_parser(name, help=help_text, description=help_text, add_help=name not in PASS_THROUGH)
+        if name in PASS_THROUGH:
+            command.add_argument('rest', nargs=argparse.REMAINDER)
     return parser
 
 
@@ -43,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == 'notify-sim':
         from notifier.notify_sim.cli import main as sim_main
 
-        return sim_main(args.sim_args)
+        return sim_main(args.rest)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_level)
     try:
-        return _run(args.command, settings)
+        return _run(args.command, settings, getattr(args, 'rest', []))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line, details in the log
@@ -63,17 +67,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _require_production_settings(settings: Settings, command: str) -> None:
-    missing = settings.missing_for_production()
+    missing = settings.missing_for(command)
     if missing:
         raise SystemExit(f'tellme {command}: set {" and ".join(missing)} (or use `tellme dev` to start local ones)')
 
 
-def _run(command: str, settings: Settings) -> int:
+def _run(command: str, settings: Settings, rest: list[str]) -> int:
     if command == 'dev':
         from notifier.dev import run_dev
 
         return asyncio.run(run_dev(settings))
     _require_production_settings(settings, command)
+    if command == 'postcodes':
+        from subscriptions.postcode_import import main as postcodes_main
+
+        return postcodes_main(rest, settings)
+    if command == 'staff':
+        from notifier.staff_cli import main as staff_main
+
+        return staff_main(rest, settings)
     if command == 'web':
         from aiohttp import web
 

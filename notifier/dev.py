@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from pydantic import SecretStr
 
 from notifier import db, embedded
 from notifier.notify_sim import keys as sim_keys
-from notifier.notify_sim.server import Simulator, serve
+from notifier.notify_sim.server import serve
+from notifier.notify_sim.simulator import Simulator
 from notifier.settings import Settings
 from notifier.web import create_app
 from workers.settings import make_worker
@@ -67,37 +70,52 @@ def _claim_data_dir(data_dir: Path) -> Path:
     return pid_file
 
 
-def _simulator_keys(data_dir: Path) -> list[sim_keys.ApiKey]:
+def _simulator_key(data_dir: Path) -> tuple[str, dict[str, sim_keys.Service]]:
     """The simulator's live key, generated once and kept, so restarts keep the same service id."""
     path = data_dir / 'notify-sim-keys.json'
     if not path.exists():
         path.write_text(json.dumps([{'api_key': sim_keys.generate_api_key('tellme-dev'), 'type': 'live'}], indent=2))
         path.chmod(0o600)
-    return sim_keys.load_keys(path)
+    services = sim_keys.load_keys(path)
+    live = next(key for service in services.values() for key in service.keys if key.key_type == 'live')
+    return live.key, services
+
+
+def _secret_key(data_dir: Path) -> SecretStr:
+    """A secret for links, generated once and kept, so links in messages from earlier runs still work."""
+    path = data_dir / 'secret_key'
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return SecretStr(path.read_text().strip())
 
 
 async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]:
     updates: dict[str, Any] = {}
+    if not settings.link_secrets:
+        updates['secret_key'] = _secret_key(stack.data_dir)
     if not settings.database_url:
         stack.postgres = embedded.EmbeddedPostgres(stack.data_dir)
         server_url = await asyncio.to_thread(stack.postgres.start)
         await db.ensure_database(server_url, DEV_DATABASE)
         updates['database_url'] = db.with_database(server_url, DEV_DATABASE)
+        stack.urls['PostgreSQL (embedded)'] = updates['database_url']
     if not settings.redis_url:
         stack.redis = embedded.EmbeddedRedis(stack.data_dir)
         updates['redis_url'] = await asyncio.to_thread(stack.redis.start)
+        stack.urls['Redis (embedded)'] = updates['redis_url']
     if not settings.notify_api_key.get_secret_value():
-        keys = _simulator_keys(stack.data_dir)
+        api_key, services = _simulator_key(stack.data_dir)
         simulator = Simulator(
-            keys=keys,
-            templates=sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES),
+            services,
+            sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES_PATH),
             rate_limit_per_minute=settings.notify_rate_limit,
         )
         runner, url = await serve(simulator, settings.host, settings.notify_sim_port)
         stack.runners.append(runner)
-        stack.urls['Notify simulator outbox'] = url + '/'
+        stack.urls['Notify simulator outbox'] = url + '/_sim/outbox'
         updates['notify_base_url'] = url
-        updates['notify_api_key'] = keys[0].api_key_secret
+        updates['notify_api_key'] = SecretStr(api_key)
     return updates
 
 

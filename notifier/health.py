@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 from arq.connections import ArqRedis
-from notifications_python_client.authentication import create_jwt_token
 
+from notifier.notify_client import NotifyClient
 from notifier.settings import Settings
 
 CHECK_TIMEOUT = 3.0
@@ -59,15 +59,9 @@ async def notify(http: aiohttp.ClientSession, settings: Settings) -> str:
     key = settings.notify_api_key.get_secret_value()
     if not key:
         raise RuntimeError('TELLME_NOTIFY_API_KEY is not set')
-    token = create_jwt_token(key[-36:], key[-73:-37])
-    url = settings.notify_base_url + '/v2/templates'
-    async with http.get(url, headers={'Authorization': f'Bearer {token}'}) as response:
-        if response.status == 200:
-            templates = (await response.json()).get('templates', [])
-            return f'reachable, {len(templates)} templates'
-        body = await response.json(content_type=None)
-        errors = body.get('errors') or [{}]
-        raise RuntimeError(f'{response.status} {errors[0].get("error")}: {errors[0].get("message")}')
+    client = NotifyClient(http, key, settings.notify_base_url, timeout=CHECK_TIMEOUT)
+    templates = await client.get_templates()
+    return f'reachable, {len(templates)} templates'
 
 
 async def workers(pool: asyncpg.Pool) -> str:

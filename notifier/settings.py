@@ -81,14 +81,31 @@ class Settings(BaseSettings):
         return self.notify_api_key.get_secret_value()[-73:-37]
 
     @property
+    def link_secrets(self) -> list[bytes]:
+        """TELLME_SECRET_KEY may list several keys, newest first, comma-separated: links made with an older key
+        keep working after rotation."""
+        return [part.strip().encode() for part in self.secret_key.get_secret_value().split(',') if part.strip()]
+
+    @property
     def notify_sends_per_second(self) -> float:
         return self.notify_rate_limit / 60 * self.notify_rate_fraction
 
-    def missing_for_production(self) -> list[str]:
-        """The variables a production process must be given (it never starts embedded servers)."""
-        missing = []
-        if not self.database_url:
-            missing.append('TELLME_DATABASE_URL')
-        if not self.redis_url:
-            missing.append('TELLME_REDIS_URL')
-        return missing
+    def missing_for(self, command: str) -> list[str]:
+        """The variables a production command must be given (only `tellme dev` starts embedded servers)."""
+        needs = {
+            'migrate': ('database_url',),
+            'postcodes': ('database_url',),
+            'staff': ('database_url',),
+            'check-worker': ('redis_url',),
+        }.get(command, ('database_url', 'redis_url', 'secret_key'))
+        present = {'database_url': bool(self.database_url), 'redis_url': bool(self.redis_url)}
+        present['secret_key'] = bool(self.link_secrets)
+        return [f'TELLME_{name.upper()}' for name in needs if not present[name]]
+
+    # Geocoding (architecture decision 4): 'postcodes' answers from the offline postcodes table (filled by
+    # `tellme postcodes import`); any geopy service name (e.g. 'nominatim') uses that online geocoder instead.
+    geocoder: str = Field('postcodes', description="'postcodes' (offline) or a geopy service name, e.g. 'nominatim'")
+    geocoder_user_agent: str = Field('', description='identifies this service to an online geocoder (required)')
+    geocoder_options: dict[str, str] = Field(
+        default_factory=dict, description='JSON of extra keyword arguments for the online geocoder, e.g. domain'
+    )

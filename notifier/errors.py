@@ -1,0 +1,68 @@
+"""What can go wrong talking to GOV.UK Notify, classified once so callers branch on a type, never on text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NotifyError(Exception):
+    """A Notify request failed. `status` is the HTTP status (None when no answer came back)."""
+
+    def __init__(self, message: str, *, status: int | None = None, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
+
+    @property
+    def kind(self) -> str:
+        """Notify's error class, e.g. 'ValidationError', 'RateLimitError'; '' when there was no body."""
+        return str(self.errors[0].get('error', '')) if self.errors else ''
+
+
+class NotifyRejected(NotifyError):
+    """400/403/404: Notify refused this request and will refuse it again. Never retried; the reason is kept."""
+
+
+class RateLimited(NotifyError):
+    """429 RateLimitError: too fast for the per-minute bucket. Pause every sender on this key, then go slower."""
+
+
+class DailyLimitReached(NotifyError):
+    """429 TooManyRequestsError: this channel's daily allowance is spent; it resets at 00:00 UTC."""
+
+
+class NotifyUnavailable(NotifyError):
+    """Notify did not take the request (could not connect, or a read failed): safe to try again later."""
+
+
+class NotifyOutcomeUnknown(NotifyError):
+    """A send may have been accepted (timeout after sending, dropped connection, 5xx). Look it up by
+    reference before sending again: resending blind could give the resident two messages."""
+
+
+class ClockSkew(NotifyUnavailable):
+    """403 'system clock must be accurate to within 30 seconds': our clock, not the request, is wrong."""
+
+
+CLOCK_MESSAGE = 'Error: Your system clock must be accurate to within 30 seconds'
+
+
+def classify(status: int, payload: Any, *, sending: bool) -> NotifyError:
+    """Turn an error answer into one of the classes above. `sending` is True for POSTs that create messages."""
+    errors = payload.get('errors') if isinstance(payload, dict) else None
+    errors = errors if isinstance(errors, list) and errors else [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    kind, message = str(first.get('error', '')), str(first.get('message', ''))
+    text = f'{status} {kind}: {message}' if kind else f'{status} from Notify'
+    if status == 429:
+        cls: type[NotifyError] = DailyLimitReached if kind == 'TooManyRequestsError' else RateLimited
+    elif status == 403 and message == CLOCK_MESSAGE:
+        cls = ClockSkew
+    elif status >= 500:
+        # The request body reached Notify; for a send we cannot know whether it was stored.
+        cls = NotifyOutcomeUnknown if sending else NotifyUnavailable
+    elif 400 <= status < 500:
+        cls = NotifyRejected
+    else:
+        cls = NotifyUnavailable
+    return cls(text, status=status, errors=[e for e in errors if isinstance(e, dict)])

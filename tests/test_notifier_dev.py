@@ -1,0 +1,146 @@
+"""`tellme dev` as a newcomer runs it: everything comes up, /healthz is green, Ctrl-C leaves nothing behind,
+and a second start finds its data again."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from notifier.embedded import free_port
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+class DevProcess:
+    def __init__(self, data_dir: Path) -> None:
+        self.port, self.sim_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith('TELLME_')}
+        env |= {
+            'TELLME_DATA_DIR': str(data_dir),
+            'TELLME_PORT': str(self.port),
+            'TELLME_NOTIFY_SIM_PORT': str(self.sim_port),
+        }
+        self.log = data_dir.parent / f'dev-{self.port}.log'
+        self._out = self.log.open('w')
+        self.process = subprocess.Popen(
+            [sys.executable, '-m', 'notifier', 'dev'], env=env, stdout=self._out, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_healthy(self, timeout: float = 90) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        body = ''
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f'tellme dev exited early:\n{self.output}'
+            try:
+                status, body = _get(f'http://127.0.0.1:{self.port}/healthz')
+                if status == 200:
+                    return json.loads(body)
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f'/healthz never became healthy; last body {body}\n{self.output}')
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(60)
+        finally:
+            self._out.close()
+
+
+def _servers_using(data_dir: Path) -> list[str]:
+    found = []
+    for proc in psutil.process_iter(['name', 'cmdline']):
+        cmdline = ' '.join(proc.info['cmdline'] or [])
+        if str(data_dir) in cmdline and proc.info['name'] in ('postgres', 'redis-server'):
+            found.append(f'{proc.pid} {proc.info["name"]}')
+    return found
+
+
+def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / 'data'
+    first = DevProcess(data_dir)
+    try:
+        health = first.wait_healthy()
+        checks = health['checks']
+        assert isinstance(checks, dict)
+        assert all(check['ok'] for check in checks.values()), health
+        assert health['workers_alive'] == 1
+        status, outbox = _get(f'http://127.0.0.1:{first.sim_port}/_sim/outbox')
+        assert status == 200 and '<html' in outbox.lower()
+        assert _servers_using(data_dir), 'expected embedded postgres and redis-server to be running'
+        redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', first.output)
+        assert redis_url, first.output
+        _redis_set(redis_url.group(1), 'tellme:test:marker', 'kept')
+    finally:
+        code = first.interrupt()
+    assert code == 0, first.output
+    assert 'Tell Me stopped.' in first.output
+    assert _servers_using(data_dir) == []
+    assert 'Traceback' not in first.output
+
+    second = DevProcess(data_dir)
+    try:
+        second.wait_healthy()
+        assert 'migrations applied now: none (up to date)' in second.output
+        redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', second.output)
+        assert redis_url
+        assert _redis_get(redis_url.group(1), 'tellme:test:marker') == 'kept'
+    finally:
+        assert second.interrupt() == 0, second.output
+    assert _servers_using(data_dir) == []
+
+
+def test_a_second_dev_on_the_same_data_is_refused(tmp_path: Path) -> None:
+    data_dir = tmp_path / 'data'
+    first = DevProcess(data_dir)
+    try:
+        first.wait_healthy()
+        second = DevProcess(data_dir)
+        assert second.process.wait(30) != 0
+        assert 'another tellme dev' in second.output
+    finally:
+        first.interrupt()
+    assert _servers_using(data_dir) == []
+
+
+def _redis_set(url: str, key: str, value: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.set(key, value)
+    client.close()
+
+
+def _redis_get(url: str, key: str) -> str | None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        raw = client.get(key)
+        return raw.decode() if raw else None
+    finally:
+        client.close()

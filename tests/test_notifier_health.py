@@ -1,0 +1,93 @@
+"""/healthz as an operator's load balancer and dashboard read it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from notifier.embedded import free_port
+from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.server import serve
+from notifier.notify_sim.simulator import Simulator
+from notifier.settings import Settings
+from notifier.web import create_app
+from tests.conftest import Services
+from workers.heartbeat import Heartbeat
+
+
+@pytest.fixture
+async def notify_url_and_key() -> AsyncIterator[tuple[str, str]]:
+    key = sim_keys.generate_api_key('live', str(uuid.uuid4()))
+    sim = Simulator(
+        sim_keys.build_services([{'api_key': key, 'type': 'live'}]),
+        sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES_PATH),
+    )
+    runner, url = await serve(sim)
+    yield url, key
+    await runner.cleanup()
+
+
+def _settings(services: Services, notify_url: str, key: str) -> Settings:
+    return Settings(
+        database_url=services.database_url,
+        redis_url=services.redis_url,
+        notify_base_url=notify_url,
+        notify_api_key=key,
+    )
+
+
+async def test_healthy_when_database_redis_and_notify_answer(
+    aiohttp_client: type[TestClient], services: Services, notify_url_and_key: tuple[str, str], pg: asyncpg.Pool
+) -> None:
+    client = await aiohttp_client(create_app(_settings(services, *notify_url_and_key)))  # type: ignore[operator]
+    response = await client.get('/healthz')
+    body = await response.json()
+    assert response.status == 200, body
+    assert body['status'] == 'ok'
+    assert {name: check['ok'] for name, check in body['checks'].items()} == {
+        'database': True,
+        'redis': True,
+        'notify': True,
+    }
+    assert body['checks']['database']['detail'].startswith('schema ')
+    assert body['workers_alive'] == 0
+    assert response.headers['Cache-Control'] == 'no-store'
+    assert response.headers['X-Content-Type-Options'] == 'nosniff'
+
+    heartbeat = Heartbeat(pg)
+    await heartbeat.start()
+    try:
+        assert (await (await client.get('/healthz')).json())['workers_alive'] == 1
+    finally:
+        await heartbeat.stop()
+    assert (await (await client.get('/healthz')).json())['workers_alive'] == 0
+
+
+async def test_unhealthy_when_notify_cannot_be_reached(
+    aiohttp_client: type[TestClient], services: Services, notify_url_and_key: tuple[str, str]
+) -> None:
+    _, key = notify_url_and_key
+    settings = _settings(services, f'http://127.0.0.1:{free_port()}', key)
+    client = await aiohttp_client(create_app(settings))  # type: ignore[operator]
+    response = await client.get('/healthz')
+    body = await response.json()
+    assert response.status == 503
+    assert body['checks']['notify']['ok'] is False
+    assert 'could not connect' in body['checks']['notify']['detail']
+    assert body['checks']['database']['ok'] is True
+    assert key[-36:] not in await response.text()
+
+
+async def test_unhealthy_when_the_notify_key_is_wrong(
+    aiohttp_client: type[TestClient], services: Services, notify_url_and_key: tuple[str, str]
+) -> None:
+    url, _ = notify_url_and_key
+    stranger = sim_keys.generate_api_key('stranger')
+    client = await aiohttp_client(create_app(_settings(services, url, stranger)))  # type: ignore[operator]
+    body = await (await client.get('/healthz')).json()
+    assert body['checks']['notify']['ok'] is False
+    assert 'Invalid token: service not found' in body['checks']['notify']['detail']
