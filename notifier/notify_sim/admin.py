@@ -1,0 +1,141 @@
+"""Inspection and control under /_sim/ (no authentication; never part of the real API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from . import shapes
+from .faults import Fault, FaultSpecError
+from .simulator import SIM
+from .store import Notification
+
+routes = web.RouteTableDef()
+
+
+def sim_notification(n: Notification) -> dict[str, Any]:
+    return {
+        'id': n.id,
+        'service_id': n.service_id,
+        'key_type': n.key_type,
+        'api_key_name': n.api_key_name,
+        'type': n.type,
+        'recipient': n.to,
+        'reference': n.reference,
+        'status': n.status,
+        'public_status': n.public_status,
+        'template_id': n.template_id,
+        'template_version': n.template_version,
+        'subject': n.subject,
+        'body': n.body,
+        'personalisation': n.personalisation,
+        'created_at': shapes.fmt(n.created_at),
+        'sent_at': shapes.fmt(n.sent_at),
+        'updated_at': shapes.fmt(n.updated_at),
+        'history': [{'status': s, 'at': shapes.fmt(at)} for s, at in n.history],
+    }
+
+
+async def _json(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text='request body must be JSON') from exc
+
+
+@routes.get('/_sim/notifications')
+async def list_notifications(request: web.Request) -> web.Response:
+    items = request.app[SIM].store.all()
+    for name in ('reference', 'status', 'type', 'key_type'):
+        if name in request.query:
+            wanted = request.query[name]
+            items = [n for n in items if str(getattr(n, name)) == wanted]
+    return web.json_response({'notifications': [sim_notification(n) for n in items]})
+
+
+@routes.get('/_sim/notifications/{notification_id}')
+async def get_notification(request: web.Request) -> web.Response:
+    n = request.app[SIM].store.get(request.match_info['notification_id'])
+    if n is None:
+        raise web.HTTPNotFound(text='no such notification')
+    return web.json_response(sim_notification(n))
+
+
+@routes.post('/_sim/notifications/{notification_id}/status')
+async def set_status(request: web.Request) -> web.Response:
+    """Force a status now (fires the delivery callback for final statuses)."""
+    sim = request.app[SIM]
+    n = sim.store.get(request.match_info['notification_id'])
+    if n is None:
+        raise web.HTTPNotFound(text='no such notification')
+    body = await _json(request)
+    if not isinstance(body, dict) or not isinstance(body.get('status'), str):
+        raise web.HTTPBadRequest(text='body must be {"status": "..."}')
+    sim.set_status(n, body['status'])
+    return web.json_response(sim_notification(n))
+
+
+@routes.post('/_sim/reset')
+async def reset(request: web.Request) -> web.Response:
+    request.app[SIM].reset()
+    return web.json_response({'reset': True})
+
+
+@routes.get('/_sim/faults')
+async def get_faults(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SIM].faults.describe())
+
+
+@routes.post('/_sim/faults')
+async def add_fault(request: web.Request) -> web.Response:
+    """Add a recipient rule: {"match": {...}, "action": "500", "count": 2}."""
+    try:
+        fault = Fault.from_json(await _json(request))
+    except FaultSpecError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    request.app[SIM].faults.add_rule(fault)
+    return web.json_response(request.app[SIM].faults.describe(), status=201)
+
+
+@routes.post('/_sim/faults/next')
+async def set_next(request: web.Request) -> web.Response:
+    """Global switch: {"action": "503", "count": 3} applies to the next 3 sends ("all_endpoints": true for any)."""
+    try:
+        fault = Fault.from_json(await _json(request), global_switch=True)
+    except FaultSpecError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    request.app[SIM].faults.set_next(fault)
+    return web.json_response(request.app[SIM].faults.describe(), status=201)
+
+
+@routes.delete('/_sim/faults')
+async def clear_faults(request: web.Request) -> web.Response:
+    request.app[SIM].faults.clear()
+    return web.json_response(request.app[SIM].faults.describe())
+
+
+@routes.post('/_sim/inbound-sms')
+async def inbound_sms(request: web.Request) -> web.Response:
+    """Inject a received text: {"user_number", "content", optional "service_id" and "notify_number"}."""
+    sim = request.app[SIM]
+    body = await _json(request)
+    if not isinstance(body, dict) or not body.get('user_number') or 'content' not in body:
+        raise web.HTTPBadRequest(text='body must have "user_number" and "content"')
+    service_id = body.get('service_id') or (next(iter(sim.services)) if len(sim.services) == 1 else None)
+    if service_id not in sim.services:
+        raise web.HTTPBadRequest(text='"service_id" must name a configured service')
+    text = sim.receive_text(service_id, str(body['user_number']), str(body['content']), body.get('notify_number'))
+    return web.json_response(shapes.received_text(text), status=201)
+
+
+@routes.get('/_sim/callbacks')
+async def callbacks(request: web.Request) -> web.Response:
+    return web.json_response({'callbacks': request.app[SIM].callbacks.entries()})
+
+
+@routes.get('/_sim/limits')
+async def limits(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    used = {sid: {ch: sim.daily.used(sid, ch) for ch in sim.daily.limits} for sid in sim.services}
+    return web.json_response({'rate_limit_per_minute': sim.rate_limit, 'daily_limits': sim.daily.limits, 'used': used})
