@@ -7,7 +7,10 @@ TELLME_TEST_REDIS_URL (the suite uses database 15 and flushes it) to run against
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,27 +37,40 @@ def _redis_db(url: str, number: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f'/{number}', parts.query, parts.fragment))
 
 
-@pytest.fixture(scope='session')
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    root = tmp_path_factory.mktemp('services')
-    started: list[embedded.EmbeddedPostgres | embedded.EmbeddedRedis] = []
+@contextlib.contextmanager
+def server_directory(prefix: str) -> Iterator[Path]:
+    # Not pytest's tmp_path: pytest re-locks /tmp/pytest-of-<user> to 0700 whenever any pytest session starts,
+    # and the embedded PostgreSQL runs as its own unprivileged user (when we are root) and must traverse it.
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A fresh directory an embedded server (or `tellme dev`) may keep its data in."""
+    with server_directory('tellme-test-') as root:
+        yield root
+
+
+@pytest.fixture(scope='session')
+def services() -> Iterator[Services]:
+    with server_directory('tellme-services-') as root, contextlib.ExitStack() as stops:
         server_url = os.environ.get('TELLME_TEST_DATABASE_URL', '')
         if not server_url:
             postgres = embedded.EmbeddedPostgres(root)
-            started.append(postgres)
+            stops.callback(postgres.stop)
             server_url = postgres.start()
         redis_url = os.environ.get('TELLME_TEST_REDIS_URL', '')
         if not redis_url:
             redis = embedded.EmbeddedRedis(root, persist=False)
-            started.append(redis)
+            stops.callback(redis.stop)
             redis_url = redis.start()
         database_url = db.with_database(server_url, TEST_DATABASE)
         asyncio.run(_fresh_database(server_url, database_url))
         yield Services(server_url, database_url, _redis_db(redis_url, TEST_REDIS_DB))
-    finally:
-        for server in reversed(started):
-            server.stop()
 
 
 async def _fresh_database(server_url: str, database_url: str) -> None:

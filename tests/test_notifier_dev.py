@@ -80,8 +80,8 @@ def _servers_using(data_dir: Path) -> list[str]:
     return found
 
 
-def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / 'data'
+def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) -> None:
+    data_dir = server_dir / 'data'
     first = DevProcess(data_dir)
     try:
         health = first.wait_healthy()
@@ -114,8 +114,8 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(tmp_path: Path) ->
     assert _servers_using(data_dir) == []
 
 
-def test_a_second_dev_on_the_same_data_is_refused(tmp_path: Path) -> None:
-    data_dir = tmp_path / 'data'
+def test_a_second_dev_on_the_same_data_is_refused(server_dir: Path) -> None:
+    data_dir = server_dir / 'data'
     first = DevProcess(data_dir)
     try:
         first.wait_healthy()

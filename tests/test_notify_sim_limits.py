@@ -97,11 +97,11 @@ def test_acceptance_3000_sends_at_the_default_limit() -> None:
     first_refusal = next(i for i, (_, ok) in enumerate(outcomes) if not ok)
     accepted = sum(ok for _, ok in outcomes)
     assert all(ok for _, ok in outcomes[:first_refusal])
-    # Faster than 50/s, refusals eat the refill: after the first refusal a send can only get through when the
-    # client itself stalled long enough (>= 20 ms) for a whole token to come back, and that must stay rare.
-    late = [t - outcomes[i - 1][0] for i, (t, ok) in enumerate(outcomes) if ok and i > first_refusal]
-    assert all(gap >= 0.015 for gap in late), late
-    assert len(late) <= 0.01 * (3000 - first_refusal)
+    # Faster than 50/s, refusals eat the refill: after the first refusal a send only gets through when the
+    # client or the server stalled long enough (>= 20 ms) for a whole token to come back. Stalls happen on a
+    # busy machine (and are seen by the server, not always by the client), so only their rarity is asserted.
+    late = sum(ok for _, ok in outcomes[first_refusal:])
+    assert late <= 0.01 * (3000 - first_refusal), late
     assert accepted == pytest.approx(999 + 50 * outcomes[first_refusal][0], rel=0.01)
 
 
