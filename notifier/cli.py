@@ -43,11 +43,16 @@ def setup_logging(level: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == 'notify-sim':
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in PASS_THROUGH:
+        # these commands parse their own arguments (argparse's REMAINDER would swallow their --help)
+        command, rest = argv[0], argv[1:]
+    else:
+        command, rest = build_parser().parse_args(argv).command, []
+    if command == 'notify-sim':
         from notifier.notify_sim.cli import main as sim_main
 
-        return sim_main(args.rest)
+        return sim_main(rest)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -57,12 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_level)
     try:
-        return _run(args.command, settings, getattr(args, 'rest', []))
+        return _run(command, settings, rest)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line, details in the log
-        logger.debug('%s failed', args.command, exc_info=True)
-        sys.stderr.write(f'tellme {args.command}: {type(exc).__name__}: {exc}\n')
+        logger.debug('%s failed', command, exc_info=True)
+        sys.stderr.write(f'tellme {command}: {type(exc).__name__}: {exc}\n')
         return 1
 
 
@@ -77,7 +82,7 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         from notifier.dev import run_dev
 
         return asyncio.run(run_dev(settings))
-    _require_production_settings(settings, command)
+    # these two check their own settings, after their own --help
     if command == 'postcodes':
         from subscriptions.postcode_import import main as postcodes_main
 
@@ -86,6 +91,7 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         from notifier.staff_cli import main as staff_main
 
         return staff_main(rest, settings)
+    _require_production_settings(settings, command)
     if command == 'web':
         from aiohttp import web
 

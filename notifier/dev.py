@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -28,6 +29,8 @@ from notifier.notify_sim.server import serve
 from notifier.notify_sim.simulator import Simulator
 from notifier.settings import Settings
 from notifier.web import create_app
+from subscriptions.codepoint import open_codepoint
+from subscriptions.postcode_import import SAMPLE, import_postcodes
 from workers.settings import make_worker
 
 logger = logging.getLogger('notifier.dev')
@@ -119,6 +122,20 @@ async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]
     return updates
 
 
+async def _seed_postcodes(settings: Settings) -> None:
+    """An empty postcodes table gets the shipped sample, so postcode look-ups work at once."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        if await conn.fetchval('select exists (select 1 from postcodes)'):
+            return
+        with open_codepoint(SAMPLE) as members:
+            async with conn.transaction():
+                report = await import_postcodes(conn, members)
+        logger.info('loaded %d sample postcodes (run `tellme postcodes import` for the full set)', report.added)
+    finally:
+        await conn.close()
+
+
 async def run_dev(settings: Settings) -> int:
     stack = DevStack(data_dir=settings.data_dir.resolve())
     pid_file = _claim_data_dir(stack.data_dir)
@@ -131,6 +148,7 @@ async def run_dev(settings: Settings) -> int:
         settings = settings.model_copy(update=await _start_backends(stack, settings))
         applied = await db.migrate_database(settings)
         logger.info('migrations applied now: %s', ', '.join(applied) or 'none (up to date)')
+        await _seed_postcodes(settings)
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()

@@ -94,8 +94,6 @@ class Settings(BaseSettings):
         """The variables a production command must be given (only `tellme dev` starts embedded servers)."""
         needs = {
             'migrate': ('database_url',),
-            'postcodes': ('database_url',),
-            'staff': ('database_url',),
             'check-worker': ('redis_url',),
         }.get(command, ('database_url', 'redis_url', 'secret_key'))
         present = {'database_url': bool(self.database_url), 'redis_url': bool(self.redis_url)}

@@ -92,6 +92,7 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
         status, outbox = _get(f'http://127.0.0.1:{first.sim_port}/_sim/outbox')
         assert status == 200 and '<html' in outbox.lower()
         assert _servers_using(data_dir), 'expected embedded postgres and redis-server to be running'
+        assert re.search(r'loaded \d+ sample postcodes', first.output), first.output
         redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', first.output)
         assert redis_url, first.output
         _redis_set(redis_url.group(1), 'tellme:test:marker', 'kept')
