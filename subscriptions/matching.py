@@ -1,0 +1,177 @@
+"""Who hears about an event: one SQL statement finds the subscriptions and writes the outbox.
+
+Each kind has its own index-friendly branch (architecture decision 3), and the branches are joined with
+`union all`:
+
+- near:    GiST on `bbox`, probed with the event as a degenerate box (`bbox @> box(point, point)`; a
+           `box @> point` test cannot use the index), then the exact great-circle distance against the radius;
+- area:    GIN on `area_codes`, overlapping the ward/district codes the event carries;
+- address: btree on `uprn`;
+- case:    btree on (`case_source`, `case_reference`);
+- topic:   GIN on `topics` (subscription topic 'bulletins' also takes 'bulletins/<name>').
+
+Every branch then applies the same filters: the subscription's `topics` (empty = all) and `exclusions`
+(attribute → values that leave an event out, e.g. {"application_type": ["Trees"]}). Only `active`
+subscriptions are indexed at all, so pending, paused and ended ones cannot match.
+
+`fan_out` turns the matches into one outbox row per (event, contact point, channel) — the unique index makes a
+second run write nothing — choosing among a resident's overlapping subscriptions the most immediate frequency:
+immediate → 'pending' (a text in its quiet hours waits: `not_before` = end of quiet hours, Europe/London);
+daily/weekly → 'held' in the open digest for (contact point, channel, frequency), created on demand, due at
+08:00 Europe/London the next day (weekly: the next Monday). An urgent event skips digests and quiet hours.
+Suppressed contact points get nothing. Nothing per recipient passes through Python.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+EARTH_RADIUS_M = 6371008.8  # mean radius (IUGG); the great-circle check is exact on this sphere
+
+_EVENT = """
+ev as materialized (
+    select id, source, topic, lat, lng, area_codes, uprn, case_reference, attributes, urgency,
+           array[topic, split_part(topic, '/', 1)] as topics,
+           box(point(lng, lat), point(lng, lat)) as spot
+    from events
+    where id = $1
+)"""
+
+_COLUMNS = 's.id, s.resident_id, s.channels, s.frequency, s.quiet_start, s.quiet_end'
+
+# Same for every branch: the topic filter and the exclusions (a missing attribute never excludes).
+_FILTERS = """
+      and (cardinality(s.topics) = 0 or s.topics && ev.topics)
+      and (s.exclusions = '{}'::jsonb or not exists (
+            select 1 from jsonb_each(s.exclusions) as x(name, leave_out)
+            where x.leave_out ? (ev.attributes ->> x.name)))"""
+
+_GREAT_CIRCLE = f"""
+      and 2 * {EARTH_RADIUS_M} * asin(least(1, sqrt(
+            power(sin(radians(ev.lat - s.centre_lat) / 2), 2)
+            + cos(radians(s.centre_lat)) * cos(radians(ev.lat)) * power(sin(radians(ev.lng - s.centre_lng) / 2), 2)
+          ))) <= s.radius_m"""
+
+_BRANCHES = {
+    'near': 's.bbox @> ev.spot' + _GREAT_CIRCLE,
+    'area': 's.area_codes && ev.area_codes',
+    'address': 's.uprn = ev.uprn',
+    'case': 's.case_source = ev.source and s.case_reference = ev.case_reference',
+    'topic': 's.topics && ev.topics',
+}
+
+_MATCHED = (
+    'matched as (\n'
+    + '\n    union all\n'.join(
+        f'    select {_COLUMNS} from ev, subscriptions s\n'
+        f"    where s.status = 'active' and s.kind = '{kind}' and {condition}{_FILTERS}"
+        for kind, condition in _BRANCHES.items()
+    )
+    + '\n)'
+)
+
+MATCH = f"""
+with {_EVENT},
+{_MATCHED}
+select distinct id from matched order by id
+"""
+
+# Wall-clock times are Europe/London; `local` is the same instant as a London timestamp without zone.
+_LONDON = "'Europe/London'"
+_NEXT_DIGEST = f"""(case k.frequency
+        when 'daily' then
+            case when date_trunc('day', clock.local) + time '08:00' > clock.local
+                 then date_trunc('day', clock.local) + time '08:00'
+                 else date_trunc('day', clock.local) + interval '1 day' + time '08:00' end
+        else
+            case when date_trunc('week', clock.local) + time '08:00' > clock.local
+                 then date_trunc('week', clock.local) + time '08:00'
+                 else date_trunc('week', clock.local) + interval '7 days' + time '08:00' end
+        end) at time zone {_LONDON}"""
+
+_IN_QUIET_HOURS = """(case when r.quiet_start < r.quiet_end
+              then clock.local::time >= r.quiet_start and clock.local::time < r.quiet_end
+              else clock.local::time >= r.quiet_start or clock.local::time < r.quiet_end end)"""
+
+_NOT_BEFORE = f"""case
+        when d.id is not null then d.due_at
+        when r.channel = 'sms' and r.urgency <> 'urgent' and r.quiet_start is not null and {_IN_QUIET_HOURS} then
+            (case when date_trunc('day', clock.local) + r.quiet_end > clock.local
+                  then date_trunc('day', clock.local) + r.quiet_end
+                  else date_trunc('day', clock.local) + interval '1 day' + r.quiet_end end) at time zone {_LONDON}
+        else clock.now end"""
+
+FAN_OUT = f"""
+with clock as materialized (
+    select coalesce($2::timestamptz, now()) as now,
+           coalesce($2::timestamptz, now()) at time zone {_LONDON} as local
+),
+{_EVENT},
+{_MATCHED},
+recipients as (
+    select distinct on (cp.id, ch.channel)
+           cp.id as contact_point_id, ch.channel, m.id as subscription_id, ev.urgency, m.quiet_start, m.quiet_end,
+           case when ev.urgency = 'urgent' or ch.channel = 'letter' then 'immediate' else m.frequency end
+               as frequency
+    from matched m
+    cross join ev
+    cross join lateral unnest(m.channels) as ch(channel)
+    join contact_points cp on cp.resident_id = m.resident_id and cp.channel = ch.channel and cp.suppressed_at is null
+    order by cp.id, ch.channel,
+             array_position(array['immediate', 'daily', 'weekly'],
+                            case when ev.urgency = 'urgent' then 'immediate' else m.frequency end),
+             m.id
+),
+open_digests as (
+    insert into digests (contact_point_id, channel, frequency, due_at)
+    select k.contact_point_id, k.channel, k.frequency, {_NEXT_DIGEST}
+    from (select distinct contact_point_id, channel, frequency from recipients where frequency <> 'immediate') k
+    cross join clock
+    on conflict (contact_point_id, channel, frequency) where status = 'open'
+        do update set due_at = digests.due_at  -- no change: it locks the open digest and returns its id
+    returning id, contact_point_id, channel, frequency, due_at
+),
+written as (
+    insert into notifications (
+        event_id, digest_id, contact_point_id, subscription_id, channel, purpose, status, urgency, not_before
+    )
+    select ev.id, d.id, r.contact_point_id, r.subscription_id, r.channel, 'event',
+           case when d.id is null then 'pending' else 'held' end, r.urgency,
+           {_NOT_BEFORE}
+    from recipients r
+    cross join ev
+    cross join clock
+    left join open_digests d
+        on d.contact_point_id = r.contact_point_id and d.channel = r.channel and d.frequency = r.frequency
+    on conflict (event_id, contact_point_id, channel) where event_id is not null do nothing
+    returning 1
+),
+counted as (select count(*) as n from written)
+update events set matched_at = clock.now, matched_count = coalesce(events.matched_count, 0) + counted.n
+from clock, counted
+where events.id = $1
+returning counted.n
+"""
+
+
+class EventNotFound(LookupError):
+    """No event has this id."""
+
+
+async def match(conn: asyncpg.Connection, event_id: int) -> list[int]:
+    """The ids of the active subscriptions this event matches (one statement; for tests and benchmarks)."""
+    return [row['id'] for row in await conn.fetch(MATCH, event_id)]
+
+
+async def fan_out(conn: asyncpg.Connection, event_id: int, *, now: datetime | None = None) -> int:
+    """Write the event's outbox rows in one statement; return how many were written now (0 on a second run).
+
+    `now` (default: the transaction's time) fixes the moment digest due times and quiet hours are reckoned
+    from. Run it inside the transaction that recorded the event, and wake the senders after the commit.
+    """
+    written = await conn.fetchval(FAN_OUT, event_id, now)
+    if written is None:
+        raise EventNotFound(f'no event {event_id}')
+    return written
