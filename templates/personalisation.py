@@ -1,0 +1,400 @@
+"""Pure personalisation builders: what goes into each Notify template's ((placeholders)). No I/O.
+
+The wording lives in the Notify templates (templates/notify_templates.json, loaded into Notify and the simulator);
+here we only make short, safe values: titles and summaries trimmed at a word, dates in English or Welsh, `has_*`
+flags for Notify's ((flag??text)) conditionals, and fallback phrases for fields a source leaves out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo('Europe/London')
+LANGUAGES = ('en', 'cy')
+YES, NO = 'yes', 'no'
+
+# Event kinds with their own wording, then one fallback per topic, then '*' for anything else.
+EVENT_KINDS = (
+    'planning.new', 'planning.consultation', 'planning.amended', 'planning.decided', 'planning.appeal',
+    'licensing.new', 'licensing.variation', 'licensing.hearing', 'licensing.decided',
+    'bins.changed', 'bins.reminder', 'case.status', 'case.evidence_requested', 'bulletin.published',
+)  # fmt: skip
+TOPIC_FALLBACKS = {'planning': 'planning.*', 'licensing': 'licensing.*', 'bins': 'bins.*', 'cases': 'case.*',
+                   'bulletins': 'bulletin.*'}  # fmt: skip
+EVENT_KEYS = (*EVENT_KINDS, *TOPIC_FALLBACKS.values(), '*')
+
+# What every event template uses, per channel, and what some kinds add.
+EVENT_COMMON = {
+    'email': frozenset(
+        {'title', 'summary', 'where', 'has_where', 'changes', 'has_changes', 'council_url', 'has_council_url'}
+        | {'event_url', 'has_unsubscribe', 'unsubscribe_url', 'manage_url'}
+    ),
+    'sms': frozenset({'title', 'summary', 'event_url', 'has_unsubscribe', 'unsubscribe_url'}),
+}
+EVENT_COMMON['letter'] = EVENT_COMMON['email']
+EVENT_EXTRAS: dict[str, frozenset[str]] = {
+    key: frozenset(names)
+    for key, names in {
+        'planning.consultation': {'comment_by'}, 'planning.amended': {'changes', 'has_changes'},
+        'planning.decided': {'decision'}, 'licensing.new': {'comment_by'}, 'licensing.variation': {'comment_by'},
+        'licensing.hearing': {'hearing_date'}, 'licensing.decided': {'decision'},
+        'bins.changed': {'changes', 'has_changes'}, 'bins.reminder': {'bin', 'collection_date'},
+        'case.status': {'case_reference', 'status'}, 'case.evidence_requested': {'case_reference', 'respond_by'},
+        'case.*': {'case_reference'}, 'bulletin.published': {'bulletin'}, 'bulletin.*': {'bulletin'},
+    }.items()
+}  # fmt: skip
+DIGEST_FIELDS = frozenset(
+    {'items', 'has_more', 'more_count', 'see_all_url', 'has_unsubscribe', 'unsubscribe_url', 'manage_url'}
+)
+DIGEST_SMS_FIELDS = DIGEST_FIELDS - {'manage_url'}
+NOTICE_FIELDS = {
+    'confirmation': frozenset({'subscription', 'confirm_url'}),
+    'sign-in': frozenset({'code', 'minutes'}),
+    'contact-suppressed': frozenset({'masked_address', 'manage_url'}),
+}
+
+# Longest value, in characters, per channel. Text messages are then fitted to Notify's 918 characters.
+CAPS = {
+    'email': {'title': 500, 'summary': 5000, 'where': 300, 'changes': 2000, 'short': 200, 'item_title': 150},
+    'letter': {'title': 300, 'summary': 2000, 'where': 300, 'changes': 1000, 'short': 200, 'item_title': 150},
+    'sms': {'title': 100, 'summary': 160, 'where': 0, 'changes': 160, 'short': 60, 'item_title': 50},
+}
+DIGEST_ITEM_CAP = {'email': 10, 'sms': 3}
+
+FALLBACK = {
+    'en': {'date': 'the date on the council’s page', 'decision': 'see the council’s page', 'status': 'updated',
+           'hearing_date': 'a date to be confirmed', 'bin': 'bin', 'bulletin': 'Council news', 'removed': 'removed'},
+    'cy': {'date': 'y dyddiad ar dudalen y cyngor', 'decision': 'gweler tudalen y cyngor',
+           'hearing_date': 'ddyddiad i’w gadarnhau',  # follows "ar", hence the soft mutation
+           'status': 'wedi’i ddiweddaru', 'bin': 'bin', 'bulletin': 'Newyddion y cyngor', 'removed': 'wedi’i dynnu'},
+}  # fmt: skip
+MONTHS = {
+    'en': ('January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
+           'November', 'December'),
+    'cy': ('Ionawr', 'Chwefror', 'Mawrth', 'Ebrill', 'Mai', 'Mehefin', 'Gorffennaf', 'Awst', 'Medi', 'Hydref',
+           'Tachwedd', 'Rhagfyr'),
+}  # fmt: skip
+LABELS = {
+    'planning.new': ('New planning application', 'Cais cynllunio newydd'),
+    'planning.consultation': ('Planning consultation', 'Ymgynghoriad cynllunio'),
+    'planning.amended': ('Planning application changed', 'Cais cynllunio wedi newid'),
+    'planning.decided': ('Planning decision', 'Penderfyniad cynllunio'),
+    'planning.appeal': ('Planning appeal', 'Apêl gynllunio'),
+    'planning.*': ('Planning update', 'Diweddariad cynllunio'),
+    'licensing.new': ('New licence application', 'Cais newydd am drwydded'),
+    'licensing.variation': ('Application to change a licence', 'Cais i newid trwydded'),
+    'licensing.hearing': ('Licensing hearing', 'Gwrandawiad trwyddedu'),
+    'licensing.decided': ('Licensing decision', 'Penderfyniad trwyddedu'),
+    'licensing.*': ('Licensing update', 'Diweddariad trwyddedu'),
+    'bins.changed': ('Bin collection changed', 'Casgliad biniau wedi newid'),
+    'bins.reminder': ('Bin reminder', 'Nodyn atgoffa biniau'),
+    'bins.*': ('Bin collection update', 'Diweddariad casglu biniau'),
+    'case.status': ('Case update', 'Diweddariad achos'),
+    'case.evidence_requested': ('More information needed', 'Angen rhagor o wybodaeth'),
+    'case.*': ('Case update', 'Diweddariad achos'),
+    'bulletin.published': ('Bulletin', 'Bwletin'),
+    'bulletin.*': ('Bulletin', 'Bwletin'),
+    '*': ('News', 'Newyddion'),
+}
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """What a message needs to know about one event (built from an `events` row by the sender)."""
+
+    kind: str
+    topic: str
+    title: str
+    summary: str
+    changes: list[dict[str, Any]]
+    attributes: dict[str, Any]
+    url: str | None
+    occurred_at: datetime
+    urgency: str = 'normal'
+    case_reference: str | None = None
+
+
+def event_key(kind: str, topic: str) -> str:
+    """The registry key for an event: its own kind, else its topic's fallback, else '*'."""
+    if kind in EVENT_KINDS:
+        return kind
+    return TOPIC_FALLBACKS.get(topic.split('/', 1)[0], '*')
+
+
+# --- text helpers --------------------------------------------------------------------------------------------
+
+_SPACES = re.compile(r'[ \t\r\f\v\u00a0\u2028\u2029]+')
+_CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+
+
+def one_line(text: str) -> str:
+    """All whitespace (newlines too) collapsed to single spaces; control characters removed."""
+    return ' '.join(_CONTROL.sub('', text).split())
+
+
+def paragraphs(text: str) -> str:
+    """Spaces collapsed within lines, at most one blank line between paragraphs (for emails and letters)."""
+    lines = [_SPACES.sub(' ', line).strip() for line in _CONTROL.sub('', text).replace('\r\n', '\n').split('\n')]
+    return re.sub(r'\n{3,}', '\n\n', '\n'.join(lines)).strip()
+
+
+def truncate(text: str, limit: int, ellipsis: str = '...') -> str:
+    """At most `limit` characters, cut at a word boundary where one is near, ending in an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ellipsis) + 3:
+        return ''
+    cut = text[: limit - len(ellipsis)]
+    space = cut.rfind(' ')
+    if space >= len(cut) * 0.7:
+        cut = cut[:space]
+    return cut.rstrip(' ,.;:-–—') + ellipsis
+
+
+def flag(value: object) -> str:
+    return YES if value else NO
+
+
+def format_date(value: object, language: str) -> str | None:
+    """'2026-03-03' → '3 March 2026' ('3 Mawrth 2026'); a time is kept (London time) when one is given."""
+    if isinstance(value, datetime):
+        moment: date = value
+    elif isinstance(value, date):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text.replace('Z', '+00:00')) if len(text) > 10 else date.fromisoformat(text)
+        except ValueError:
+            return one_line(text)[:60] or None
+    else:
+        return None
+    if isinstance(moment, datetime) and moment.tzinfo:
+        moment = moment.astimezone(LONDON)
+    written = f'{moment.day} {MONTHS[language][moment.month - 1]} {moment.year}'
+    if isinstance(moment, datetime) and (moment.hour, moment.minute) != (0, 0):
+        written += f', {moment:%H:%M}'
+    return written
+
+
+def mask_address(channel: str, address: str) -> str:
+    """Enough of a contact point to recognise it, not enough to use it."""
+    if channel == 'email':
+        local, _, domain = address.partition('@')
+        return f'{local[:1]}***@{domain}' if domain else '***'
+    if channel == 'sms':
+        return '*' * max(len(address) - 4, 3) + address[-4:]
+    return '(postal address)'
+
+
+# --- events --------------------------------------------------------------------------------------------------
+
+
+def _humanise(name: str) -> str:
+    words = name.replace('_', ' ').replace('-', ' ').strip()
+    return words[:1].upper() + words[1:]
+
+
+def changes_text(changes: Sequence[Mapping[str, Any]], channel: str, language: str, limit: int) -> str:
+    arrow = ' -> ' if channel == 'sms' else ' → '
+    short = CAPS[channel]['short']
+    lines = []
+    for change in changes[:20]:
+        name = _humanise(one_line(str(change.get('field') or '')))
+        before = one_line(str(change.get('before') or ''))[:short]
+        after = one_line(str(change.get('after') or ''))[:short]
+        if not name or (not before and not after):
+            continue
+        if before and after:
+            lines.append(f'{name}: {before}{arrow}{after}')
+        else:
+            lines.append(f'{name}: {after}' if after else f'{name}: {before}{arrow}{FALLBACK[language]["removed"]}')
+    if channel == 'sms':
+        return truncate('; '.join(lines), limit)
+    text = '\n'.join(f'* {line}' for line in lines)
+    return text if len(text) <= limit else truncate(text, limit, '…')
+
+
+def _attribute(event: EventInput, name: str, limit: int) -> str:
+    value = event.attributes.get(name)
+    return truncate(one_line(str(value)), limit) if value not in (None, '') else ''
+
+
+def _bulletin_name(event: EventInput, language: str, limit: int) -> str:
+    named = _attribute(event, 'bulletin', limit)
+    if named:
+        return named
+    _, _, slug = event.topic.partition('/')
+    return truncate(_humanise(slug), limit) if slug else FALLBACK[language]['bulletin']
+
+
+def _status(event: EventInput, language: str, limit: int) -> str:
+    status = _attribute(event, 'status', limit)
+    if not status:
+        for change in event.changes:
+            if str(change.get('field', '')).lower() == 'status' and change.get('after'):
+                status = truncate(one_line(str(change['after'])), limit)
+    return status or FALLBACK[language]['status']
+
+
+def _date_attribute(event: EventInput, name: str, language: str, fallback: str) -> str:
+    return format_date(event.attributes.get(name), language) or fallback
+
+
+def event_values(
+    event: EventInput,
+    *,
+    channel: str,
+    language: str,
+    event_url: str,
+    unsubscribe_url: str | None,
+    manage_url: str,
+) -> dict[str, str]:
+    """Every value any event template may use; the registry keeps only those its template needs."""
+    caps = CAPS[channel]
+    fallback = FALLBACK[language]
+    ellipsis = '...' if channel == 'sms' else '…'
+    text = one_line if channel == 'sms' else paragraphs
+    where = _attribute(event, 'address', caps['where']) or _attribute(event, 'location', caps['where'])
+    changes = changes_text(event.changes, channel, language, caps['changes'])
+    council_url = event.url or ''
+    short = caps['short']
+    values = {
+        'title': truncate(one_line(event.title), caps['title'], ellipsis),
+        'summary': truncate(text(event.summary), caps['summary'], ellipsis),
+        'where': where,
+        'has_where': flag(where),
+        'changes': changes,
+        'has_changes': flag(changes),
+        'council_url': council_url,
+        'has_council_url': flag(council_url),
+        'event_url': event_url,
+        'has_unsubscribe': flag(unsubscribe_url),
+        'unsubscribe_url': unsubscribe_url or '',
+        'manage_url': manage_url,
+        'comment_by': _date_attribute(event, 'comment_by', language, fallback['date']),
+        'respond_by': _date_attribute(event, 'respond_by', language, fallback['date']),
+        'hearing_date': _date_attribute(event, 'hearing_date', language, fallback['hearing_date']),
+        'decision': _attribute(event, 'decision', short) or fallback['decision'],
+        'bin': _attribute(event, 'bin', short) or fallback['bin'],
+        'collection_date': _date_attribute(
+            event, 'collection_date', language, format_date(event.occurred_at, language) or ''
+        ),
+        'case_reference': _attribute(event, 'case_reference', short) or one_line(event.case_reference or '')[:short],
+        'status': _status(event, language, short),
+        'bulletin': _bulletin_name(event, language, short),
+    }
+    return values
+
+
+def event_placeholders(key: str, channel: str) -> frozenset[str]:
+    return EVENT_COMMON[channel] | EVENT_EXTRAS.get(key, frozenset())
+
+
+# --- digests -------------------------------------------------------------------------------------------------
+
+
+def digest_values(
+    items: Sequence[tuple[EventInput, str]],
+    *,
+    channel: str,
+    language: str,
+    see_all_url: str,
+    unsubscribe_url: str | None,
+    manage_url: str,
+    cap: int | None = None,
+) -> dict[str, str]:
+    """At most `cap` items (newest first as given), then 'and N more' and the see-all link."""
+    limit = DIGEST_ITEM_CAP[channel] if cap is None else cap
+    shown, more = list(items[:limit]), max(len(items) - limit, 0)
+    index = 0 if language == 'en' else 1
+    lines = []
+    for event, url in shown:
+        title = truncate(one_line(event.title), CAPS[channel]['item_title'], '...' if channel == 'sms' else '…')
+        if channel == 'sms':
+            lines.append(f'- {title} {url}')
+        else:
+            lines.append(f'* {LABELS[event_key(event.kind, event.topic)][index]}: {title} — {url}')
+    values = {
+        'items': '\n'.join(lines),
+        'has_more': flag(more),
+        'more_count': str(more) if more else '',
+        'see_all_url': see_all_url,
+        'has_unsubscribe': flag(unsubscribe_url),
+        'unsubscribe_url': unsubscribe_url or '',
+        'manage_url': manage_url,
+    }
+    return {name: values[name] for name in (DIGEST_SMS_FIELDS if channel == 'sms' else DIGEST_FIELDS)}
+
+
+# --- what a subscription is about, in words (for the confirmation message) ------------------------------------
+
+# Welsh forms: (radical, soft mutation after "am", aspirate mutation after "a")
+TOPIC_WORDS = {
+    'planning': ('planning applications', ('ceisiadau cynllunio', 'geisiadau cynllunio', 'cheisiadau cynllunio')),
+    'licensing': (
+        'licence applications',
+        ('ceisiadau am drwyddedau', 'geisiadau am drwyddedau', 'cheisiadau am drwyddedau'),
+    ),
+    'bins': ('bin collections', ('casgliadau biniau', 'gasgliadau biniau', 'chasgliadau biniau')),
+    'cases': ('case updates', ('diweddariadau achosion', 'ddiweddariadau achosion', 'diweddariadau achosion')),
+    'bulletins': ('council bulletins', ('bwletinau’r cyngor', 'fwletinau’r cyngor', 'bwletinau’r cyngor')),
+}
+EVERYTHING = ('council news', ('newyddion y cyngor', 'newyddion y cyngor', 'newyddion y cyngor'))
+
+
+def _topic_words(topic: str) -> tuple[str, tuple[str, str, str]]:
+    root, _, name = topic.partition('/')
+    if root == 'bulletins' and name:
+        english = f'the {_humanise(name)} bulletin'
+        return english, (f'bwletin {_humanise(name)}', f'fwletin {_humanise(name)}', f'bwletin {_humanise(name)}')
+    return TOPIC_WORDS.get(root, EVERYTHING)
+
+
+def _join(words: list[str], language: str) -> str:
+    if len(words) == 1:
+        return words[0]
+    if language == 'en':
+        return f'{", ".join(words[:-1])} and {words[-1]}'
+    last = words[-1]
+    return f'{", ".join(words[:-1])} {"ac" if last[:1] in "aeiouwyâêîôûŵŷ" else "a"} {last}'
+
+
+def describe_subscription(
+    language: str,
+    *,
+    kind: str,
+    topics: Sequence[str],
+    radius_m: int | None = None,
+    place: str | None = None,
+    case_reference: str | None = None,
+) -> str:
+    """Words that follow "about" / "am": 'planning applications within 500 metres of SW1A 1AA'."""
+    if kind == 'case':
+        reference = one_line(case_reference or '')[:60]
+        return f'your case {reference}'.strip() if language == 'en' else f'eich achos {reference}'.strip()
+    found = [_topic_words(topic) for topic in topics[:5]] or [EVERYTHING]
+    if language == 'en':
+        words = [english for english, _ in found]
+    else:
+        words = [found[0][1][1], *(welsh[0] for _, welsh in found[1:-1])]
+        if len(found) > 1:
+            words.append(found[-1][1][2])
+    what = _join(words, language)
+    where = one_line(place or '')[:60]
+    if kind == 'near' and radius_m:
+        return (
+            f'{what} within {radius_m} metres of {where}'
+            if language == 'en'
+            else f'{what} o fewn {radius_m} metr i {where}'
+        )
+    if kind == 'area' and where:
+        return f'{what} in {where}' if language == 'en' else f'{what} yn ardal {where}'
+    if kind == 'address':
+        return f'{what} at your address' if language == 'en' else f'{what} yn eich cyfeiriad'
+    return what
