@@ -7,9 +7,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import notify_send
+from benchmarks import delivery, fanout, matching, notify_send
 
-BENCHMARKS = {'notify-send': notify_send.main}
+BENCHMARKS = {
+    'notify-send': notify_send.main,
+    'matching': matching.main,
+    'fanout': fanout.main,
+    'delivery': delivery.main,
+}
 
 
 def main() -> int:

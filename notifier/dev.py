@@ -31,6 +31,7 @@ from notifier.settings import Settings
 from notifier.web import create_app
 from subscriptions.codepoint import open_codepoint
 from subscriptions.postcode_import import SAMPLE, import_postcodes
+from templates.registry import TEMPLATES_FILE
 from workers.settings import make_worker
 
 logger = logging.getLogger('notifier.dev')
@@ -111,7 +112,7 @@ async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]
         api_key, services = _simulator_key(stack.data_dir)
         simulator = Simulator(
             services,
-            sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES_PATH),
+            sim_keys.load_templates(TEMPLATES_FILE),
             rate_limit_per_minute=settings.notify_rate_limit,
         )
         runner, url = await serve(simulator, settings.host, settings.notify_sim_port)

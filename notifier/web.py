@@ -8,9 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from notifier import db, queue, views
+from notifier import callbacks, db, queue, views
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 from notifier.settings import Settings
+from sources import api as sources_api
+from subscriptions import api as subscriptions_api
+from subscriptions import digest_page
+from subscriptions import pages as subscription_pages
 
 logger = logging.getLogger('notifier.web')
 
@@ -67,4 +71,9 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     app.add_routes(views.routes)
+    app.add_routes(sources_api.routes)
+    app.add_routes(subscriptions_api.routes)
+    app.add_routes(subscription_pages.routes)
+    app.add_routes(digest_page.routes)
+    app.add_routes(callbacks.routes)
     return app

@@ -1,26 +1,48 @@
-"""arq's WorkerSettings and the worker's resources (a database pool, its heartbeat)."""
+"""arq's WorkerSettings and the worker's resources: a database pool, its heartbeat, an aiohttp session, the Notify
+client, the shared send limiter and this process's sender (workers/pump.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from arq import cron
+import aiohttp
+from arq import cron, func
 from arq.worker import Worker, create_worker
 
 from notifier import db
+from notifier.delivery import Sender
+from notifier.notify_client import NotifyClient
+from notifier.rate_limit import SendLimiter
 from notifier.settings import Settings
+from workers import cron as sweeper
 from workers import jobs
 from workers.heartbeat import Heartbeat
+from workers.pump import Pump
+
+SENDER_CONCURRENCY = 16  # sends in flight per process: Notify's rate × its latency, with room to spare
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx['settings']
-    ctx['pg'] = await db.create_pool(settings)
+    ctx['pg'] = await db.create_pool(settings, max_size=SENDER_CONCURRENCY + 4)
     ctx['heartbeat'] = Heartbeat(ctx['pg'])
     await ctx['heartbeat'].start()
+    ctx['http'] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SENDER_CONCURRENCY * 2))
+    ctx['notify'] = NotifyClient(
+        ctx['http'], settings.notify_api_key.get_secret_value(), settings.notify_base_url,
+        timeout=settings.notify_timeout,
+    )  # fmt: skip
+    ctx['limiter'] = SendLimiter(ctx['redis'], ctx['notify'].service_id, per_second=settings.notify_sends_per_second)
+    ctx['sender'] = Sender(ctx['pg'], ctx['notify'], ctx['limiter'], settings)
+    ctx['pump'] = Pump(ctx['sender'], ctx['redis'], concurrency=SENDER_CONCURRENCY)
+    ctx['pump'].start()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if 'pump' in ctx:
+        await ctx['pump'].stop(timeout=WorkerSettings.job_completion_wait)
+    if 'http' in ctx:
+        await ctx['http'].close()
     if 'heartbeat' in ctx:
         await ctx['heartbeat'].stop()
     if 'pg' in ctx:
@@ -28,12 +50,16 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions: list[Any] = []
-    cron_jobs = [cron(jobs.forget_dead_workers_job, minute=17, second=0, unique=True)]
+    functions: list[Any] = [func(jobs.deliver_notification, max_tries=3)]
+    cron_jobs = [
+        cron(jobs.forget_dead_workers_job, minute=17, second=0, unique=True),
+        cron(sweeper.sweep, second=30, unique=True, timeout=50),  # every minute
+        cron(sweeper.close_digests, minute=set(range(0, 60, 5)), second=10, unique=True, timeout=240),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     max_jobs = 20
-    job_timeout = 60  # also how soon a crashed job is picked up again
+    job_timeout = 30  # also how soon a crashed job is picked up again
     keep_result = 0  # results live in Postgres; frees a _job_id at once
     job_completion_wait = 20  # drain running jobs on SIGTERM instead of cancelling them
     health_check_interval = 30

@@ -1,0 +1,209 @@
+"""What Notify POSTs to us: delivery receipts and received text messages.
+
+Each POST is checked (bearer token, compared in constant time with TELLME_NOTIFY_CALLBACK_TOKEN), stored in
+`notify_callbacks` and committed, then answered 200; it is processed in-band right after the store, in a
+transaction of its own. If processing fails the stored row stays unprocessed and the sweeper
+(`process_unprocessed`) retries it, so Notify gets its answer quickly and nothing is lost. Storing is idempotent on
+(kind, notify id, status): Notify retries, so duplicates are expected and are answered 200 and not reprocessed.
+
+Order-independence: Notify's final statuses (delivered, permanent-failure, temporary-failure, technical-failure) are
+terminal for us. The first final status recorded for a notification stays; a later receipt for the same message
+never overwrites it (Notify does not move a message from one final status to another). A receipt may arrive before
+the worker has recorded `sent`, or while the row is `unknown`: it is applied all the same (Notify has the message,
+so it must never be resent), and the worker's later `sent` does not overwrite it.
+
+`permanent-failure` suppresses the contact point (reason 'permanent-failure'), so nothing more is sent there.
+A text saying STOP, STOPALL or UNSUBSCRIBE suppresses that number ('stop-reply'), ends the resident's
+subscriptions that use only texts and takes texts off the others. Other texts are stored for staff.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from notifier.app_keys import PG, SETTINGS
+
+logger = logging.getLogger('notifier.callbacks')
+
+routes = web.RouteTableDef()
+
+FINAL = ('delivered', 'permanent-failure', 'temporary-failure', 'technical-failure')
+STOP_WORDS = frozenset({'STOP', 'STOPALL', 'UNSUBSCRIBE'})
+
+STORE = """
+insert into notify_callbacks (kind, notify_id, reference, status, payload)
+values ($1, $2, $3, $4, $5)
+on conflict (kind, notify_id, coalesce(status, '')) do nothing
+returning id
+"""
+
+APPLY_STATUS = """
+update notifications
+set status = $3, notify_id = coalesce(notify_id, $2), sent_at = coalesce(sent_at, now()), completed_at = now()
+where (id = $1 or notify_id = $2) and not (status = any($4::text[]))
+returning contact_point_id
+"""
+
+FIND_NOTIFICATION = 'select status from notifications where id = $1 or notify_id = $2'
+
+SUPPRESS = """
+update contact_points set suppressed_at = now(), suppressed_reason = $2
+where id = $1 and suppressed_at is null
+"""
+
+FIND_MOBILE = "select id, resident_id from contact_points where channel = 'sms' and address = $1"
+
+END_TEXT_ONLY = """
+update subscriptions set status = 'ended', ended_reason = 'stop-reply', ended_by = 'resident', ended_at = now()
+where resident_id = $1 and status <> 'ended' and channels = array['sms']
+"""
+
+DROP_TEXTS = """
+update subscriptions set channels = array_remove(channels, 'sms')
+where resident_id = $1 and status <> 'ended' and 'sms' = any(channels) and cardinality(channels) > 1
+"""
+
+MARK_PROCESSED = 'update notify_callbacks set processed_at = now(), outcome = $2 where id = $1'
+
+LOAD_UNPROCESSED = """
+select id, kind, notify_id, reference, status, payload from notify_callbacks
+where processed_at is null and received_at <= now() - make_interval(secs => $1)
+order by received_at limit $2
+"""
+
+LOAD_ONE = 'select id, kind, notify_id, reference, status, payload from notify_callbacks where id = $1'
+
+
+class StatusCallback(BaseModel):
+    model_config = ConfigDict(extra='allow')
+
+    id: UUID
+    reference: str | None = None
+    status: str
+    notification_type: str | None = None
+
+
+class InboundSms(BaseModel):
+    model_config = ConfigDict(extra='allow')
+
+    id: UUID
+    source_number: str
+    message: str
+
+
+def _authorised(request: web.Request) -> bool:
+    expected = request.app[SETTINGS].notify_callback_token.get_secret_value()
+    header = request.headers.get('Authorization', '')
+    scheme, _, given = header.partition(' ')
+    if not expected or scheme.lower() != 'bearer':
+        return False
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+async def _receive(request: web.Request, kind: str, model: type[BaseModel]) -> web.Response:
+    if not _authorised(request):
+        return web.json_response({'message': 'invalid or missing bearer token'}, status=401)
+    try:
+        payload = await request.json()
+        parsed: Any = model.model_validate(payload)
+    except ValueError as exc:  # pydantic's ValidationError and JSON errors are both ValueErrors
+        details = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
+        return web.json_response({'message': 'invalid callback', 'details': details}, status=400)
+    pool = request.app[PG]
+    status = getattr(parsed, 'status', None)
+    reference = getattr(parsed, 'reference', None)
+    callback_id = await pool.fetchval(STORE, kind, parsed.id, reference, status, payload)
+    if callback_id is None:
+        return web.json_response({'stored': False, 'duplicate': True})
+    try:
+        await process(pool, callback_id)
+    except (OSError, asyncpg.PostgresError):
+        logger.exception('callback %s stored but not processed; the sweeper will retry', callback_id)
+    return web.json_response({'stored': True})
+
+
+@routes.post('/notify/callbacks/status', name='notify-callback-status')
+async def status_callback(request: web.Request) -> web.Response:
+    return await _receive(request, 'status', StatusCallback)
+
+
+@routes.post('/notify/callbacks/inbound-sms', name='notify-callback-inbound-sms')
+async def inbound_sms_callback(request: web.Request) -> web.Response:
+    return await _receive(request, 'inbound-sms', InboundSms)
+
+
+# processing ------------------------------------------------------------------------------------------------------
+async def process(pool: asyncpg.Pool, callback_id: int) -> str:
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(LOAD_ONE + ' for update skip locked', callback_id)
+        if row is None:
+            return 'busy'
+        if row['kind'] == 'status':
+            outcome = await _apply_status(conn, row)
+        else:
+            outcome = await _apply_inbound(conn, row['payload'])
+        await conn.execute(MARK_PROCESSED, callback_id, outcome)
+    return outcome
+
+
+async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record) -> str:
+    status, notify_id = row['status'], row['notify_id']
+    reference = _uuid(row['reference'])
+    if status not in FINAL:
+        return f'ignored: {status} is not final'
+    changed = await conn.fetchval(APPLY_STATUS, reference, notify_id, status, list(FINAL))
+    if changed is None:
+        current = await conn.fetchval(FIND_NOTIFICATION, reference, notify_id)
+        return 'unmatched' if current is None else f'kept {current}'
+    if status == 'permanent-failure':
+        await conn.execute(SUPPRESS, changed, 'permanent-failure')
+        return 'applied; contact point suppressed'
+    return 'applied'
+
+
+async def _apply_inbound(conn: asyncpg.Connection, payload: dict[str, Any]) -> str:
+    words = re.sub(r'[^A-Za-z]', ' ', str(payload.get('message', ''))).upper().split()
+    if not words or words[0] not in STOP_WORDS:
+        return 'stored'
+    mobile = canonical_mobile(str(payload.get('source_number', '')))
+    contact = await conn.fetchrow(FIND_MOBILE, mobile)
+    if contact is None:
+        return 'stop from an unknown number'
+    await conn.execute(SUPPRESS, contact['id'], 'stop-reply')
+    ended = int((await conn.execute(END_TEXT_ONLY, contact['resident_id'])).split()[-1])
+    await conn.execute(DROP_TEXTS, contact['resident_id'])
+    logger.info('STOP received: texts suppressed, %d subscriptions ended', ended)
+    return f'stop: suppressed, {ended} ended'
+
+
+def canonical_mobile(number: str) -> str:
+    """UK numbers as stored in contact_points: E.164 digits without '+' ('07700 900123' → '447700900123')."""
+    digits = re.sub(r'\D', '', number)
+    if digits.startswith('0') and not digits.startswith('00'):
+        return '44' + digits[1:]
+    return digits.removeprefix('00')
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+async def process_unprocessed(pool: asyncpg.Pool, *, older_than: timedelta = timedelta(seconds=30),
+                              limit: int = 500) -> int:  # fmt: skip
+    """Callbacks stored but not processed (the process died, or the database blinked): process them now."""
+    rows = await pool.fetch(LOAD_UNPROCESSED, older_than.total_seconds(), limit)
+    for row in rows:
+        await process(pool, row['id'])
+    return len(rows)

@@ -1,0 +1,346 @@
+"""The delivery engine against real PostgreSQL, real Redis and the Notify simulator (in-process, over HTTP).
+
+Each test checks what a resident or an operator would notice: how many messages the simulator received for one
+reference, and what the outbox row says afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from notifier.delivery import BACKOFF, Sender
+from notifier.embedded import free_port
+from notifier.notify_client import NotifyClient
+from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.server import serve
+from notifier.notify_sim.simulator import Simulator
+from notifier.rate_limit import SendLimiter, next_midnight_utc
+from notifier.settings import Settings
+from templates.registry import TEMPLATES_FILE
+from tests.conftest import Services
+
+EMAIL_TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'
+SMS_TEMPLATE = '9a3e5b7c-1d2f-4e6a-8b0c-3d4e5f6a7b89'
+PERSONALISATION = {'title': 'Two-storey rear extension', 'url': 'https://example.gov.uk/e/1', 'unsubscribe_url': 'x'}
+CALLBACK_TOKEN = 'callback-token-' + 'c' * 32
+
+
+@dataclass
+class Sim:
+    sim: Simulator
+    url: str
+    key: str
+    http: aiohttp.ClientSession
+
+    async def fault(self, body: dict[str, Any], *, rule: bool = False) -> None:
+        path = '/_sim/faults' if rule else '/_sim/faults/next'
+        async with self.http.post(self.url + path, json=body) as response:
+            assert response.status == 201, await response.text()
+
+    def sent(self, reference: uuid.UUID | str) -> list[Any]:
+        return [n for n in self.sim.store.all() if n.reference == str(reference)]
+
+    def references(self) -> list[str]:
+        return [str(n.reference) for n in self.sim.store.all()]
+
+
+def make_settings(services: Services, sim: Sim, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        'database_url': services.database_url,
+        'redis_url': services.redis_url,
+        'notify_api_key': sim.key,
+        'notify_base_url': sim.url,
+        'notify_callback_token': CALLBACK_TOKEN,
+        'secret_key': 'delivery-tests-secret-' + 's' * 32,
+        'public_url': 'https://tellme.example.gov.uk',
+        'notify_rate_limit': 60_000,
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Sim]:
+    key = sim_keys.generate_api_key('tellme', str(uuid.uuid4()))
+    simulator = Simulator(
+        sim_keys.build_services([{'api_key': key, 'type': 'live'}]),
+        # the simulator's own test templates and Tell Me's real ones (templates/notify_templates.json)
+        sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES_PATH) | sim_keys.load_templates(TEMPLATES_FILE),
+        rate_limit_per_minute=1_000_000,
+        status_delay=3600,
+    )
+    runner, url = await serve(simulator)
+    async with aiohttp.ClientSession() as http:
+        yield Sim(simulator, url, key, http)
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def redis(services: Services) -> AsyncIterator[Redis]:
+    client = Redis.from_url(services.redis_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+async def sender(services: Services, sim: Sim, pg: asyncpg.Pool, redis: Redis) -> Sender:
+    settings = make_settings(services, sim)
+    notify = NotifyClient(sim.http, sim.key, sim.url, timeout=2)
+    limiter = SendLimiter(redis, notify.service_id, per_second=settings.notify_sends_per_second)
+    return Sender(pg, notify, limiter, settings)
+
+
+async def make_contact(pg: asyncpg.Pool, channel: str = 'email', address: str | None = None) -> int:
+    resident = await pg.fetchval('insert into residents default values returning id')
+    address = address or (f'r{uuid.uuid4().hex[:10]}@example.com' if channel == 'email' else '447700900123')
+    return int(
+        await pg.fetchval(
+            'insert into contact_points (resident_id, channel, address, verified_at) values ($1, $2, $3, now()) '
+            'returning id',
+            resident,
+            channel,
+            address,
+        )
+    )
+
+
+async def make_notification(
+    pg: asyncpg.Pool, contact_id: int | None = None, *, channel: str = 'email', template: str = EMAIL_TEMPLATE
+) -> uuid.UUID:
+    contact_id = contact_id or await make_contact(pg, channel)
+    return await pg.fetchval(
+        'insert into notifications (contact_point_id, channel, purpose, template_id, personalisation) '
+        "values ($1, $2, 'notice', $3, $4) returning id",
+        contact_id,
+        channel,
+        uuid.UUID(template),
+        PERSONALISATION,
+    )
+
+
+async def many_notifications(pg: asyncpg.Pool, count: int) -> None:
+    """`count` email notices to distinct contact points, written in two statements."""
+    await pg.execute(
+        """
+        with r as (insert into residents (language) select 'en' from generate_series(1, $1) returning id),
+        c as (insert into contact_points (resident_id, channel, address)
+              select id, 'email', 'r' || id || '@example.com' from r returning id)
+        insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
+        select id, 'email', 'notice', $2, $3 from c
+        """,
+        count,
+        uuid.UUID(EMAIL_TEMPLATE),
+        PERSONALISATION,
+    )
+
+
+async def row(pg: asyncpg.Pool, nid: uuid.UUID) -> asyncpg.Record:
+    return await pg.fetchrow('select * from notifications where id = $1', nid)
+
+
+async def let_time_pass(pg: asyncpg.Pool, nid: uuid.UUID) -> None:
+    await pg.execute('update notifications set not_before = now() where id = $1', nid)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+async def test_a_notification_claimed_twice_is_sent_once(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+    nid = await make_notification(pg)
+    outcomes = await asyncio.gather(sender.deliver(nid), sender.deliver(nid), sender.deliver(nid))
+    assert sorted(outcomes) == ['sent', 'skipped', 'skipped']
+    assert await sender.deliver(nid) == 'skipped'
+    assert len(sim.sent(nid)) == 1
+    stored = await row(pg, nid)
+    assert (stored['status'], stored['attempts']) == ('sent', 1)
+    assert str(stored['notify_id']) == sim.sent(nid)[0].id
+
+
+async def test_a_row_not_yet_due_is_not_sent(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+    nid = await make_notification(pg)
+    await pg.execute("update notifications set not_before = now() + interval '1 hour' where id = $1", nid)
+    assert await sender.deliver(nid) == 'skipped'
+    assert sim.sent(nid) == []
+
+
+async def test_503_is_retried_on_the_ladder_after_checking_notify_then_sent(
+    sender: Sender, sim: Sim, pg: asyncpg.Pool
+) -> None:
+    nid = await make_notification(pg)
+    await sim.fault({'action': '503'})
+    assert await sender.deliver(nid) == 'unknown'  # an HTML 503 carries no answer: Notify may have it
+    assert (await row(pg, nid))['status'] == 'unknown'
+    assert await sender.reconcile(nid, settle=timedelta(0)) == 'retry'  # not at Notify: safe to send again
+    stored = await row(pg, nid)
+    assert stored['status'] == 'retry'
+    assert BACKOFF[0] - 1 <= (stored['not_before'] - datetime.now(UTC)).total_seconds() <= BACKOFF[0]
+    assert await sender.deliver(nid) == 'skipped'  # not before the backoff has passed
+    await let_time_pass(pg, nid)
+    assert await sender.deliver(nid) == 'sent'
+    assert len(sim.sent(nid)) == 1
+    assert (await row(pg, nid))['attempts'] == 2
+
+
+async def test_500_is_looked_up_at_once_and_retried_later_on_the_ladder(
+    sender: Sender, sim: Sim, pg: asyncpg.Pool
+) -> None:
+    nid = await make_notification(pg)
+    await sim.fault({'action': '500', 'count': 2})
+    assert await sender.deliver(nid) == 'retry'
+    await let_time_pass(pg, nid)
+    assert await sender.deliver(nid) == 'retry'
+    stored = await row(pg, nid)
+    assert BACKOFF[1] - 1 <= (stored['not_before'] - datetime.now(UTC)).total_seconds() <= BACKOFF[1]
+    await let_time_pass(pg, nid)
+    assert await sender.deliver(nid) == 'sent'
+    assert len(sim.sent(nid)) == 1
+
+
+async def test_a_notify_that_cannot_be_reached_is_retried_then_given_up(
+    services: Services, sim: Sim, pg: asyncpg.Pool, sender: Sender
+) -> None:
+    unreachable = NotifyClient(sim.http, sim.key, f'http://127.0.0.1:{free_port()}', timeout=2)
+    down = Sender(pg, unreachable, sender.limiter, sender.settings, backoff=(1, 2))
+    nid = await make_notification(pg)
+    assert await down.deliver(nid) == 'retry'
+    await let_time_pass(pg, nid)
+    assert await down.deliver(nid) == 'retry'
+    await let_time_pass(pg, nid)
+    assert await down.deliver(nid) == 'failed'
+    stored = await row(pg, nid)
+    assert stored['status'] == 'failed' and stored['attempts'] == 3
+    assert 'gave up after 3 attempts' in stored['last_error']
+
+
+async def test_a_400_fails_at_once_with_notifys_reason(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+    nid = await make_notification(pg)
+    await sim.fault({'action': '400'})
+    assert await sender.deliver(nid) == 'failed'
+    stored = await row(pg, nid)
+    assert stored['status'] == 'failed'
+    assert 'ValidationError' in stored['last_error'] and 'Not a valid email address' in stored['last_error']
+    await let_time_pass(pg, nid)
+    assert await sender.deliver(nid) == 'skipped'
+
+
+async def test_a_bad_recipient_fails_before_spending_a_token(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+    contact = await make_contact(pg, 'sms', '12345')
+    nid = await make_notification(pg, contact, channel='sms', template=SMS_TEMPLATE)
+    assert await sender.deliver(nid) == 'failed'
+    assert (await row(pg, nid))['last_error'] == 'not sent: not a valid mobile number'
+    assert sim.sim.store.all() == []
+
+
+async def test_accepted_then_dropped_is_reconciled_and_never_sent_twice(
+    sender: Sender, sim: Sim, pg: asyncpg.Pool
+) -> None:
+    nid = await make_notification(pg)
+    await sim.fault({'action': 'drop', 'delay': 0})
+    assert await sender.deliver(nid) == 'unknown'
+    assert await sender.deliver(nid) == 'skipped'  # an unknown row is never resent blind
+    assert await sender.reconcile(nid) == 'skipped'  # not settled yet: Notify may still be working on it
+    assert await sender.reconcile(nid, settle=timedelta(0)) == 'found'
+    stored = await row(pg, nid)
+    assert stored['status'] == 'sent'
+    assert str(stored['notify_id']) == sim.sent(nid)[0].id
+    await let_time_pass(pg, nid)
+    assert await sender.deliver(nid) == 'skipped'
+    assert len(sim.sent(nid)) == 1
+
+
+async def test_a_rate_limit_pauses_every_sender_and_does_not_count_as_an_attempt(
+    sender: Sender, sim: Sim, pg: asyncpg.Pool, redis: Redis
+) -> None:
+    nid = await make_notification(pg)
+    await sim.fault({'action': '429-rate'})
+    assert await sender.deliver(nid) == 'rate-limited'
+    stored = await row(pg, nid)
+    assert (stored['status'], stored['attempts']) == ('retry', 0)
+    other_process = SendLimiter(redis, sender.notify.service_id, per_second=sender.limiter.per_second)
+    assert await other_process.current_rate() == pytest.approx(sender.limiter.per_second / 2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await other_process.acquire('email')  # another worker waits out the shared pause
+    assert loop.time() - started >= sender.limiter.pause_ms / 1000 - 0.2
+    await let_time_pass(pg, nid)
+    assert await sender.deliver(nid) == 'sent'
+    assert len(sim.sent(nid)) == 1
+
+
+async def test_the_daily_limit_parks_the_channel_until_midnight_utc(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+    first, second = await make_notification(pg), await make_notification(pg)
+    text = await make_notification(pg, await make_contact(pg, 'sms'), channel='sms', template=SMS_TEMPLATE)
+    await sim.fault({'action': '429-daily'})
+    assert await sender.deliver(first) == 'daily-limit'
+    stored = await row(pg, first)
+    assert stored['status'] == 'retry' and stored['attempts'] == 0
+    assert stored['not_before'] == next_midnight_utc()
+    assert await sender.deliver(second) == 'daily-limit'  # parked: not even asked
+    assert (await row(pg, second))['not_before'] == next_midnight_utc()
+    assert await sender.deliver(text) == 'sent'  # texts have their own allowance
+    assert [n.reference for n in sim.sim.store.all()] == [str(text)]
+    assert await sender.claim_ready(10, skip_channels=await sender.limiter.parked_channels()) == []
+
+
+async def test_rows_for_a_suppressed_contact_or_an_ended_subscription_are_cancelled(
+    sender: Sender, sim: Sim, pg: asyncpg.Pool
+) -> None:
+    suppressed = await make_contact(pg)
+    await pg.execute(
+        "update contact_points set suppressed_at = now(), suppressed_reason = 'permanent-failure' where id = $1",
+        suppressed,
+    )
+    to_suppressed = await make_notification(pg, suppressed)
+    contact = await make_contact(pg)
+    resident = await pg.fetchval('select resident_id from contact_points where id = $1', contact)
+    subscription = await pg.fetchval(
+        'insert into subscriptions (resident_id, status, kind, channels, ended_reason, ended_by, ended_at) '
+        "values ($1, 'ended', 'topic', array['email'], 'unsubscribed', 'resident', now()) returning id",
+        resident,
+    )
+    to_ended = await make_notification(pg, contact)
+    await pg.execute('update notifications set subscription_id = $2 where id = $1', to_ended, subscription)
+    assert await sender.deliver(to_suppressed) == 'cancelled'
+    assert await sender.deliver(to_ended) == 'cancelled'
+    assert (await row(pg, to_ended))['last_error'] == 'subscription ended'
+    assert sim.sim.store.all() == []
+
+
+async def test_an_event_message_is_built_at_send_time_with_its_links(
+    sender: Sender, sim: Sim, pg: asyncpg.Pool
+) -> None:
+    contact = await make_contact(pg)
+    resident = await pg.fetchval('select resident_id from contact_points where id = $1', contact)
+    subscription = await pg.fetchval(
+        "insert into subscriptions (resident_id, status, kind, channels) values ($1, 'active', 'topic', "
+        "array['email']) returning id",
+        resident,
+    )
+    event = await pg.fetchval(
+        'insert into events (source, external_key, fingerprint, kind, topic, title, summary, occurred_at) '
+        "values ('planning-feed', '24/00123/FUL', 'f', 'planning.new', 'planning', 'Rear extension at 4 High St', "
+        "'Single-storey rear extension', now()) returning id"
+    )
+    nid = await pg.fetchval(
+        'insert into notifications (event_id, contact_point_id, subscription_id, channel) '
+        "values ($1, $2, $3, 'email') returning id",
+        event,
+        contact,
+        subscription,
+    )
+    assert await sender.deliver(nid) == 'sent'
+    [message] = sim.sent(nid)
+    assert 'Rear extension at 4 High St' in (message.subject or '') + message.body
+    assert f'https://tellme.example.gov.uk/e/{event}' in message.body
+    unsubscribe = [value for value in message.personalisation.values() if '/unsubscribe/' in str(value)]
+    assert unsubscribe, json.dumps(message.personalisation)

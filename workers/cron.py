@@ -1,0 +1,61 @@
+"""The sweeper, every minute: what makes a lost job, a killed worker or a flushed Redis lose nothing.
+
+- rows `unknown` for UNKNOWN_SETTLE, or `sending` for STUCK_AFTER (their worker died), are looked up at Notify by
+  reference: found → recorded as sent with Notify's id and status; not found → back to `retry`;
+- callbacks stored but not processed are processed;
+- the senders are woken if rows are ready (they also poll every second on their own).
+Ready `pending`/`retry` rows need no re-enqueueing: no job holds them; every worker's sender claims them from
+the outbox (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from notifier import callbacks, delivery, queue
+from subscriptions.digests import close_due_digests
+
+logger = logging.getLogger('notifier.sweeper')
+
+READY = "select exists (select 1 from notifications where status in ('pending', 'retry') and not_before <= now())"
+
+
+async def sweep(
+    ctx: dict[str, Any],
+    *,
+    unknown_after: timedelta = delivery.UNKNOWN_SETTLE,
+    sending_after: timedelta = delivery.STUCK_AFTER,
+) -> dict[str, int]:
+    sender: delivery.Sender = ctx['sender']
+    outcomes = await sender.reconcile_stuck(unknown_after=unknown_after, sending_after=sending_after)
+    outcomes['callbacks'] = await callbacks.process_unprocessed(ctx['pg'])
+    if await ctx['pg'].fetchval(READY):
+        await queue.wake_senders(ctx['redis'])
+    if any(outcomes.values()):
+        logger.info('sweep: %s', ', '.join(f'{name} {count}' for name, count in sorted(outcomes.items())))
+    return outcomes
+
+
+async def close_digests(ctx: dict[str, Any]) -> int:
+    """Every few minutes: turn due daily/weekly digests into one message each, then wake the senders."""
+    settings = ctx['settings']
+    if not settings.link_secrets:
+        logger.warning('digests not closed: TELLME_SECRET_KEY is not set, so their links cannot be made')
+        return 0
+    total = 0
+    while True:
+        async with ctx['pg'].acquire() as conn, conn.transaction():
+            closed = await close_due_digests(
+                conn, now=await conn.fetchval('select now()'), public_url=settings.public_url,
+                secret=settings.link_secrets[0],
+            )  # fmt: skip
+        total += len(closed.messages)
+        if closed.messages:
+            await queue.wake_senders(ctx['redis'])
+        if closed.digests + closed.empty == 0:
+            break
+    if total:
+        logger.info('digests: %d sent to the outbox', total)
+    return total
