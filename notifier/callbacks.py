@@ -31,6 +31,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from notifier.app_keys import PG, SETTINGS
+from subscriptions import links
+from templates.personalisation import mask_address
+from templates.registry import notice_message, outbox_purpose
 
 logger = logging.getLogger('notifier.callbacks')
 
@@ -55,6 +58,20 @@ returning contact_point_id
 
 FIND_NOTIFICATION = 'select status from notifications where id = $1 or notify_id = $2'
 
+SUPPRESSED_CONTACT = """
+select cp.channel, cp.address, cp.resident_id, r.language
+from contact_points cp join residents r on r.id = cp.resident_id
+where cp.id = $1
+"""
+OTHER_CONTACTS = """
+select id, channel from contact_points
+where resident_id = $1 and id <> $2 and suppressed_at is null and verified_at is not null
+  and channel in ('email', 'sms')
+"""
+QUEUE_NOTICE = """
+insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
+values ($1, $2, $3, $4, $5)
+"""
 SUPPRESS = """
 update contact_points set suppressed_at = now(), suppressed_reason = $2
 where id = $1 and suppressed_at is null
@@ -125,7 +142,7 @@ async def _receive(request: web.Request, kind: str, model: type[BaseModel]) -> w
     if callback_id is None:
         return web.json_response({'stored': False, 'duplicate': True})
     try:
-        await process(pool, callback_id)
+        await process(pool, callback_id, public_url=request.app[SETTINGS].public_url)
     except (OSError, asyncpg.PostgresError):
         logger.exception('callback %s stored but not processed; the sweeper will retry', callback_id)
     return web.json_response({'stored': True})
@@ -142,20 +159,20 @@ async def inbound_sms_callback(request: web.Request) -> web.Response:
 
 
 # processing ------------------------------------------------------------------------------------------------------
-async def process(pool: asyncpg.Pool, callback_id: int) -> str:
+async def process(pool: asyncpg.Pool, callback_id: int, *, public_url: str) -> str:
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(LOAD_ONE + ' for update skip locked', callback_id)
         if row is None:
             return 'busy'
         if row['kind'] == 'status':
-            outcome = await _apply_status(conn, row)
+            outcome = await _apply_status(conn, row, public_url)
         else:
             outcome = await _apply_inbound(conn, row['payload'])
         await conn.execute(MARK_PROCESSED, callback_id, outcome)
     return outcome
 
 
-async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record) -> str:
+async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record, public_url: str) -> str:
     status, notify_id = row['status'], row['notify_id']
     reference = _uuid(row['reference'])
     if status not in FINAL:
@@ -166,8 +183,29 @@ async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record) -> str:
         return 'unmatched' if current is None else f'kept {current}'
     if status == 'permanent-failure':
         await conn.execute(SUPPRESS, changed, 'permanent-failure')
-        return 'applied; contact point suppressed'
+        told = await _tell_other_channels(conn, changed, public_url)
+        return 'applied; contact point suppressed' + (f'; told on {told} other channel(s)' if told else '')
     return 'applied'
+
+
+async def _tell_other_channels(conn: asyncpg.Connection, suppressed_id: int, public_url: str) -> int:
+    """A resident whose email bounces for good (or whose number is dead) hears about it on their other contact
+    point, if they have a working one, so they can fix it rather than silently stop hearing from us."""
+    gone = await conn.fetchrow(SUPPRESSED_CONTACT, suppressed_id)
+    if gone is None or gone['channel'] == 'letter':
+        return 0
+    told = 0
+    for other in await conn.fetch(OTHER_CONTACTS, gone['resident_id'], suppressed_id):
+        message = notice_message(
+            'contact-suppressed', channel=other['channel'], language=gone['language'],
+            masked_address=mask_address(gone['channel'], gone['address']), manage_url=links.manage_url(public_url),
+        )  # fmt: skip
+        await conn.execute(
+            QUEUE_NOTICE, other['id'], other['channel'], outbox_purpose('contact-suppressed'),
+            UUID(message.template_id), message.personalisation,
+        )  # fmt: skip
+        told += 1
+    return told
 
 
 async def _apply_inbound(conn: asyncpg.Connection, payload: dict[str, Any]) -> str:
@@ -200,10 +238,10 @@ def _uuid(value: str | None) -> UUID | None:
         return None
 
 
-async def process_unprocessed(pool: asyncpg.Pool, *, older_than: timedelta = timedelta(seconds=30),
+async def process_unprocessed(pool: asyncpg.Pool, *, public_url: str, older_than: timedelta = timedelta(seconds=30),
                               limit: int = 500) -> int:  # fmt: skip
     """Callbacks stored but not processed (the process died, or the database blinked): process them now."""
     rows = await pool.fetch(LOAD_UNPROCESSED, older_than.total_seconds(), limit)
     for row in rows:
-        await process(pool, row['id'])
+        await process(pool, row['id'], public_url=public_url)
     return len(rows)

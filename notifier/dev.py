@@ -23,7 +23,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import SecretStr
 
-from notifier import db, embedded
+from notifier import db, demo, embedded
 from notifier.notify_sim import keys as sim_keys
 from notifier.notify_sim.server import serve
 from notifier.notify_sim.simulator import Simulator
@@ -37,6 +37,8 @@ from workers.settings import make_worker
 logger = logging.getLogger('notifier.dev')
 
 DEV_DATABASE = 'tellme'
+DEMO_FIRST_AFTER = 5.0
+DEMO_EVERY = 60.0
 
 
 class DevError(RuntimeError):
@@ -137,6 +139,23 @@ async def _seed_postcodes(settings: Settings) -> None:
         await conn.close()
 
 
+async def _run_demo(settings: Settings) -> None:
+    """Demo residents once, then a made-up event every DEMO_EVERY seconds (TELLME_DEMO=false turns it off)."""
+    pool = await db.create_pool(settings, max_size=2)
+    try:
+        await demo.seed(pool)
+        events = demo.DemoEvents()
+        await asyncio.sleep(DEMO_FIRST_AFTER)
+        while True:
+            try:
+                await events.publish(pool)
+            except (OSError, asyncpg.PostgresError) as exc:
+                logger.warning('demo event not published: %s', exc)
+            await asyncio.sleep(DEMO_EVERY)
+    finally:
+        await pool.close()
+
+
 async def run_dev(settings: Settings) -> int:
     stack = DevStack(data_dir=settings.data_dir.resolve())
     pid_file = _claim_data_dir(stack.data_dir)
@@ -145,6 +164,7 @@ async def run_dev(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     worker = None
+    demo_task: asyncio.Task[None] | None = None
     try:
         settings = settings.model_copy(update=await _start_backends(stack, settings))
         applied = await db.migrate_database(settings)
@@ -157,9 +177,15 @@ async def run_dev(settings: Settings) -> int:
         stack.urls = {'Tell Me': f'http://{settings.host}:{settings.port}/', **stack.urls}
         worker = make_worker(settings, handle_signals=False)
         worker_task = asyncio.create_task(worker.async_run(), name='arq-worker')
+        if settings.demo:
+            demo_task = asyncio.create_task(_run_demo(settings), name='demo-events')
         _announce(stack, settings)
         await _wait_for_stop(stop, worker_task)
     finally:
+        if demo_task is not None:
+            demo_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await demo_task
         if worker is not None:
             await worker.close()
         await stack.close()

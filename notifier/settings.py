@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path('.tellme')
     notify_sim_port: int = Field(8081, ge=0, le=65535, description='port of the embedded simulator in tellme dev')
     log_level: str = 'INFO'
+    demo: bool = Field(True, description='tellme dev only: sign up demo residents and publish a demo event a minute')
 
     @field_validator('database_url')
     @classmethod

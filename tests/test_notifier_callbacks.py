@@ -15,6 +15,7 @@ from notifier.delivery import Sender
 from notifier.web import create_app
 from tests import test_notifier_delivery as support
 from tests.conftest import Services
+from tests.factories import make_resident
 from tests.test_notifier_delivery import (
     CALLBACK_TOKEN,
     Sim,
@@ -171,3 +172,22 @@ async def test_other_texts_are_stored_for_staff(app: TestClient, sim: Sim, pg: a
     await wait_for(pg, "select count(*) from notify_callbacks where kind = 'inbound-sms'", expected=1)
     stored = await pg.fetchrow('select payload, outcome from notify_callbacks')
     assert (stored['payload']['message'], stored['outcome']) == ('When?', 'stored')
+
+
+async def test_a_dead_email_address_is_explained_to_the_resident_by_text(
+    app: TestClient, sender: Sender, sim: Sim, pg: asyncpg.Pool
+) -> None:
+    sim.sim.status_delay = 0.05
+    resident = await make_resident(pg, email=True, sms=True)
+    assert resident.email_id and resident.sms_id
+    first = await make_notification(pg, resident.email_id)
+    await sim.fault({'action': 'status', 'status': 'permanent-failure', 'match': {'reference': str(first)}}, rule=True)
+    assert await sender.deliver(first) == 'sent'
+    await wait_for(pg, "select count(*) from notifications where purpose = 'notice' and channel = 'sms'", expected=1)
+    notice = await pg.fetchrow("select * from notifications where channel = 'sms'")
+    assert notice['contact_point_id'] == resident.sms_id
+    assert notice['personalisation']['masked_address'].endswith('@example.com')
+    assert resident.email not in notice['personalisation']['masked_address']
+    assert await sender.deliver(notice['id']) == 'sent'
+    text = next(n for n in sim.sim.store.all() if n.type == 'sms')
+    assert notice['personalisation']['masked_address'] in text.body

@@ -71,6 +71,17 @@ class DevProcess:
             self._out.close()
 
 
+def _wait_for_demo_messages(sim_port: int, timeout: float = 60) -> list[dict[str, str]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = _get(f'http://127.0.0.1:{sim_port}/_sim/notifications')
+        messages = json.loads(body)['notifications'] if status == 200 else []
+        if messages:
+            return messages
+        time.sleep(0.5)
+    raise AssertionError('no demo message reached the simulator')
+
+
 def _servers_using(data_dir: Path) -> list[str]:
     found = []
     for proc in psutil.process_iter(['name', 'cmdline']):
@@ -93,6 +104,9 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
         assert status == 200 and '<html' in outbox.lower()
         assert _servers_using(data_dir), 'expected embedded postgres and redis-server to be running'
         assert re.search(r'loaded \d+ sample postcodes', first.output), first.output
+        # the demo: residents signed up, a made-up event published, its messages in the simulator's outbox
+        demo = _wait_for_demo_messages(first.sim_port)
+        assert any('Demo:' in message['body'] for message in demo), demo
         redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', first.output)
         assert redis_url, first.output
         _redis_set(redis_url.group(1), 'tellme:test:marker', 'kept')
