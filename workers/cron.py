@@ -30,7 +30,7 @@ async def sweep(
 ) -> dict[str, int]:
     sender: delivery.Sender = ctx['sender']
     outcomes = await sender.reconcile_stuck(unknown_after=unknown_after, sending_after=sending_after)
-    outcomes['callbacks'] = await callbacks.process_unprocessed(ctx['pg'], public_url=ctx['settings'].public_url)
+    outcomes['callbacks'] = await callbacks.process_unprocessed(ctx['pg'], public_url=sender.settings.public_url)
     if await ctx['pg'].fetchval(READY):
         await queue.wake_senders(ctx['redis'])
     if any(outcomes.values()):
