@@ -39,7 +39,7 @@ ev as materialized (
     where id = $1
 )"""
 
-_COLUMNS = 's.id, s.resident_id, s.channels, s.frequency, s.quiet_start, s.quiet_end'
+_COLUMNS = 's.id, s.resident_id, s.channels, s.frequency, s.digest_time, s.quiet_start, s.quiet_end'
 
 # Same for every branch: the topic filter and the exclusions (a missing attribute never excludes).
 _FILTERS = """
@@ -82,13 +82,13 @@ select distinct id from matched order by id
 _LONDON = "'Europe/London'"
 _NEXT_DIGEST = f"""(case k.frequency
         when 'daily' then
-            case when date_trunc('day', clock.local) + time '08:00' > clock.local
-                 then date_trunc('day', clock.local) + time '08:00'
-                 else date_trunc('day', clock.local) + interval '1 day' + time '08:00' end
+            case when date_trunc('day', clock.local) + k.digest_time > clock.local
+                 then date_trunc('day', clock.local) + k.digest_time
+                 else date_trunc('day', clock.local) + interval '1 day' + k.digest_time end
         else
-            case when date_trunc('week', clock.local) + time '08:00' > clock.local
-                 then date_trunc('week', clock.local) + time '08:00'
-                 else date_trunc('week', clock.local) + interval '7 days' + time '08:00' end
+            case when date_trunc('week', clock.local) + k.digest_time > clock.local
+                 then date_trunc('week', clock.local) + k.digest_time
+                 else date_trunc('week', clock.local) + interval '7 days' + k.digest_time end
         end) at time zone {_LONDON}"""
 
 _IN_QUIET_HOURS = """(case when r.quiet_start < r.quiet_end
@@ -113,6 +113,7 @@ with clock as materialized (
 recipients as (
     select distinct on (cp.id, ch.channel)
            cp.id as contact_point_id, ch.channel, m.id as subscription_id, ev.urgency, m.quiet_start, m.quiet_end,
+           m.digest_time,
            case when ev.urgency = 'urgent' or ch.channel = 'letter' then 'immediate' else m.frequency end
                as frequency
     from matched m
@@ -127,7 +128,9 @@ recipients as (
 open_digests as (
     insert into digests (contact_point_id, channel, frequency, due_at)
     select k.contact_point_id, k.channel, k.frequency, {_NEXT_DIGEST}
-    from (select distinct contact_point_id, channel, frequency from recipients where frequency <> 'immediate') k
+    from (select contact_point_id, channel, frequency, min(digest_time) as digest_time
+          from recipients where frequency <> 'immediate'
+          group by contact_point_id, channel, frequency) k
     cross join clock
     on conflict (contact_point_id, channel, frequency) where status = 'open'
         do update set due_at = digests.due_at  -- no change: it locks the open digest and returns its id

@@ -42,6 +42,7 @@ MAX_RADIUS_M = 5000
 BBOX_MARGIN = 1.01
 DEFAULT_QUIET_START = time(21, 0)
 DEFAULT_QUIET_END = time(8, 0)
+DEFAULT_DIGEST_TIME = time(8, 0)
 TOPIC_PATTERN = r'^[a-z]+(/[a-z0-9-]+)?$'
 GSS_CODE_PATTERN = r'^[A-Z][0-9]{8}$'
 ATTRIBUTE_PATTERN = r'^[a-z][a-z0-9_]{0,49}$'
@@ -93,6 +94,8 @@ class NewSubscription(BaseModel):
     # attribute name -> values that leave an event out, e.g. {'application_type': ['Trees', 'Advertising']}
     exclusions: dict[str, list[str]] = Field(default_factory=dict, max_length=20)
     frequency: Frequency = 'immediate'
+    # daily digests go at this Europe/London time (weekly ones on Monday at it)
+    digest_time: time = DEFAULT_DIGEST_TIME
     # texts wait until the end of quiet hours (Europe/London wall clock); None = no quiet hours
     quiet_hours: tuple[time, time] | None = (DEFAULT_QUIET_START, DEFAULT_QUIET_END)
     # near
@@ -195,6 +198,7 @@ class Subscription(BaseModel):
     exclusions: dict[str, Any]
     channels: list[Channel]
     frequency: Frequency
+    digest_time: time
     centre_lat: float | None
     centre_lng: float | None
     radius_m: int | None

@@ -56,6 +56,8 @@ create table subscriptions (
     -- which of the resident's channels this subscription uses
     channels text[] not null check (channels <@ array['email', 'sms', 'letter'] and cardinality(channels) > 0),
     frequency text not null default 'immediate' check (frequency in ('immediate', 'daily', 'weekly')),
+    -- when a daily digest (or Monday's weekly one) goes out, Europe/London wall-clock time
+    digest_time time not null default '08:00',
     -- texts are held during quiet hours (Europe/London wall-clock times); null = no quiet hours
     quiet_start time,
     quiet_end time,
