@@ -30,8 +30,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from notifier.api_auth import field_errors
 from notifier.app_keys import PG, SETTINGS
-from subscriptions import links
+from subscriptions import links, queries
 from templates.personalisation import mask_address
 from templates.registry import notice_message, outbox_purpose
 
@@ -56,7 +57,7 @@ where (id = $1 or notify_id = $2) and not (status = any($4::text[]))
 returning contact_point_id
 """
 
-FIND_NOTIFICATION = 'select status from notifications where id = $1 or notify_id = $2'
+FIND_NOTIFICATION = 'select status, contact_point_id from notifications where id = $1 or notify_id = $2'
 
 SUPPRESSED_CONTACT = """
 select cp.channel, cp.address, cp.resident_id, r.language
@@ -133,7 +134,7 @@ async def _receive(request: web.Request, kind: str, model: type[BaseModel]) -> w
         payload = await request.json()
         parsed: Any = model.model_validate(payload)
     except ValueError as exc:  # pydantic's ValidationError and JSON errors are both ValueErrors
-        details = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
+        details = field_errors(exc) if isinstance(exc, ValidationError) else 'the body is not JSON'
         return web.json_response({'message': 'invalid callback', 'details': details}, status=400)
     pool = request.app[PG]
     status = getattr(parsed, 'status', None)
@@ -143,7 +144,7 @@ async def _receive(request: web.Request, kind: str, model: type[BaseModel]) -> w
         return web.json_response({'stored': False, 'duplicate': True})
     try:
         await process(pool, callback_id, public_url=request.app[SETTINGS].public_url)
-    except (OSError, asyncpg.PostgresError):
+    except Exception:  # noqa: BLE001 - stored is what Notify needs to hear; processing is retried by the sweeper
         logger.exception('callback %s stored but not processed; the sweeper will retry', callback_id)
     return web.json_response({'stored': True})
 
@@ -177,15 +178,21 @@ async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record, public_ur
     reference = _uuid(row['reference'])
     if status not in FINAL:
         return f'ignored: {status} is not final'
-    changed = await conn.fetchval(APPLY_STATUS, reference, notify_id, status, list(FINAL))
-    if changed is None:
-        current = await conn.fetchval(FIND_NOTIFICATION, reference, notify_id)
-        return 'unmatched' if current is None else f'kept {current}'
-    if status == 'permanent-failure':
-        await conn.execute(SUPPRESS, changed, 'permanent-failure')
-        told = await _tell_other_channels(conn, changed, public_url)
-        return 'applied; contact point suppressed' + (f'; told on {told} other channel(s)' if told else '')
-    return 'applied'
+    contact = await conn.fetchval(APPLY_STATUS, reference, notify_id, status, list(FINAL))
+    outcome = 'applied'
+    if contact is None:
+        found = await conn.fetchrow(FIND_NOTIFICATION, reference, notify_id)
+        if found is None:
+            return 'unmatched'
+        outcome = f'kept {found["status"]}'
+        # the sweeper may have recorded this failure first (looked up by reference): still act on it
+        contact = found['contact_point_id'] if found['status'] == status else None
+    if status == 'permanent-failure' and contact is not None:
+        # once per address, however many of its messages bounce: queued ones are cancelled with it
+        if await queries.suppress_contact_point(conn, contact, 'permanent-failure'):
+            told = await _tell_other_channels(conn, contact, public_url)
+            outcome += '; contact point suppressed' + (f'; told on {told} other channel(s)' if told else '')
+    return outcome
 
 
 async def _tell_other_channels(conn: asyncpg.Connection, suppressed_id: int, public_url: str) -> int:
@@ -243,5 +250,11 @@ async def process_unprocessed(pool: asyncpg.Pool, *, public_url: str, older_than
     """Callbacks stored but not processed (the process died, or the database blinked): process them now."""
     rows = await pool.fetch(LOAD_UNPROCESSED, older_than.total_seconds(), limit)
     for row in rows:
-        await process(pool, row['id'], public_url=public_url)
+        try:
+            await process(pool, row['id'], public_url=public_url)
+        except (OSError, asyncpg.PostgresError) as exc:  # the database blinked: the next sweep tries again
+            logger.warning('callback %s not processed yet: %s', row['id'], exc)
+        except Exception as exc:  # noqa: BLE001 - one bad callback must not block the ones behind it
+            logger.exception('callback %s cannot be processed; kept for staff', row['id'])
+            await pool.execute(MARK_PROCESSED, row['id'], f'error: {type(exc).__name__}')
     return len(rows)

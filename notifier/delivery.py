@@ -17,6 +17,7 @@ the same row send it once. No database connection is held while Notify is called
 | timeout / dropped / no answer            | `unknown`: reconciled by the sweeper after UNKNOWN_SETTLE     |
 | RateLimitError                           | `retry` after the shared pause (attempt not counted)          |
 | TooManyRequestsError (daily limit)       | `retry`, not_before = next 00:00 UTC; channel parked          |
+| 403 key / 400 template or permission     | `retry` uncounted; channel(s) parked 5 min; logged as an error |
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +36,7 @@ import asyncpg
 from notifier import delivery_sql as sql
 from notifier import errors
 from notifier.notify_client import NotifyClient
-from notifier.rate_limit import SendLimiter
+from notifier.rate_limit import CHANNELS, SendLimiter
 from notifier.settings import Settings
 from subscriptions import links
 from templates.registry import EventInput, event_message
@@ -45,6 +46,8 @@ logger = logging.getLogger('notifier.delivery')
 BACKOFF = (5, 30, 120, 600, 1800, 3600)  # seconds after attempts 1..6; attempt 7 is the last
 UNKNOWN_SETTLE = timedelta(seconds=60)  # a timed-out request may still be finishing at Notify
 STUCK_AFTER = timedelta(minutes=5)  # a row `sending` this long belongs to a worker that died
+# how long senders stop after Notify refuses our key or a template; /healthz shows the cause meanwhile
+MISCONFIGURED_PAUSE = timedelta(minutes=5)
 NOTIFY_HOLDS_FINAL = frozenset({'delivered', 'permanent-failure', 'temporary-failure', 'technical-failure'})
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PHONE = re.compile(r'^[0-9]{10,15}$')
@@ -131,7 +134,9 @@ class Sender:
             return 'failed'
         parked = await self.limiter.parked_until(row.channel)
         if parked is not None:
-            await self.pool.execute(sql.MARK_LATER, row.id, parked, 'daily limit reached')
+            await self.pool.execute(
+                sql.MARK_LATER, row.id, parked, f'{row.channel} sending paused (daily limit or set-up)'
+            )
             return 'daily-limit'
         await self.limiter.acquire(row.channel)
         try:
@@ -151,6 +156,8 @@ class Sender:
             until = await self.limiter.park(row.channel)
             await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
             return 'daily-limit'
+        if isinstance(exc, errors.NotifyMisconfigured):
+            return await self._misconfigured(row, exc)
         if isinstance(exc, errors.NotifyRejected):
             await self.pool.execute(sql.MARK_FINAL, row.id, 'failed', str(exc))
             logger.warning('Notify refused a notification: %s', exc, extra=extra)
@@ -164,6 +171,17 @@ class Sender:
             await self.pool.execute(sql.MARK_UNKNOWN, row.id, str(exc))
             return await self.reconcile(row.id, settle=timedelta(0))
         return await self._retry_or_fail(row.id, row.attempts, str(exc))
+
+    async def _misconfigured(self, row: Claimed, exc: errors.NotifyMisconfigured) -> str:
+        """Stop the affected channels for MISCONFIGURED_PAUSE and keep the message: failing it (and, one by one,
+        the whole backlog behind it) for a revoked key or a missing template would lose news nobody can resend."""
+        until = datetime.now(UTC) + MISCONFIGURED_PAUSE
+        for channel in CHANNELS if exc.whole_service else (row.channel,):
+            await self.limiter.park(channel, until)
+        await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
+        logger.error('Notify refused our set-up, sending paused until %s: %s', until.isoformat(), exc,
+                     extra={'notification_id': str(row.id)})  # fmt: skip
+        return 'paused'
 
     async def _retry_or_fail(self, notification_id: UUID, attempts: int, reason: str) -> str:
         if attempts > len(self.backoff):
@@ -213,7 +231,12 @@ class Sender:
                 data,
                 channel=row.channel,
                 language=row.language,
-                event_url=links.event_url(public, row.event_id),
+                event_url=links.event_url(
+                    public,
+                    row.event_id,
+                    private=links.is_private(event['topic'], event['case_reference']),
+                    secret=self.settings.link_secrets[0] if self.settings.link_secrets else None,
+                ),  # fmt: skip
                 unsubscribe_url=unsubscribe,
                 manage_url=links.manage_url(public),
             )

@@ -27,7 +27,7 @@ CLAIM_READY = (
 with ready as (
     select id from notifications
     where status in ('pending', 'retry') and not_before <= now() and not (channel = any($2::text[]))
-    order by not_before
+    order by priority, not_before
     limit $1
     for update skip locked
 )

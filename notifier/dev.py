@@ -15,7 +15,9 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +58,21 @@ class DevStack:
     urls: dict[str, str] = field(default_factory=dict)
 
     async def close(self) -> None:
-        for runner in reversed(self.runners):
-            await runner.cleanup()
+        """Every step runs even when an earlier one fails: a leftover postgres is worse than a noisy log."""
+        steps: list[Callable[[], Awaitable[object]]] = [runner.cleanup for runner in reversed(self.runners)]
         if self.redis is not None:
-            await asyncio.to_thread(self.redis.stop)
+            steps.append(partial(asyncio.to_thread, self.redis.stop))
         if self.postgres is not None:
-            await asyncio.to_thread(self.postgres.stop)
+            steps.append(partial(asyncio.to_thread, self.postgres.stop))
+        await run_all(steps)
+
+
+async def run_all(steps: list[Callable[[], Awaitable[object]]]) -> None:
+    for step in steps:
+        try:
+            await step()
+        except Exception:  # noqa: BLE001 - log it and go on stopping the rest
+            logger.exception('while stopping')
 
 
 def _claim_data_dir(data_dir: Path) -> Path:
@@ -112,11 +123,18 @@ async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]
         stack.urls['Redis (embedded)'] = updates['redis_url']
     if not settings.notify_api_key.get_secret_value():
         api_key, services = _simulator_key(stack.data_dir)
+        # the simulator sends delivery receipts and text replies back to this service, as Notify would
+        callback_token = secrets.token_urlsafe(24)
+        service_url = f'http://{settings.host}:{settings.port}'
         simulator = Simulator(
             services,
             sim_keys.load_templates(TEMPLATES_FILE),
             rate_limit_per_minute=settings.notify_rate_limit,
+            callback_url=service_url + '/notify/callbacks/status',
+            inbound_callback_url=service_url + '/notify/callbacks/inbound-sms',
+            callback_token=callback_token,
         )
+        updates['notify_callback_token'] = SecretStr(callback_token)
         runner, url = await serve(simulator, settings.host, settings.notify_sim_port)
         stack.runners.append(runner)
         stack.urls['Notify simulator outbox'] = url + '/_sim/outbox'
@@ -182,18 +200,24 @@ async def run_dev(settings: Settings) -> int:
         _announce(stack, settings)
         await _wait_for_stop(stop, worker_task)
     finally:
+        stopping: list[Callable[[], Awaitable[object]]] = []
         if demo_task is not None:
-            demo_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await demo_task
+            stopping.append(partial(_cancel, demo_task))
         if worker is not None:
-            await worker.close()
-        await stack.close()
+            stopping.append(worker.close)
+        stopping.append(stack.close)
+        await run_all(stopping)
         pid_file.unlink(missing_ok=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     sys.stdout.write('Tell Me stopped.\n')
     return 0
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _wait_for_stop(stop: asyncio.Event, worker_task: asyncio.Task[None]) -> None:

@@ -85,8 +85,30 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f'redis://127.0.0.1:{self.port}/0'
 
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / 'redis.pid'
+
+    def _stop_orphan(self) -> None:
+        """A redis-server left on this directory by a run that was killed (it has a session of its own, so it
+        outlives its parent): stop it, or two servers would append to one file."""
+        import psutil
+
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            process = psutil.Process(pid)
+            is_ours = process.name() == 'redis-server' and Path(process.cwd()) == self.dir
+        except (OSError, ValueError, psutil.Error):
+            return
+        if is_ours:
+            logger.warning('stopping a redis-server (pid %d) left behind by an earlier run', pid)
+            process.terminate()
+            with contextlib.suppress(psutil.Error):
+                process.wait(15)
+
     def start(self, timeout: float = 15.0) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
         self.port = free_port()
         persistence = ['--appendonly', 'yes', '--appendfsync', 'everysec'] if self.persist else ['--appendonly', 'no']
         args = [
@@ -98,6 +120,7 @@ class EmbeddedRedis:
             *persistence,
             '--daemonize', 'no',
             '--logfile', str(self.dir / 'redis.log'),
+            '--pidfile', str(self.pid_file),
         ]  # fmt: skip
         # A session of its own: a Ctrl-C in the terminal reaches us, and we stop Redis after the worker.
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)

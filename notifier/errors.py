@@ -40,6 +40,28 @@ class NotifyOutcomeUnknown(NotifyError):
     reference before sending again: resending blind could give the resident two messages."""
 
 
+class NotifyMisconfigured(NotifyRejected):
+    """Notify refused us for a reason about the whole service, not this message: a revoked or wrong key, a
+    template missing from Notify, a team-only or trial-mode key, a channel the service may not use. Every message
+    would fail the same way, so senders stop and wait for someone to fix it rather than fail the backlog."""
+
+    @property
+    def whole_service(self) -> bool:
+        """True for an authentication problem (every channel); False for a per-channel set-up problem."""
+        return self.status == 403 and self.kind == 'AuthError'
+
+
+# Notify's messages (the real server's text) that are about the set-up, not the message
+MISCONFIGURED_MESSAGES = (
+    'Template not found',
+    'Template has been deleted',
+    'Can’t send to this recipient using a team-only API key',
+    'Can’t send to this recipient when service is in trial mode',
+    'Service is not allowed to send',
+    'Cannot send letters with a team api key',
+)
+
+
 class ClockSkew(NotifyUnavailable):
     """403 'system clock must be accurate to within 30 seconds': our clock, not the request, is wrong."""
 
@@ -58,6 +80,8 @@ def classify(status: int, payload: Any, *, sending: bool) -> NotifyError:
         cls: type[NotifyError] = DailyLimitReached if kind == 'TooManyRequestsError' else RateLimited
     elif status == 403 and message == CLOCK_MESSAGE:
         cls = ClockSkew
+    elif status == 403 or (status == 400 and message.startswith(MISCONFIGURED_MESSAGES)):
+        cls = NotifyMisconfigured
     elif status >= 500:
         # The request body reached Notify; for a send we cannot know whether it was stored.
         cls = NotifyOutcomeUnknown if sending else NotifyUnavailable

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
+import asyncpg
 from aiohttp import web
 
 from notifier.app_keys import PG, SETTINGS
@@ -18,11 +19,16 @@ from subscriptions.tokens import read_token
 routes = web.RouteTableDef()
 
 ITEMS = """
-select e.id, e.title, e.summary, e.occurred_at
+select e.id, e.title, e.summary, e.occurred_at, e.topic, e.case_reference
 from notifications n join events e on e.id = n.event_id
 where n.digest_id = $1 and n.status = 'digested'
 order by e.occurred_at desc, e.id desc
 """
+
+
+def _url(item: asyncpg.Record, secret: bytes) -> str:
+    private = links.is_private(item['topic'], item['case_reference'])
+    return links.event_path(item['id'], private=private, secret=secret)
 
 
 @routes.get('/d/{token}', name='digest')
@@ -33,7 +39,7 @@ async def digest(request: web.Request) -> web.Response:
     if not items:
         return not_found('Page not found', 'This link is not one of ours, or the list it showed has been removed.')
     entries = ''.join(
-        f'<li><a href="{escape(links.event_url(settings.public_url, item["id"]))}">{escape(item["title"])}</a>'
+        f'<li><a href="{escape(_url(item, settings.link_secrets[0]))}">{escape(item["title"])}</a>'
         f'<p>{escape(item["summary"])}</p></li>'
         for item in items
     )

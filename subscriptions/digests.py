@@ -10,6 +10,7 @@ are cancelled, never sent. Runs under `for update skip locked`, so two workers n
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from subscriptions import links
 from subscriptions.tokens import make_token
 from templates.personalisation import EventInput
 from templates.registry import digest_message
+
+logger = logging.getLogger('notifier.digests')
 
 DIGEST_TOKEN_PURPOSE = 'digest'
 
@@ -61,6 +64,12 @@ where id = any($1::uuid[])
 
 CLOSE_DIGEST = 'update digests set status = $2, closed_at = now() where id = $1'
 
+FAIL_DIGEST = """
+with d as (update digests set status = 'failed', closed_at = now() where id = $1 returning id)
+update notifications set status = 'failed', last_error = $2, completed_at = now()
+where digest_id in (select id from d) and status = 'held'
+"""
+
 
 @dataclass(frozen=True)
 class Closed:
@@ -87,6 +96,11 @@ def event_input(row: Mapping[str, Any]) -> EventInput:
     )
 
 
+def _item_url(item: Mapping[str, Any], public_url: str, secret: bytes) -> str:
+    private = links.is_private(item['topic'], item['case_reference'])
+    return links.event_url(public_url, item['event_id'], private=private, secret=secret)
+
+
 def see_all_url(public_url: str, secret: bytes, digest_id: int) -> str:
     """A permanent page listing every item of the digest (the message itself is capped)."""
     return f'{public_url}/d/{make_token(secret, DIGEST_TOKEN_PURPOSE, digest_id)}'
@@ -99,20 +113,34 @@ async def close_due_digests(
     messages: list[UUID] = []
     closed = empty = 0
     for digest in await conn.fetch(DUE_DIGESTS, now, limit):
-        items = await conn.fetch(DIGEST_ITEMS, digest['id'])
-        wanted = [item for item in items if item['still_wanted']]
-        unwanted = [item['id'] for item in items if not item['still_wanted']]
-        if unwanted:
-            await conn.execute(MARK_ITEMS, unwanted, 'cancelled')
-        if not wanted:
-            await conn.execute(CLOSE_DIGEST, digest['id'], 'empty')
-            empty += 1
+        try:
+            async with conn.transaction():  # a savepoint: one digest that cannot be built never blocks the rest
+                queued = await _close_one(conn, digest, public_url, secret)
+        except (ValueError, KeyError) as exc:
+            logger.error('digest %s could not be built and is marked failed: %s', digest['id'], exc)
+            await conn.execute(FAIL_DIGEST, digest['id'], f'digest could not be built: {exc}'[:500])
             continue
-        messages.append(await _queue_digest(conn, digest, wanted, public_url, secret))
-        await conn.execute(MARK_ITEMS, [item['id'] for item in wanted], 'digested')
-        await conn.execute(CLOSE_DIGEST, digest['id'], 'closed')
-        closed += 1
+        if queued is None:
+            empty += 1
+        else:
+            messages.append(queued)
+            closed += 1
     return Closed(digests=closed, messages=messages, empty=empty)
+
+
+async def _close_one(conn: asyncpg.Connection, digest: asyncpg.Record, public_url: str, secret: bytes) -> UUID | None:
+    items = await conn.fetch(DIGEST_ITEMS, digest['id'])
+    wanted = [item for item in items if item['still_wanted']]
+    unwanted = [item['id'] for item in items if not item['still_wanted']]
+    if unwanted:
+        await conn.execute(MARK_ITEMS, unwanted, 'cancelled')
+    if not wanted:
+        await conn.execute(CLOSE_DIGEST, digest['id'], 'empty')
+        return None
+    queued = await _queue_digest(conn, digest, wanted, public_url, secret)
+    await conn.execute(MARK_ITEMS, [item['id'] for item in wanted], 'digested')
+    await conn.execute(CLOSE_DIGEST, digest['id'], 'closed')
+    return queued
 
 
 async def _queue_digest(
@@ -121,7 +149,7 @@ async def _queue_digest(
     # the newest item's subscription answers the one-click unsubscribe; the manage page shows the others
     subscription_id = items[0]['subscription_id']
     message = digest_message(
-        [(event_input(item), links.event_url(public_url, item['event_id'])) for item in items],
+        [(event_input(item), _item_url(item, public_url, secret)) for item in items],
         channel=digest['channel'],
         language=items[0]['language'],
         frequency=digest['frequency'],

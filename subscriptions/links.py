@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from subscriptions.tokens import unsubscribe_token
+from subscriptions.tokens import make_token, unsubscribe_token
+
+EVENT_TOKEN_PURPOSE = 'event'
 
 
-def event_url(public_url: str, event_id: int) -> str:
-    return f'{public_url}/e/{event_id}'
+def is_private(topic: str, case_reference: str | None) -> bool:
+    """A resident's own case (what they reported, where, what the council said) is nobody else's business:
+    its page is reached only through an unguessable link. Planning, licensing and bins news is public."""
+    return topic == 'cases' or topic.startswith('cases/') or case_reference is not None
+
+
+def event_path(event_id: int, *, private: bool = False, secret: bytes | None = None) -> str:
+    if not private:
+        return f'/e/{event_id}'
+    if not secret:
+        raise ValueError('a private event link needs the secret key')
+    return f'/e/{make_token(secret, EVENT_TOKEN_PURPOSE, event_id)}'
+
+
+def event_url(public_url: str, event_id: int, *, private: bool = False, secret: bytes | None = None) -> str:
+    return public_url + event_path(event_id, private=private, secret=secret)
 
 
 def unsubscribe_url(public_url: str, secret: bytes, subscription_id: int) -> str:

@@ -119,7 +119,9 @@ recipients as (
     from matched m
     cross join ev
     cross join lateral unnest(m.channels) as ch(channel)
+    -- only addresses the resident proved are theirs: a mistyped mobile given at sign-up gets nothing
     join contact_points cp on cp.resident_id = m.resident_id and cp.channel = ch.channel and cp.suppressed_at is null
+                          and cp.verified_at is not null
     order by cp.id, ch.channel,
              array_position(array['immediate', 'daily', 'weekly'],
                             case when ev.urgency = 'urgent' then 'immediate' else m.frequency end),

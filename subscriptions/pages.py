@@ -9,6 +9,7 @@ RFC 8058: a POST to the same URL (which Notify's one-click header makes mail cli
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -19,14 +20,15 @@ from aiohttp import web
 from notifier.app_keys import PG, SETTINGS
 from subscriptions import queries
 from subscriptions.api import confirm_subscription, read_confirm_token
-from subscriptions.tokens import read_unsubscribe_token
+from subscriptions.links import EVENT_TOKEN_PURPOSE, event_path, is_private
+from subscriptions.tokens import read_token, read_unsubscribe_token
 from templates.personalisation import LONDON, describe_subscription, format_date
 
 routes = web.RouteTableDef()
 
 EVENT = """
 select id, source, external_key, version, kind, topic, title, summary, changes, attributes, url, occurred_at,
-       created_at
+       created_at, case_reference
 from events where id = $1
 """
 HISTORY = """
@@ -70,7 +72,7 @@ def _changes_html(changes: list[dict[str, Any]]) -> str:
     return f'<ul>{"".join(items)}</ul>' if items else ''
 
 
-def _history_html(rows: list[asyncpg.Record], current: int) -> str:
+def _history_html(rows: list[asyncpg.Record], current: int, link: Callable[[int], str]) -> str:
     items = []
     for row in rows:
         label = f'{_when(row["occurred_at"])}: {row["title"]} ({row["kind"]})'
@@ -82,19 +84,26 @@ def _history_html(rows: list[asyncpg.Record], current: int) -> str:
         items.append(
             f'<li><strong>{text}</strong></li>'
             if row['id'] == current
-            else f'<li><a href="/e/{row["id"]}">{text}</a></li>'
+            else f'<li><a href="{escape(link(row["id"]))}">{text}</a></li>'
         )
     return f'<h2>History</h2><ol>{"".join(items)}</ol>' if len(rows) > 1 else ''
 
 
-@routes.get(r'/e/{id:\d{1,18}}', name='event-page')
+@routes.get(r'/e/{ref:[0-9]{1,18}(\.[A-Za-z0-9_-]{1,40})?}', name='event-page')
 async def event_page(request: web.Request) -> web.Response:
-    event_id = int(request.match_info['id'])
+    ref, secrets = request.match_info['ref'], request.app[SETTINGS].link_secrets
+    by_token = '.' in ref
+    event_id = read_token(secrets, EVENT_TOKEN_PURPOSE, ref) if by_token else int(ref)
     async with request.app[PG].acquire() as conn:
-        event = await conn.fetchrow(EVENT, event_id)
-        if event is None:
+        event = await conn.fetchrow(EVENT, event_id) if event_id is not None else None
+        # a private event (someone's case) answers only its token link, exactly as if it did not exist otherwise
+        if event is None or (not by_token and is_private(event['topic'], event['case_reference'])):
             return not_found('Page not found', 'We could not find this update. Check the link is complete.')
         history = await conn.fetch(HISTORY, event['source'], event['external_key'])
+
+    def link(other_id: int) -> str:
+        return event_path(other_id, private=by_token, secret=secrets[0] if secrets else None)
+
     attributes = _decode(event['attributes'], {})
     where = attributes.get('address') or attributes.get('location')
     parts = [f'<p>{escape(_when(event["occurred_at"]))}</p>']
@@ -109,9 +118,10 @@ async def event_page(request: web.Request) -> web.Response:
         url = escape(event['url'], quote=True)
         parts.append(f'<p><a href="{url}" rel="noopener noreferrer">Read more on the council’s website</a></p>')
     if len(history) > 1 and history[-1]['id'] != event['id']:
-        parts.append(f'<p><a href="/e/{history[-1]["id"]}">There is a newer update about this</a></p>')
-    parts.append(_history_html(list(history), event['id']))
-    return page(event['title'], ''.join(parts))
+        newer = escape(link(history[-1]['id']))
+        parts.append(f'<p><a href="{newer}">There is a newer update about this</a></p>')
+    parts.append(_history_html(list(history), event['id'], link))
+    return page(event['title'], ''.join(parts), headers=PRIVATE if by_token else None)
 
 
 @routes.get('/confirm/{token}', name='confirm-page')

@@ -134,7 +134,7 @@ create table digests (
     frequency text not null check (frequency in ('daily', 'weekly')),
     -- when it is due, computed in Europe/London and stored in UTC
     due_at timestamptz not null,
-    status text not null default 'open' check (status in ('open', 'closed', 'sent', 'empty')),
+    status text not null default 'open' check (status in ('open', 'closed', 'empty', 'failed')),
     created_at timestamptz not null default now(),
     closed_at timestamptz
 );
@@ -170,6 +170,11 @@ create table notifications (
                    'permanent-failure', 'temporary-failure', 'technical-failure')
     ),
     urgency text not null default 'normal' check (urgency in ('normal', 'urgent')),
+    -- claimed first: urgent news and the messages a resident is waiting for right now (a confirmation link, a
+    -- sign-in code) never queue behind a bulletin to half a million people
+    priority smallint generated always as (
+        case when urgency = 'urgent' or purpose in ('confirmation', 'sign-in') then 0 else 1 end
+    ) stored,
     attempts integer not null default 0 check (attempts >= 0),
     not_before timestamptz not null default now(),
     notify_id uuid unique,
@@ -185,7 +190,7 @@ create table notifications (
 create unique index notifications_once on notifications (event_id, contact_point_id, channel)
     where event_id is not null;
 -- what the senders and the sweeper look for
-create index notifications_ready on notifications (not_before) where status in ('pending', 'retry');
+create index notifications_ready on notifications (priority, not_before) where status in ('pending', 'retry');
 create index notifications_in_flight on notifications (updated_at) where status in ('sending', 'unknown');
 create index notifications_held on notifications (digest_id) where status = 'held';
 create index notifications_contact on notifications (contact_point_id, created_at);
