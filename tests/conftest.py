@@ -18,8 +18,20 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
 
 from notifier import db, embedded
+from notifier.delivery import Sender
+from notifier.rate_limit import SendLimiter
+from notifier.settings import Settings
+from tests.notify_support import (
+    APP_TEMPLATE_FILES,
+    BOTH_TEMPLATE_FILES,
+    DELIVERY_SETTINGS,
+    RunningSim,
+    make_settings,
+    start_sim,
+)
 
 TEST_DATABASE = 'tellme_test'
 TEST_REDIS_DB = 15
@@ -124,3 +136,50 @@ async def _drop(server_url: str, name: str) -> None:
 
 
 FIXTURES = Path(__file__).parent / 'fixtures'
+
+
+@pytest.fixture
+async def redis(services: Services) -> AsyncIterator[Redis]:
+    """The test Redis database, flushed before and after."""
+    client = Redis.from_url(services.redis_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+# --- the Notify simulator (tests/notify_support.py) ----------------------------------------------------------
+
+
+@pytest.fixture
+async def notify() -> AsyncIterator[RunningSim]:
+    """The simulator with its own test templates; a sent message moves on to delivered after 0.05 s."""
+    async with start_sim(status_delay=0.05) as running:
+        yield running
+
+
+@pytest.fixture
+async def app_notify() -> AsyncIterator[RunningSim]:
+    """The simulator with Tell Me's real templates (templates/notify_templates.json) and nothing else."""
+    async with start_sim(APP_TEMPLATE_FILES) as running:
+        yield running
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[RunningSim]:
+    """The delivery tests' simulator: both template files, no rate limit to speak of, and sent messages that stay
+    `sending` for an hour unless a test lowers `sim.sim.status_delay`."""
+    async with start_sim(BOTH_TEMPLATE_FILES, rate_limit_per_minute=1_000_000, status_delay=3600) as running:
+        yield running
+
+
+@pytest.fixture
+def delivery_settings(services: Services, sim: RunningSim) -> Settings:
+    return make_settings(services, sim, **DELIVERY_SETTINGS)
+
+
+@pytest.fixture
+async def sender(delivery_settings: Settings, sim: RunningSim, pg: asyncpg.Pool, redis: Redis) -> Sender:
+    notify = sim.client(timeout=2)
+    limiter = SendLimiter(redis, notify.service_id, per_second=delivery_settings.notify_sends_per_second)
+    return Sender(pg, notify, limiter, delivery_settings)

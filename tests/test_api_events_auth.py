@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,14 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from notifier import api_auth
-from notifier.notify_sim import keys as sim_keys
-from notifier.notify_sim.server import serve
-from notifier.notify_sim.simulator import Simulator
 from notifier.settings import Settings
 from notifier.web import create_app
-from templates.registry import TEMPLATES_FILE
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription
+from tests.notify_support import RunningSim, make_settings
 
 
 @dataclass
@@ -43,22 +39,11 @@ class Api:
 
 
 @pytest.fixture
-async def api(aiohttp_client: Any, services: Services, pg: asyncpg.Pool) -> AsyncIterator[Api]:
-    key = sim_keys.generate_api_key('live', str(uuid.uuid4()))
-    sim = Simulator(
-        sim_keys.build_services([{'api_key': key, 'type': 'live'}]), sim_keys.load_templates(TEMPLATES_FILE)
-    )
-    runner, url = await serve(sim)
-    settings = Settings(
-        database_url=services.database_url,
-        redis_url=services.redis_url,
-        notify_base_url=url,
-        notify_api_key=key,
-        secret_key='api-test-secret',
-        public_url='https://tellme.example.gov.uk',
+async def api(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, app_notify: RunningSim) -> AsyncIterator[Api]:
+    settings = make_settings(
+        services, app_notify, secret_key='api-test-secret', public_url='https://tellme.example.gov.uk'
     )
     yield Api(await aiohttp_client(create_app(settings)), pg, settings)
-    await runner.cleanup()
 
 
 def event_body(**overrides: Any) -> dict[str, Any]:

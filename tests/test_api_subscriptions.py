@@ -13,16 +13,14 @@ from aiohttp.test_utils import TestClient
 
 from notifier import api_auth
 from notifier.app_keys import QUEUE
-from notifier.notify_sim import keys as sim_keys
 from notifier.notify_sim import rendering
-from notifier.notify_sim.server import serve
-from notifier.notify_sim.simulator import Simulator
 from notifier.settings import Settings
 from notifier.web import create_app
 from subscriptions import links
-from templates.registry import REGISTRY, TEMPLATES_FILE, template
+from templates.registry import REGISTRY, template
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription, place, record
+from tests.notify_support import RunningSim, make_settings
 
 PUBLIC = 'https://tellme.example.gov.uk'
 SIGNUP = {'email': 'Resident@Example.com', 'kind': 'near', 'lat': 53.4563, 'lng': -2.3107, 'radius_m': 400,
@@ -53,24 +51,11 @@ class Api:
 
 
 @pytest.fixture
-async def api(aiohttp_client: Any, services: Services, pg: asyncpg.Pool) -> AsyncIterator[Api]:
-    key = sim_keys.generate_api_key('live', str(uuid.uuid4()))
-    sim = Simulator(
-        sim_keys.build_services([{'api_key': key, 'type': 'live'}]), sim_keys.load_templates(TEMPLATES_FILE)
-    )
-    runner, url = await serve(sim)
-    settings = Settings(
-        database_url=services.database_url,
-        redis_url=services.redis_url,
-        notify_base_url=url,
-        notify_api_key=key,
-        secret_key='api-test-secret',
-        public_url=PUBLIC,
-    )
+async def api(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, app_notify: RunningSim) -> AsyncIterator[Api]:
+    settings = make_settings(services, app_notify, secret_key='api-test-secret', public_url=PUBLIC)
     async with pg.acquire() as conn:
         _, token = await api_auth.create_token(conn, name='council website', role='system', days=None)
     yield Api(await aiohttp_client(create_app(settings)), pg, settings, token)
-    await runner.cleanup()
 
 
 async def confirmation_row(api: Api, subscription_id: int) -> asyncpg.Record:

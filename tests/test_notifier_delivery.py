@@ -9,12 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 from redis.asyncio import Redis
@@ -22,132 +18,16 @@ from redis.asyncio import Redis
 from notifier.delivery import BACKOFF, Sender
 from notifier.embedded import free_port
 from notifier.notify_client import NotifyClient
-from notifier.notify_sim import keys as sim_keys
-from notifier.notify_sim.server import serve
-from notifier.notify_sim.simulator import Simulator
 from notifier.rate_limit import SendLimiter, next_midnight_utc
-from notifier.settings import Settings
-from templates.registry import TEMPLATES_FILE
 from tests.conftest import Services
-
-EMAIL_TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'
-SMS_TEMPLATE = '9a3e5b7c-1d2f-4e6a-8b0c-3d4e5f6a7b89'
-PERSONALISATION = {'title': 'Two-storey rear extension', 'url': 'https://example.gov.uk/e/1', 'unsubscribe_url': 'x'}
-CALLBACK_TOKEN = 'callback-token-' + 'c' * 32
-
-
-@dataclass
-class Sim:
-    sim: Simulator
-    url: str
-    key: str
-    http: aiohttp.ClientSession
-
-    async def fault(self, body: dict[str, Any], *, rule: bool = False) -> None:
-        path = '/_sim/faults' if rule else '/_sim/faults/next'
-        async with self.http.post(self.url + path, json=body) as response:
-            assert response.status == 201, await response.text()
-
-    def sent(self, reference: uuid.UUID | str) -> list[Any]:
-        return [n for n in self.sim.store.all() if n.reference == str(reference)]
-
-    def references(self) -> list[str]:
-        return [str(n.reference) for n in self.sim.store.all()]
-
-
-def make_settings(services: Services, sim: Sim, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        'database_url': services.database_url,
-        'redis_url': services.redis_url,
-        'notify_api_key': sim.key,
-        'notify_base_url': sim.url,
-        'notify_callback_token': CALLBACK_TOKEN,
-        'secret_key': 'delivery-tests-secret-' + 's' * 32,
-        'public_url': 'https://tellme.example.gov.uk',
-        'notify_rate_limit': 60_000,
-    }
-    return Settings(**(values | overrides))
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Sim]:
-    key = sim_keys.generate_api_key('tellme', str(uuid.uuid4()))
-    simulator = Simulator(
-        sim_keys.build_services([{'api_key': key, 'type': 'live'}]),
-        # the simulator's own test templates and Tell Me's real ones (templates/notify_templates.json)
-        sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES_PATH) | sim_keys.load_templates(TEMPLATES_FILE),
-        rate_limit_per_minute=1_000_000,
-        status_delay=3600,
-    )
-    runner, url = await serve(simulator)
-    async with aiohttp.ClientSession() as http:
-        yield Sim(simulator, url, key, http)
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def redis(services: Services) -> AsyncIterator[Redis]:
-    client = Redis.from_url(services.redis_url)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
-
-
-@pytest.fixture
-async def sender(services: Services, sim: Sim, pg: asyncpg.Pool, redis: Redis) -> Sender:
-    settings = make_settings(services, sim)
-    notify = NotifyClient(sim.http, sim.key, sim.url, timeout=2)
-    limiter = SendLimiter(redis, notify.service_id, per_second=settings.notify_sends_per_second)
-    return Sender(pg, notify, limiter, settings)
-
-
-async def make_contact(pg: asyncpg.Pool, channel: str = 'email', address: str | None = None) -> int:
-    resident = await pg.fetchval('insert into residents default values returning id')
-    address = address or (f'r{uuid.uuid4().hex[:10]}@example.com' if channel == 'email' else '447700900123')
-    return int(
-        await pg.fetchval(
-            'insert into contact_points (resident_id, channel, address, verified_at) values ($1, $2, $3, now()) '
-            'returning id',
-            resident,
-            channel,
-            address,
-        )
-    )
-
-
-async def make_notification(
-    pg: asyncpg.Pool, contact_id: int | None = None, *, channel: str = 'email', template: str = EMAIL_TEMPLATE
-) -> uuid.UUID:
-    contact_id = contact_id or await make_contact(pg, channel)
-    return await pg.fetchval(
-        'insert into notifications (contact_point_id, channel, purpose, template_id, personalisation) '
-        "values ($1, $2, 'notice', $3, $4) returning id",
-        contact_id,
-        channel,
-        uuid.UUID(template),
-        PERSONALISATION,
-    )
-
-
-async def many_notifications(pg: asyncpg.Pool, count: int) -> None:
-    """`count` email notices to distinct contact points, written in two statements."""
-    await pg.execute(
-        """
-        with r as (insert into residents (language) select 'en' from generate_series(1, $1) returning id),
-        c as (insert into contact_points (resident_id, channel, address)
-              select id, 'email', 'r' || id || '@example.com' from r returning id)
-        insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
-        select id, 'email', 'notice', $2, $3 from c
-        """,
-        count,
-        uuid.UUID(EMAIL_TEMPLATE),
-        PERSONALISATION,
-    )
-
-
-async def row(pg: asyncpg.Pool, nid: uuid.UUID) -> asyncpg.Record:
-    return await pg.fetchrow('select * from notifications where id = $1', nid)
+from tests.notify_support import (
+    SMS_TEMPLATE,
+    RunningSim,
+    make_contact,
+    make_notification,
+    resident_of,
+    row,
+)
 
 
 async def let_time_pass(pg: asyncpg.Pool, nid: uuid.UUID) -> None:
@@ -155,7 +35,7 @@ async def let_time_pass(pg: asyncpg.Pool, nid: uuid.UUID) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-async def test_a_notification_claimed_twice_is_sent_once(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+async def test_a_notification_claimed_twice_is_sent_once(sender: Sender, sim: RunningSim, pg: asyncpg.Pool) -> None:
     nid = await make_notification(pg)
     outcomes = await asyncio.gather(sender.deliver(nid), sender.deliver(nid), sender.deliver(nid))
     assert sorted(outcomes) == ['sent', 'skipped', 'skipped']
@@ -166,7 +46,7 @@ async def test_a_notification_claimed_twice_is_sent_once(sender: Sender, sim: Si
     assert str(stored['notify_id']) == sim.sent(nid)[0].id
 
 
-async def test_a_row_not_yet_due_is_not_sent(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+async def test_a_row_not_yet_due_is_not_sent(sender: Sender, sim: RunningSim, pg: asyncpg.Pool) -> None:
     nid = await make_notification(pg)
     await pg.execute("update notifications set not_before = now() + interval '1 hour' where id = $1", nid)
     assert await sender.deliver(nid) == 'skipped'
@@ -174,7 +54,7 @@ async def test_a_row_not_yet_due_is_not_sent(sender: Sender, sim: Sim, pg: async
 
 
 async def test_503_is_retried_on_the_ladder_after_checking_notify_then_sent(
-    sender: Sender, sim: Sim, pg: asyncpg.Pool
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     nid = await make_notification(pg)
     await sim.fault({'action': '503'})
@@ -192,7 +72,7 @@ async def test_503_is_retried_on_the_ladder_after_checking_notify_then_sent(
 
 
 async def test_500_is_looked_up_at_once_and_retried_later_on_the_ladder(
-    sender: Sender, sim: Sim, pg: asyncpg.Pool
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     nid = await make_notification(pg)
     await sim.fault({'action': '500', 'count': 2})
@@ -207,7 +87,7 @@ async def test_500_is_looked_up_at_once_and_retried_later_on_the_ladder(
 
 
 async def test_a_notify_that_cannot_be_reached_is_retried_then_given_up(
-    services: Services, sim: Sim, pg: asyncpg.Pool, sender: Sender
+    services: Services, sim: RunningSim, pg: asyncpg.Pool, sender: Sender
 ) -> None:
     unreachable = NotifyClient(sim.http, sim.key, f'http://127.0.0.1:{free_port()}', timeout=2)
     down = Sender(pg, unreachable, sender.limiter, sender.settings, backoff=(1, 2))
@@ -222,7 +102,7 @@ async def test_a_notify_that_cannot_be_reached_is_retried_then_given_up(
     assert 'gave up after 3 attempts' in stored['last_error']
 
 
-async def test_a_400_fails_at_once_with_notifys_reason(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+async def test_a_400_fails_at_once_with_notifys_reason(sender: Sender, sim: RunningSim, pg: asyncpg.Pool) -> None:
     nid = await make_notification(pg)
     await sim.fault({'action': '400'})
     assert await sender.deliver(nid) == 'failed'
@@ -233,7 +113,7 @@ async def test_a_400_fails_at_once_with_notifys_reason(sender: Sender, sim: Sim,
     assert await sender.deliver(nid) == 'skipped'
 
 
-async def test_a_bad_recipient_fails_before_spending_a_token(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+async def test_a_bad_recipient_fails_before_spending_a_token(sender: Sender, sim: RunningSim, pg: asyncpg.Pool) -> None:
     contact = await make_contact(pg, 'sms', '12345')
     nid = await make_notification(pg, contact, channel='sms', template=SMS_TEMPLATE)
     assert await sender.deliver(nid) == 'failed'
@@ -242,7 +122,7 @@ async def test_a_bad_recipient_fails_before_spending_a_token(sender: Sender, sim
 
 
 async def test_accepted_then_dropped_is_reconciled_and_never_sent_twice(
-    sender: Sender, sim: Sim, pg: asyncpg.Pool
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     nid = await make_notification(pg)
     await sim.fault({'action': 'drop', 'delay': 0})
@@ -259,7 +139,7 @@ async def test_accepted_then_dropped_is_reconciled_and_never_sent_twice(
 
 
 async def test_a_rate_limit_pauses_every_sender_and_does_not_count_as_an_attempt(
-    sender: Sender, sim: Sim, pg: asyncpg.Pool, redis: Redis
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool, redis: Redis
 ) -> None:
     nid = await make_notification(pg)
     await sim.fault({'action': '429-rate'})
@@ -277,7 +157,9 @@ async def test_a_rate_limit_pauses_every_sender_and_does_not_count_as_an_attempt
     assert len(sim.sent(nid)) == 1
 
 
-async def test_the_daily_limit_parks_the_channel_until_midnight_utc(sender: Sender, sim: Sim, pg: asyncpg.Pool) -> None:
+async def test_the_daily_limit_parks_the_channel_until_midnight_utc(
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool
+) -> None:
     first, second = await make_notification(pg), await make_notification(pg)
     text = await make_notification(pg, await make_contact(pg, 'sms'), channel='sms', template=SMS_TEMPLATE)
     await sim.fault({'action': '429-daily'})
@@ -293,7 +175,7 @@ async def test_the_daily_limit_parks_the_channel_until_midnight_utc(sender: Send
 
 
 async def test_rows_for_a_suppressed_contact_or_an_ended_subscription_are_cancelled(
-    sender: Sender, sim: Sim, pg: asyncpg.Pool
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     suppressed = await make_contact(pg)
     await pg.execute(
@@ -302,7 +184,7 @@ async def test_rows_for_a_suppressed_contact_or_an_ended_subscription_are_cancel
     )
     to_suppressed = await make_notification(pg, suppressed)
     contact = await make_contact(pg)
-    resident = await pg.fetchval('select resident_id from contact_points where id = $1', contact)
+    resident = await resident_of(pg, contact)
     subscription = await pg.fetchval(
         'insert into subscriptions (resident_id, status, kind, channels, ended_reason, ended_by, ended_at) '
         "values ($1, 'ended', 'topic', array['email'], 'unsubscribed', 'resident', now()) returning id",
@@ -317,10 +199,10 @@ async def test_rows_for_a_suppressed_contact_or_an_ended_subscription_are_cancel
 
 
 async def test_an_event_message_is_built_at_send_time_with_its_links(
-    sender: Sender, sim: Sim, pg: asyncpg.Pool
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     contact = await make_contact(pg)
-    resident = await pg.fetchval('select resident_id from contact_points where id = $1', contact)
+    resident = await resident_of(pg, contact)
     subscription = await pg.fetchval(
         "insert into subscriptions (resident_id, status, kind, channels) values ($1, 'active', 'topic', "
         "array['email']) returning id",

@@ -82,6 +82,17 @@ def _wait_for_demo_messages(sim_port: int, timeout: float = 60) -> list[dict[str
     raise AssertionError('no demo message reached the simulator')
 
 
+def _wait_for_delivered(sim_port: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = _get(f'http://127.0.0.1:{sim_port}/_sim/callbacks')
+        entries = json.loads(body)['callbacks'] if status == 200 else []
+        if any(e['payload'].get('status') == 'delivered' and e['outcome'] == '200' for e in entries):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def _servers_using(data_dir: Path) -> list[str]:
     found = []
     for proc in psutil.process_iter(['name', 'cmdline']):
@@ -107,6 +118,8 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
         # the demo: residents signed up, a made-up event published, its messages in the simulator's outbox
         demo = _wait_for_demo_messages(first.sim_port)
         assert any('Demo:' in message['body'] for message in demo), demo
+        # and the simulator's delivery receipts come back to the service
+        assert _wait_for_delivered(first.sim_port), 'no delivered receipt reached the service'
         redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', first.output)
         assert redis_url, first.output
         _redis_set(redis_url.group(1), 'tellme:test:marker', 'kept')

@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 
 from notifier.embedded import free_port
 from notifier.notify_sim import keys as sim_keys
-from notifier.notify_sim.server import serve
-from notifier.notify_sim.simulator import Simulator
-from notifier.settings import Settings
 from notifier.web import create_app
 from tests.conftest import Services
+from tests.notify_support import RunningSim, make_settings
 from workers.heartbeat import Heartbeat
 
 
-@pytest.fixture
-async def notify_url_and_key() -> AsyncIterator[tuple[str, str]]:
-    key = sim_keys.generate_api_key('live', str(uuid.uuid4()))
-    sim = Simulator(
-        sim_keys.build_services([{'api_key': key, 'type': 'live'}]),
-        sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES_PATH),
-    )
-    runner, url = await serve(sim)
-    yield url, key
-    await runner.cleanup()
-
-
-def _settings(services: Services, notify_url: str, key: str) -> Settings:
-    return Settings(
-        database_url=services.database_url,
-        redis_url=services.redis_url,
-        notify_base_url=notify_url,
-        notify_api_key=key,
-    )
-
-
 async def test_healthy_when_database_redis_and_notify_answer(
-    aiohttp_client: type[TestClient], services: Services, notify_url_and_key: tuple[str, str], pg: asyncpg.Pool
+    aiohttp_client: type[TestClient], services: Services, notify: RunningSim, pg: asyncpg.Pool
 ) -> None:
-    client = await aiohttp_client(create_app(_settings(services, *notify_url_and_key)))  # type: ignore[operator]
+    client = await aiohttp_client(create_app(make_settings(services, notify)))  # type: ignore[operator]
     response = await client.get('/healthz')
     body = await response.json()
     assert response.status == 200, body
@@ -68,10 +41,10 @@ async def test_healthy_when_database_redis_and_notify_answer(
 
 
 async def test_unhealthy_when_notify_cannot_be_reached(
-    aiohttp_client: type[TestClient], services: Services, notify_url_and_key: tuple[str, str]
+    aiohttp_client: type[TestClient], services: Services, notify: RunningSim
 ) -> None:
-    _, key = notify_url_and_key
-    settings = _settings(services, f'http://127.0.0.1:{free_port()}', key)
+    key = notify.key
+    settings = make_settings(services, notify, notify_base_url=f'http://127.0.0.1:{free_port()}')
     client = await aiohttp_client(create_app(settings))  # type: ignore[operator]
     response = await client.get('/healthz')
     body = await response.json()
@@ -83,11 +56,11 @@ async def test_unhealthy_when_notify_cannot_be_reached(
 
 
 async def test_unhealthy_when_the_notify_key_is_wrong(
-    aiohttp_client: type[TestClient], services: Services, notify_url_and_key: tuple[str, str]
+    aiohttp_client: type[TestClient], services: Services, notify: RunningSim
 ) -> None:
-    url, _ = notify_url_and_key
     stranger = sim_keys.generate_api_key('stranger')
-    client = await aiohttp_client(create_app(_settings(services, url, stranger)))  # type: ignore[operator]
+    settings = make_settings(services, notify, notify_api_key=stranger)
+    client = await aiohttp_client(create_app(settings))  # type: ignore[operator]
     body = await (await client.get('/healthz')).json()
     assert body['checks']['notify']['ok'] is False
     assert 'Invalid token: service not found' in body['checks']['notify']['detail']

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +18,22 @@ def test_shipped_migrations_are_numbered_without_gaps_or_duplicates() -> None:
     assert migrations, 'no migrations found'
     db.check_numbering(migrations)
     assert len({m.number for m in migrations}) == len(migrations)
+
+
+@contextlib.asynccontextmanager
+async def _connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def _add_migration(directory: Path, name: str, sql: str) -> str:
+    """Write the next-numbered migration file in `directory`; return its version."""
+    version = f'{len(db.find_migrations(directory)) + 1:04d}_{name}'
+    (directory / f'{version}.sql').write_text(sql)
+    return version
 
 
 def _copy_migrations(tmp_path: Path) -> Path:
@@ -47,8 +65,7 @@ def test_a_misnamed_file_is_refused(tmp_path: Path) -> None:
 
 async def test_migrate_applies_each_file_once_and_records_checksums(scratch_database: str, tmp_path: Path) -> None:
     directory = _copy_migrations(tmp_path)
-    conn = await asyncpg.connect(scratch_database)
-    try:
+    async with _connected(scratch_database) as conn:
         first = await db.migrate(conn, directory)
         assert first == [m.version for m in db.find_migrations(directory)]
         assert await db.migrate(conn, directory) == []
@@ -57,56 +74,43 @@ async def test_migrate_applies_each_file_once_and_records_checksums(scratch_data
             (m.version, m.checksum) for m in db.find_migrations(directory)
         ]
         assert await conn.fetchval("select to_regclass('worker_heartbeats') is not null")
-    finally:
-        await conn.close()
 
 
 async def test_an_edited_migration_is_an_error(scratch_database: str, tmp_path: Path) -> None:
     directory = _copy_migrations(tmp_path)
-    conn = await asyncpg.connect(scratch_database)
-    try:
+    async with _connected(scratch_database) as conn:
         await db.migrate(conn, directory)
         first = db.find_migrations(directory)[0].path
         first.write_text(first.read_text() + '\n-- an innocent-looking edit\n')
         with pytest.raises(db.MigrationError, match='edited after it was applied'):
             await db.migrate(conn, directory)
-    finally:
-        await conn.close()
 
 
 async def test_a_failing_migration_leaves_nothing_half_applied(scratch_database: str, tmp_path: Path) -> None:
     directory = _copy_migrations(tmp_path)
-    number = len(db.find_migrations(directory)) + 1
-    (directory / f'{number:04d}_broken.sql').write_text(
-        'create table half_done (id int);\ninsert into no_such_table values (1);'
+    broken = _add_migration(
+        directory, 'broken', 'create table half_done (id int);\ninsert into no_such_table values (1);'
     )
-    conn = await asyncpg.connect(scratch_database)
-    try:
+    async with _connected(scratch_database) as conn:
         with pytest.raises(asyncpg.UndefinedTableError):
             await db.migrate(conn, directory)
         assert not await conn.fetchval("select to_regclass('half_done') is not null")
-        recorded = await conn.fetchval(
-            'select count(*) from schema_migrations where version = $1', f'{number:04d}_broken'
-        )
+        recorded = await conn.fetchval('select count(*) from schema_migrations where version = $1', broken)
         assert recorded == 0
         # the earlier files did land, each in its own transaction
         assert await conn.fetchval("select to_regclass('worker_heartbeats') is not null")
-    finally:
-        await conn.close()
 
 
 async def test_no_transaction_files_run_outside_a_transaction(scratch_database: str, tmp_path: Path) -> None:
     directory = _copy_migrations(tmp_path)
-    number = len(db.find_migrations(directory)) + 1
-    (directory / f'{number:04d}_concurrent_index.sql').write_text(
-        '-- no-transaction\ncreate index concurrently heartbeats_host on worker_heartbeats (hostname);'
+    _add_migration(
+        directory,
+        'concurrent_index',
+        '-- no-transaction\ncreate index concurrently heartbeats_host on worker_heartbeats (hostname);',
     )
-    conn = await asyncpg.connect(scratch_database)
-    try:
+    async with _connected(scratch_database) as conn:
         await db.migrate(conn, directory)  # `create index concurrently` fails inside a transaction block
         assert await conn.fetchval("select to_regclass('heartbeats_host') is not null")
-    finally:
-        await conn.close()
 
 
 async def test_two_runners_at_once_apply_each_file_once(scratch_database: str) -> None:
@@ -123,11 +127,8 @@ async def test_two_runners_at_once_apply_each_file_once(scratch_database: str) -
 
 
 async def test_a_database_ahead_of_the_code_is_refused(scratch_database: str) -> None:
-    conn = await asyncpg.connect(scratch_database)
-    try:
+    async with _connected(scratch_database) as conn:
         await db.migrate(conn)
         await conn.execute("insert into schema_migrations (version, checksum) values ('9999_from_the_future', 'x')")
         with pytest.raises(db.MigrationError, match='9999_from_the_future'):
             await db.migrate(conn)
-    finally:
-        await conn.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -14,44 +12,9 @@ from notifier import errors
 from notifier.embedded import free_port
 from notifier.notify_client import NotifyClient
 from notifier.notify_sim import keys as sim_keys
-from notifier.notify_sim.server import serve
-from notifier.notify_sim.simulator import Simulator
+from tests.notify_support import EMAIL_TEMPLATE, PERSONALISATION, SMS_TEMPLATE, RunningSim
 
-EMAIL_TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'
-SMS_TEMPLATE = '9a3e5b7c-1d2f-4e6a-8b0c-3d4e5f6a7b89'
-PERSONALISATION = {'title': 'Two-storey rear extension', 'url': 'https://example.gov.uk/e/1', 'unsubscribe_url': 'x'}
-
-
-@dataclass
-class RunningSim:
-    sim: Simulator
-    url: str
-    live_key: str
-    revoked_key: str
-    http: aiohttp.ClientSession
-
-    def client(self, key: str | None = None, timeout: float = 5.0) -> NotifyClient:
-        return NotifyClient(self.http, key or self.live_key, self.url, timeout=timeout)
-
-    async def fault(self, body: dict[str, object], *, rule: bool = False) -> None:
-        path = '/_sim/faults' if rule else '/_sim/faults/next'
-        async with self.http.post(self.url + path, json=body) as response:
-            assert response.status == 201, await response.text()
-
-
-@pytest.fixture
-async def notify() -> AsyncIterator[RunningSim]:
-    service_id = str(uuid.uuid4())
-    live = sim_keys.generate_api_key('live', service_id)
-    revoked = sim_keys.generate_api_key('old', service_id)
-    services = sim_keys.build_services(
-        [{'api_key': live, 'type': 'live'}, {'api_key': revoked, 'type': 'live', 'revoked': True}]
-    )
-    sim = Simulator(services, sim_keys.load_templates(sim_keys.DEFAULT_TEMPLATES_PATH), status_delay=0.05)
-    runner, url = await serve(sim)
-    async with aiohttp.ClientSession() as http:
-        yield RunningSim(sim, url, live, revoked, http)
-    await runner.cleanup()
+# `notify` (tests/conftest.py): the simulator with its own test templates, a live key and a revoked one
 
 
 async def test_an_email_is_accepted_and_found_again_by_its_reference(notify: RunningSim) -> None:
@@ -144,7 +107,7 @@ async def test_nobody_listening_is_unavailable_and_safe_to_retry() -> None:
 
 async def test_the_client_never_shows_its_secret(notify: RunningSim) -> None:
     client = notify.client()
-    assert notify.live_key[-36:] not in repr(client)
+    assert notify.key[-36:] not in repr(client)
 
 
 async def test_a_body_that_is_not_json_is_not_trusted() -> None:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
 
 from notifier.rate_limit import SendLimiter, next_midnight_utc
-from tests.conftest import Services
 
 SERVICE = '11111111-2222-3333-4444-555555555555'
-
-
-@pytest.fixture
-async def redis(services: Services) -> AsyncIterator[Redis]:
-    client = Redis.from_url(services.redis_url)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 def limiter(redis: Redis, per_second: float = 40.0, **options: float) -> SendLimiter:

@@ -15,7 +15,7 @@ import pytest
 from notifier.notify_sim import ConfigError, SimulatorThread, generate_api_key, load_keys, load_templates
 from notifier.notify_sim.cli import main
 from notifier.notify_sim.keys import DEFAULT_TEMPLATES_PATH
-from tests.test_notify_sim_support import (
+from tests.notify_support import (
     EMAIL_PERSONALISATION,
     EMAIL_TEMPLATE,
     SMS_PERSONALISATION,

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from notifier.notify_sim import SimulatorThread
-from tests.test_notify_sim_support import (
+from tests.notify_support import (
     ADDRESS,
     EMAIL_PERSONALISATION,
     EMAIL_TEMPLATE,

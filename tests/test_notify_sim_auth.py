@@ -13,7 +13,7 @@ import requests
 
 from notifier.notify_sim import SimulatorThread
 from notifier.notify_sim.auth import GENERAL_TOKEN_ERROR
-from tests.test_notify_sim_support import (
+from tests.notify_support import (
     EMAIL_PERSONALISATION,
     EMAIL_TEMPLATE,
     Keys,

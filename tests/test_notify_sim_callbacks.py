@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from notifier.notify_sim import SimulatorThread
-from tests.test_notify_sim_support import (
+from tests.notify_support import (
     EMAIL_PERSONALISATION,
     EMAIL_TEMPLATE,
     SMS_PERSONALISATION,

@@ -9,7 +9,7 @@ import requests
 from notifications_python_client.errors import HTTP503Error, HTTPError
 
 from notifier.notify_sim import SimulatorThread
-from tests.test_notify_sim_support import (
+from tests.notify_support import (
     EMAIL_PERSONALISATION,
     EMAIL_TEMPLATE,
     SMS_PERSONALISATION,
@@ -118,7 +118,7 @@ def test_status_rule_sets_the_final_status_for_live_keys(running: SimulatorThrea
           {'match': {'phone_suffix': '900777'}, 'action': 'status', 'status': 'permanent-failure'})  # fmt: skip
     api = client(running, keys.live)
     sent = api.send_sms_notification('07700900777', SMS_TEMPLATE, SMS_PERSONALISATION)
-    from tests.test_notify_sim_support import wait_for
+    from tests.notify_support import wait_for
 
     wait_for(lambda: api.get_notification_by_id(sent['id'])['status'] == 'permanent-failure')
 

@@ -10,7 +10,7 @@ from notifications_python_client.errors import HTTPError
 
 from notifier.notify_sim import SimulatorThread
 from notifier.notify_sim.limits import DailyLimits, TokenBuckets, bucket_max_for
-from tests.test_notify_sim_support import (
+from tests.notify_support import (
     ADDRESS,
     EMAIL_PERSONALISATION,
     EMAIL_TEMPLATE,

@@ -15,28 +15,24 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from notifier import api_auth
+from notifier.settings import Settings
 from notifier.web import create_app
-from tests import test_notifier_delivery as support
-from tests.conftest import Services
 from tests.factories import make_resident, make_subscription, place
-from tests.test_notifier_delivery import CALLBACK_TOKEN, Sim, make_settings
+from tests.notify_support import CALLBACK_TOKEN, RunningSim
 from workers.settings import make_worker
-
-sim, redis = support.sim, support.redis  # the delivery tests' simulator and Redis fixtures
 
 STRETFORD = 'M32 0AH'
 
 
 @pytest.fixture
 async def running(
-    services: Services, sim: Sim, redis: Redis, pg: asyncpg.Pool, aiohttp_client: Callable[..., Any]
+    delivery_settings: Settings, sim: RunningSim, redis: Redis, pg: asyncpg.Pool, aiohttp_client: Callable[..., Any]
 ) -> AsyncIterator[TestClient]:
-    settings = make_settings(services, sim)
-    client = await aiohttp_client(create_app(settings))
+    client = await aiohttp_client(create_app(delivery_settings))
     sim.sim.callback_url = str(client.make_url('/notify/callbacks/status'))
     sim.sim.callbacks.token = CALLBACK_TOKEN
     sim.sim.status_delay = 0.05
-    worker = make_worker(settings, handle_signals=False, poll_delay=0.05)
+    worker = make_worker(delivery_settings, handle_signals=False, poll_delay=0.05)
     task = asyncio.create_task(worker.async_run())
     try:
         yield client
@@ -62,7 +58,7 @@ async def _wait(check: Callable[[], Any], timeout: float = 20.0) -> None:
 
 
 async def test_a_planning_application_reaches_exactly_the_residents_near_it(
-    running: TestClient, sim: Sim, pg: asyncpg.Pool
+    running: TestClient, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     here = place(STRETFORD)
     near_email = await make_resident(pg, email=True)

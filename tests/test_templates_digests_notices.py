@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 
-import aiohttp
 import pytest
 
-from notifier.notify_client import NotifyClient
-from notifier.notify_sim import keys as sim_keys
 from notifier.notify_sim import rendering
-from notifier.notify_sim.server import serve
-from notifier.notify_sim.simulator import Simulator
 from templates import registry
 from templates.personalisation import EventInput, describe_subscription, mask_address
 from templates.registry import TEMPLATES_FILE
+from tests.notify_support import RunningSim
 
 FILE = {entry['id']: entry for entry in json.loads(TEMPLATES_FILE.read_text(encoding='utf-8'))}
 
@@ -141,35 +136,26 @@ def test_fragment_counting_matches_notifys_rules(text: str) -> None:
     assert registry.sms_fragments(text) == rendering.sms_fragment_count(text)
 
 
-async def test_built_messages_are_accepted_by_the_simulator_loading_the_same_file() -> None:
-    key = sim_keys.generate_api_key('live', str(uuid.uuid4()))
-    sim = Simulator(
-        sim_keys.build_services([{'api_key': key, 'type': 'live'}]), sim_keys.load_templates(TEMPLATES_FILE)
+async def test_built_messages_are_accepted_by_the_simulator_loading_the_same_file(app_notify: RunningSim) -> None:
+    big, link = event(1, title='Very long title ' * 40)
+    big = EventInput(**{**big.__dict__, 'summary': 'Long summary text. ' * 300})
+    links = {
+        'event_url': link,
+        'unsubscribe_url': 'https://t.example/unsubscribe/1.x',
+        'manage_url': 'https://t.example/m',
+    }
+    client = app_notify.client(timeout=10.0)
+    sms = registry.event_message(big, channel='sms', language='cy', **links)
+    sent = await client.send_sms(
+        phone_number='07700 900123', template_id=sms.template_id, personalisation=sms.personalisation
     )
-    runner, url = await serve(sim)
-    try:
-        big, link = event(1, title='Very long title ' * 40)
-        big = EventInput(**{**big.__dict__, 'summary': 'Long summary text. ' * 300})
-        links = {
-            'event_url': link,
-            'unsubscribe_url': 'https://t.example/unsubscribe/1.x',
-            'manage_url': 'https://t.example/m',
-        }
-        async with aiohttp.ClientSession() as http:
-            client = NotifyClient(http, key, url)
-            sms = registry.event_message(big, channel='sms', language='cy', **links)
-            sent = await client.send_sms(
-                phone_number='07700 900123', template_id=sms.template_id, personalisation=sms.personalisation
-            )
-            assert sent['content']['body'].endswith('https://t.example/unsubscribe/1.x')
-            email = registry.event_message(big, channel='email', language='en', **links)
-            sent = await client.send_email(
-                email_address='resident@example.com',
-                template_id=email.template_id,
-                personalisation=email.personalisation,
-                one_click_unsubscribe_url=email.one_click_unsubscribe_url,
-            )
-            assert sent['content']['one_click_unsubscribe_url'] == 'https://t.example/unsubscribe/1.x'
-            assert sent['content']['subject'].startswith('New planning application: Very long title')
-    finally:
-        await runner.cleanup()
+    assert sent['content']['body'].endswith('https://t.example/unsubscribe/1.x')
+    email = registry.event_message(big, channel='email', language='en', **links)
+    sent = await client.send_email(
+        email_address='resident@example.com',
+        template_id=email.template_id,
+        personalisation=email.personalisation,
+        one_click_unsubscribe_url=email.one_click_unsubscribe_url,
+    )
+    assert sent['content']['one_click_unsubscribe_url'] == 'https://t.example/unsubscribe/1.x'
+    assert sent['content']['subject'].startswith('New planning application: Very long title')

@@ -21,22 +21,15 @@ from redis.asyncio import Redis
 
 from notifier import queue
 from notifier.delivery import Sender
-from tests import test_notifier_delivery as support
 from tests.conftest import Services
-from tests.test_notifier_delivery import (
-    Sim,
-    many_notifications,
-)
+from tests.notify_support import RunningSim, many_notifications
 from workers import cron
-
-# the delivery tests' fixtures, shared
-sim, sender, redis = support.sim, support.sender, support.redis
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class Workers:
-    def __init__(self, services: Services, sim: Sim, logs: Path) -> None:
+    def __init__(self, services: Services, sim: RunningSim, logs: Path) -> None:
         self.env = os.environ | {
             'TELLME_DATABASE_URL': services.database_url,
             'TELLME_REDIS_URL': services.redis_url,
@@ -70,7 +63,7 @@ class Workers:
 
 
 @pytest.fixture
-def workers(services: Services, sim: Sim, tmp_path: Path) -> Iterator[Workers]:
+def workers(services: Services, sim: RunningSim, tmp_path: Path) -> Iterator[Workers]:
     running = Workers(services, sim, tmp_path)
     yield running
     running.stop_all()
@@ -88,7 +81,7 @@ async def wait_until(check: Any, timeout: float) -> None:
     raise AssertionError('timed out')
 
 
-def assert_each_sent_once(sim: Sim, expected: set[str]) -> None:
+def assert_each_sent_once(sim: RunningSim, expected: set[str]) -> None:
     counts = collections.Counter(sim.references())
     assert set(counts) == expected, f'{len(expected - set(counts))} never sent, {len(set(counts) - expected)} unknown'
     duplicated = {ref: n for ref, n in counts.items() if n > 1}
@@ -100,7 +93,7 @@ async def all_references(pg: asyncpg.Pool) -> set[str]:
 
 
 async def test_two_workers_racing_on_5000_notifications_send_each_exactly_once(
-    workers: Workers, sim: Sim, pg: asyncpg.Pool
+    workers: Workers, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     await many_notifications(pg, 5000)
     workers.start(), workers.start()
@@ -114,7 +107,7 @@ async def test_two_workers_racing_on_5000_notifications_send_each_exactly_once(
 
 
 async def test_a_worker_killed_mid_run_and_started_again_loses_and_duplicates_nothing(
-    workers: Workers, sim: Sim, pg: asyncpg.Pool, sender: Sender
+    workers: Workers, sim: RunningSim, pg: asyncpg.Pool, sender: Sender
 ) -> None:
     await many_notifications(pg, 1000)
     victim, _ = workers.start(), workers.start()
@@ -132,6 +125,11 @@ async def test_a_worker_killed_mid_run_and_started_again_loses_and_duplicates_no
         return left == 0
 
     await wait_until(only_stranded_left, timeout=30)
+
+    async def live_workers_idle() -> bool:  # what is still `sending` now is only what the killed one held
+        return await pg.fetchval("select count(*) from notifications where status = 'sending'") <= 16
+
+    await wait_until(live_workers_idle, timeout=15)
     stranded = await pg.fetchval("select count(*) from notifications where status = 'sending'")
     # rows the killed worker had claimed: asked about at Notify by reference, then sent or found
     await sender.reconcile_stuck(sending_after=timedelta(seconds=0))
@@ -145,7 +143,7 @@ async def test_a_worker_killed_mid_run_and_started_again_loses_and_duplicates_no
 
 
 async def test_flushing_redis_mid_run_loses_nothing(
-    workers: Workers, sim: Sim, pg: asyncpg.Pool, redis: Redis, sender: Sender
+    workers: Workers, sim: RunningSim, pg: asyncpg.Pool, redis: Redis, sender: Sender
 ) -> None:
     await many_notifications(pg, 1000)
     # some of them also queued as single jobs, as a confirmation would be: those jobs are flushed away
