@@ -68,6 +68,7 @@ class Claimed:
     language: str
     suppressed: bool
     subscription_status: str | None
+    quiet_until: datetime | None = None  # a text claimed inside its subscription's quiet hours waits until then
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class Sender:
             reason = 'contact point suppressed' if row.suppressed else f'subscription {row.subscription_status}'
             await self.pool.execute(sql.MARK_FINAL, row.id, 'cancelled', reason)
             return 'cancelled'
+        if row.quiet_until is not None:  # a backlog or a retry drained into the night: wait for the morning
+            await self.pool.execute(sql.MARK_LATER, row.id, row.quiet_until, 'quiet hours')
+            return 'quiet-hours'
         try:
             message = await self._message(row)
         except InvalidMessage as exc:

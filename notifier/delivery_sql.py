@@ -5,7 +5,22 @@ late writer (a slow worker, the sweeper, a callback) never overwrites a newer tr
 _CLAIM_RETURNING = """
 returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.purpose, n.template_id,
           n.personalisation, n.attempts, c.address, r.language, c.suppressed_at is not null as suppressed,
-          (select s.status from subscriptions s where s.id = n.subscription_id) as subscription_status
+          (select s.status from subscriptions s where s.id = n.subscription_id) as subscription_status,
+          (select case
+                      when n.channel = 'sms' and n.urgency <> 'urgent' and n.purpose not in ('confirmation', 'sign-in')
+                           and s.quiet_start is not null
+                           and (case when s.quiet_start < s.quiet_end
+                                     then l.t >= s.quiet_start and l.t < s.quiet_end
+                                     else l.t >= s.quiet_start or l.t < s.quiet_end end)
+                      then (case when date_trunc('day', l.local) + s.quiet_end > l.local
+                                 then date_trunc('day', l.local) + s.quiet_end
+                                 else date_trunc('day', l.local) + interval '1 day' + s.quiet_end
+                            end) at time zone 'Europe/London'
+                  end
+           from subscriptions s,
+                (select now() at time zone 'Europe/London' as local,
+                        (now() at time zone 'Europe/London')::time as t) l
+           where s.id = n.subscription_id) as quiet_until
 """
 
 CLAIM_ONE = (
