@@ -15,6 +15,7 @@ from notifier.notify_client import NotifyClient
 from notifier.settings import Settings
 
 CHECK_TIMEOUT = 3.0
+CACHE_SECONDS = 5.0
 # A worker writes its heartbeat every 30 s; two missed beats and it counts as gone.
 WORKER_STALE_AFTER = 75
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from aiohttp import web
 
 from notifier import health
@@ -10,11 +13,37 @@ from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 routes = web.RouteTableDef()
 
 
+class HealthCache:
+    """One /healthz report shared by every caller for CACHE_SECONDS (it is unauthenticated: load balancers call
+    it), so a flood of requests cannot become a flood of database queries and Notify calls."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        self.at, self.healthy, self.body = float('-inf'), False, {}
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.at <= health.CACHE_SECONDS
+
+
+HEALTH = web.AppKey('health', HealthCache)
+
+
+def setup(app: web.Application) -> None:
+    app[HEALTH] = HealthCache()
+
+
 @routes.get('/healthz', name='healthz')
 async def healthz(request: web.Request) -> web.Response:
-    app = request.app
-    healthy, body = await health.report(app[SETTINGS], app[PG], app[QUEUE], app[HTTP])
-    return web.json_response(body, status=200 if healthy else 503, headers={'Cache-Control': 'no-store'})
+    app, cache = request.app, request.app[HEALTH]
+    if not cache.fresh():
+        async with cache.lock:
+            if not cache.fresh():
+                cache.healthy, cache.body = await health.report(app[SETTINGS], app[PG], app[QUEUE], app[HTTP])
+                cache.at = time.monotonic()
+    return web.json_response(cache.body, status=200 if cache.healthy else 503, headers={'Cache-Control': 'no-store'})
 
 
 @routes.get('/', name='home')
