@@ -143,6 +143,9 @@ class Sender:
             )
             return 'daily-limit'
         await self.limiter.acquire(row.channel)
+        if await self.pool.execute(sql.STILL_OURS, row.id, row.attempts) != 'UPDATE 1':
+            logger.warning('claim lost while waiting to send; not sending', extra={'notification_id': str(row.id)})
+            return 'skipped'
         try:
             answer = await self._post(row, message)
         except errors.NotifyError as exc:

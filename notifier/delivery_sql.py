@@ -115,6 +115,13 @@ select attempts, last_error from notifications
 where id = $1 and status in ('sending', 'unknown') and updated_at <= now() - make_interval(secs => $2)
 """
 
+# just before the POST: is this row still ours? (a sender that waited past STUCK_AFTER may have lost it to the
+# sweeper, and another worker may have claimed it since; touching updated_at also tells the sweeper we are alive)
+STILL_OURS = """
+update notifications set updated_at = now()
+where id = $1 and status = 'sending' and attempts = $2
+"""
+
 FIND_STUCK = """
 (select id, status from notifications
  where status = 'unknown' and updated_at <= now() - make_interval(secs => $1) order by updated_at limit $3)

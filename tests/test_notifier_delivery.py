@@ -226,3 +226,15 @@ async def test_an_event_message_is_built_at_send_time_with_its_links(
     assert f'https://tellme.example.gov.uk/e/{event}' in message.body
     unsubscribe = [value for value in message.personalisation.values() if '/unsubscribe/' in str(value)]
     assert unsubscribe, json.dumps(message.personalisation)
+
+
+async def test_a_sender_that_lost_its_claim_while_waiting_does_not_send(
+    sim: RunningSim, sender: Sender, pg: asyncpg.Pool
+) -> None:
+    nid = await make_notification(pg)
+    claimed = await sender.claim_one(nid)
+    assert claimed is not None
+    # meanwhile the sweeper gave the row up as stuck and another worker claimed it again
+    await pg.execute("update notifications set status = 'sending', attempts = attempts + 1 where id = $1", nid)
+    assert await sender.send(claimed) == 'skipped'
+    assert sim.sent(nid) == []
