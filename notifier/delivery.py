@@ -162,6 +162,7 @@ class Sender:
         if isinstance(exc, errors.DailyLimitReached):
             until = await self.limiter.park(row.channel)
             await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
+            await self.pool.execute(sql.DEFER_CHANNEL, row.channel, until)
             return 'daily-limit'
         if isinstance(exc, errors.NotifyMisconfigured):
             return await self._misconfigured(row, exc)
@@ -185,6 +186,7 @@ class Sender:
         until = datetime.now(UTC) + MISCONFIGURED_PAUSE
         for channel in CHANNELS if exc.whole_service else (row.channel,):
             await self.limiter.park(channel, until)
+            await self.pool.execute(sql.DEFER_CHANNEL, channel, until)
         await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
         logger.error('Notify refused our set-up, sending paused until %s: %s', until.isoformat(), exc,
                      extra={'notification_id': str(row.id)})  # fmt: skip

@@ -122,6 +122,12 @@ update notifications set updated_at = now()
 where id = $1 and status = 'sending' and attempts = $2
 """
 
+# a parked channel's ready rows move to when it reopens, so claims stop walking past them in the ready index
+DEFER_CHANNEL = """
+update notifications set not_before = $2
+where channel = $1 and status in ('pending', 'retry') and not_before < $2
+"""
+
 FIND_STUCK = """
 (select id, status from notifications
  where status = 'unknown' and updated_at <= now() - make_interval(secs => $1) order by updated_at limit $3)
