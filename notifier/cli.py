@@ -22,9 +22,10 @@ COMMANDS = {
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
     'staff': 'staff create-token --role ROLE: print an API token for a case system or integration',
+    'sources': 'sources add|list|check|poll|pause|resume|remove: the feeds Tell Me polls',
 }
 # commands whose own parser reads the rest of the line
-PASS_THROUGH = {'notify-sim', 'postcodes', 'staff'}
+PASS_THROUGH = {'notify-sim', 'postcodes', 'staff', 'sources'}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +92,10 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         from notifier.staff_cli import main as staff_main
 
         return staff_main(rest, settings)
+    if command == 'sources':
+        from sources.cli import main as sources_main
+
+        return sources_main(rest, settings)
     _require_production_settings(settings, command)
     if command == 'web':
         from aiohttp import web

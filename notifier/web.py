@@ -12,6 +12,7 @@ from notifier import callbacks, db, queue, views
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 from notifier.settings import Settings
 from sources import api as sources_api
+from sources import views as sources_views
 from subscriptions import api as subscriptions_api
 from subscriptions import digest_page
 from subscriptions import pages as subscription_pages
@@ -36,7 +37,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException:
         raise
     except Exception:
-        logger.exception('unhandled error on %s %s', request.method, request.path)
+        # the route's name, not its path: paths carry link tokens that never expire
+        route = request.match_info.route.name or request.match_info.route.resource or 'unknown route'
+        logger.exception('unhandled error on %s %s', request.method, route)
         return web.json_response({'message': 'Sorry, something went wrong. Please try again later.'}, status=500)
 
 
@@ -53,6 +56,11 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    if not settings.notify_callback_token.get_secret_value():
+        logger.warning(
+            'TELLME_NOTIFY_CALLBACK_TOKEN is not set: Notify delivery receipts will be refused, so bounced '
+            'addresses are never suppressed. Set it to the bearer token configured in Notify callbacks.'
+        )
     app[PG] = await db.create_pool(settings)
     try:
         app[QUEUE] = await queue.connect(settings)
@@ -71,9 +79,11 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     app.add_routes(views.routes)
+    views.setup(app)
     app.add_routes(sources_api.routes)
     app.add_routes(subscriptions_api.routes)
     app.add_routes(subscription_pages.routes)
     app.add_routes(digest_page.routes)
     app.add_routes(callbacks.routes)
+    app.add_routes(sources_views.routes)
     return app

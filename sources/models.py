@@ -47,6 +47,9 @@ class Event(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     urgency: Urgency = 'normal'
     occurred_at: AwareDatetime
+    # what changes without being news, left out of the fingerprint: e.g. a bin schedule's rolling window of
+    # future dates ('attributes.collection_dates') and the summary that lists them ('summary')
+    fingerprint_ignores: list[str] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode='after')
     def _both_coordinates_or_neither(self) -> Event:
@@ -60,6 +63,11 @@ class Event(BaseModel):
             mode='json',
             include={'kind', 'title', 'summary', 'lat', 'lng', 'uprn', 'case_reference', 'url', 'attributes'},
         )
+        for name in self.fingerprint_ignores:
+            if name.startswith('attributes.'):
+                meaningful['attributes'].pop(name.removeprefix('attributes.'), None)
+            else:
+                meaningful.pop(name, None)
         return hashlib.sha256(json.dumps(meaningful, sort_keys=True).encode()).hexdigest()
 
     @property

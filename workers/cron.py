@@ -10,11 +10,15 @@ the outbox (docs/decisions.md).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 from notifier import callbacks, delivery, queue
+from sources.polling import poll_source
+from sources.registry import Source, due_sources
 from subscriptions.digests import close_due_digests
 
 logger = logging.getLogger('notifier.sweeper')
@@ -59,3 +63,24 @@ async def close_digests(ctx: dict[str, Any]) -> int:
     if total:
         logger.info('digests: %d sent to the outbox', total)
     return total
+
+
+async def poll_due_sources(ctx: dict[str, Any], *, concurrency: int = 4) -> dict[str, int]:
+    """Every minute: poll each active source whose interval has come round, a few at a time; one failing or slow
+    source never stops the others (each poll holds its own source's lock, so overlapping runs never poll a source
+    twice at once)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def poll_one(source: Source) -> str:
+        async with gate:
+            try:
+                return (await poll_source(ctx['pg'], ctx['http'], source, redis=ctx.get('redis'))).outcome
+            except Exception:  # noqa: BLE001 - one broken source never stops another
+                logger.exception('polling source %s failed unexpectedly', source.name)
+                return 'crashed'
+
+    due = await due_sources(ctx['pg'], await ctx['pg'].fetchval('select now()'))
+    outcomes = Counter(await asyncio.gather(*(poll_one(source) for source in due)))
+    if outcomes:
+        logger.info('polled sources: %s', ', '.join(f'{name} {count}' for name, count in sorted(outcomes.items())))
+    return dict(outcomes)

@@ -1,0 +1,235 @@
+"""Bin collection calendars in iCalendar (.ics), one calendar per property, RRULEs expanded.
+
+Parsing is `icalendar` (the maintained RFC 5545 parser) and expansion `recurring-ical-events`, which applies
+RRULE, RDATE, EXDATE and moved single occurrences (RECURRENCE-ID) the way calendar apps do — no date maths here.
+Occurrences in the window (today to `days` ahead, Europe/London) are grouped by bin type (the SUMMARY, without
+"(Changed Collection)"-style notes) into one schedule event for the property, as for UKBinCollectionData
+(see ukbcd.py); an occurrence the calendar marks as moved — a RECURRENCE-ID override, or a summary saying
+changed / moved / revised — makes it `bins.changed` with the move listed.
+
+Bank holidays move collections only where the source says its rule does, since most councils publish the moved
+dates themselves: `--option bank_holidays=slip` (an RRULE collection on or after a bank holiday in the same
+Monday–Friday week moves one day later per such holiday — the common UK rule) or `bank_holidays=next_day` (only a
+collection on a bank holiday moves, to the next day that is not one). Dates come from `govuk-bank-holidays`'
+bundled GOV.UK data (`bank_holiday_division`: england-and-wales (default), scotland, northern-ireland); no request
+is made. Occurrences the calendar itself moved (RECURRENCE-ID) and one-off events are never shifted.
+
+Options: `uprn` (required unless the URL has `uprn=`), `address`, `days` (window, default 56, at most 400),
+`encoding`, `bank_holidays`, `bank_holiday_division`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import recurring_ical_events
+from govuk_bank_holidays.bank_holidays import BankHolidays
+from icalendar import Calendar
+
+from sources.adapters import register
+from sources.adapters.ukbcd import day_text, int_option, property_uprn, schedule_event, validation_reason
+from sources.base import Page, Parsed, Rejected, SourceError
+
+_LONDON = ZoneInfo('Europe/London')
+_NOTE = re.compile(r'\s*[(\[-]?\s*\b(changed|moved|revised|rescheduled|amended)\b.*?(collection)?\s*[)\]]?\s*$', re.I)
+_SUFFIX = re.compile(r'\s+(day|collection)$', re.I)
+
+
+def _calendar(page: Page, options: Mapping[str, str]) -> Calendar:
+    encoding = options.get('encoding', 'utf-8-sig')
+    try:
+        text = page.body.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f'calendar is not {encoding} (byte 0x{page.body[error.start]:02x} at offset {error.start}); '
+            'set --option encoding=cp1252 (or latin-1) if the feed uses it'
+        ) from None
+    except LookupError:
+        raise SourceError(f'option encoding={encoding!r} is not an encoding Python knows') from None
+    stripped = text.lstrip()
+    if not stripped.upper().startswith('BEGIN:VCALENDAR'):
+        what = 'HTML' if stripped.startswith('<') else repr(stripped[:40])
+        raise SourceError(f'not an iCalendar file: it starts with {what}, not BEGIN:VCALENDAR')
+    if 'END:VCALENDAR' not in stripped.upper():
+        raise SourceError('calendar is truncated: no END:VCALENDAR')
+    try:
+        return Calendar.from_ical(stripped)
+    except ValueError as error:
+        raise SourceError(f'calendar could not be read: {error}') from None
+
+
+def bin_type(summary: str) -> tuple[str, bool]:
+    """('Black bin', True) from 'Black Bin Day (Changed Collection)': the type, and whether it says it moved."""
+    cleaned = ' '.join(summary.split())
+    moved = bool(_NOTE.search(cleaned))
+    cleaned = _NOTE.sub('', cleaned).strip()
+    cleaned = _SUFFIX.sub('', cleaned).strip() or cleaned
+    return cleaned[:1].upper() + cleaned[1:], moved
+
+
+class IcalAdapter:
+    kind: ClassVar[str] = 'ical'
+
+    def first_url(self, url: str, options: Mapping[str, str], cursor: str | None, now: datetime) -> str:
+        return url
+
+    def next_url(self, page: Page, parsed: Parsed, options: Mapping[str, str]) -> str | None:
+        return None
+
+    def parse(self, page: Page, options: Mapping[str, str], *, source: str, now: datetime) -> Parsed:
+        uprn = property_uprn(page.url, options)
+        days = int_option(options, 'days', 56, high=400)
+        calendar = _calendar(page, options)
+        today = now.astimezone(_LONDON).date()
+        parsed = Parsed()
+        occurrences = _expand(calendar, today, today + timedelta(days=days), parsed)
+        dates, moved = _collect(occurrences, calendar, _shifter(options), parsed)
+        if not dates:
+            if parsed.rejected or not occurrences and _has_events(calendar):
+                return parsed  # every event outside the window (or unusable): nothing to say this poll
+            raise SourceError('calendar has no events')
+        for move in moved:
+            move['usual_day'] = move['usual_day'] or _usual_day(dates[move['type']], move['date'])
+        try:
+            parsed.events.append(schedule_event(source, uprn, dates, options, now, url=None, moved=moved or None))
+        except ValueError as error:
+            parsed.rejected.append(Rejected(f'uprn {uprn}', validation_reason(error)))
+        return parsed
+
+
+_EXPANSION_ERRORS = (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar)
+
+
+def _expand(calendar: Calendar, start: date, end: date, parsed: Parsed) -> list[Any]:
+    """Occurrences in [start, end); a series that cannot be expanded is rejected by UID and the rest kept."""
+    try:
+        return list(recurring_ical_events.of(calendar).between(start, end))
+    except _EXPANSION_ERRORS:
+        pass
+    series: dict[str, list[Any]] = {}
+    for component in calendar.walk('VEVENT'):
+        series.setdefault(str(component.get('UID', '')), []).append(component)
+    zones = list(calendar.walk('VTIMEZONE'))
+    occurrences: list[Any] = []
+    for uid, components in series.items():
+        single = Calendar()
+        for component in zones + components:
+            single.add_component(component)
+        try:
+            occurrences.extend(recurring_ical_events.of(single).between(start, end))
+        except _EXPANSION_ERRORS as error:
+            parsed.rejected.append(Rejected(f'event {uid or "(no UID)"}', f'could not be expanded: {error}'))
+    return occurrences
+
+
+def _collect(
+    occurrences: list[Any], calendar: Calendar, shift: Callable[[date], date] | None, parsed: Parsed
+) -> tuple[dict[str, set[date]], list[dict[str, str]]]:
+    """Dates by bin type, and the occurrences that moved (by the calendar, its wording, or a bank-holiday rule)."""
+    dates: dict[str, set[date]] = {}
+    moved: list[dict[str, str]] = []
+    overrides = _overrides(calendar)
+    recurring = {str(c.get('UID', '')) for c in calendar.walk('VEVENT') if c.get('RRULE') is not None}
+    for occurrence in occurrences:
+        where = f'event {occurrence.get("UID", "?")}'
+        try:
+            name, flagged, when = _occurrence(occurrence)
+        except ValueError as error:
+            parsed.rejected.append(Rejected(where, validation_reason(error)))
+            continue
+        uid = str(occurrence.get('UID', ''))
+        was = overrides.get((uid, when))
+        if shift is not None and was is None and uid in recurring and shift(when) != when:
+            was, when = when, shift(when)
+        if when in dates.get(name, set()):
+            parsed.rejected.append(
+                Rejected(f'{where} on {when.isoformat()}', f'{name} is listed twice for {day_text(when)}')
+            )
+            continue
+        dates.setdefault(name, set()).add(when)
+        if flagged or was is not None:
+            move = {'type': name, 'date': when.isoformat(), 'date_text': day_text(when), 'usual_day': ''}
+            if was is not None and was != when:
+                move['usual_day'] = f'{was:%A}'
+                move['from_date'] = was.isoformat()
+            moved.append(move)
+    return dates, moved
+
+
+@functools.cache
+def _bank_holidays(division: str) -> frozenset[date]:
+    holidays = BankHolidays(use_cached_holidays=True)  # the data bundled with the package: no network
+    return frozenset(h['date'] for h in holidays.get_holidays(division=division))
+
+
+def _shifter(options: Mapping[str, str]) -> Callable[[date], date] | None:
+    rule = options.get('bank_holidays', 'none')
+    division = options.get('bank_holiday_division', BankHolidays.ENGLAND_AND_WALES)
+    if rule == 'none':
+        return None
+    if rule not in ('slip', 'next_day'):
+        raise SourceError(f'option bank_holidays={rule!r}: give none, slip or next_day')
+    if division not in (BankHolidays.ENGLAND_AND_WALES, BankHolidays.SCOTLAND, BankHolidays.NORTHERN_IRELAND):
+        raise SourceError(
+            f'option bank_holiday_division={division!r}: give england-and-wales, scotland or northern-ireland'
+        )
+    holidays = _bank_holidays(division)
+
+    def slip(day: date) -> date:
+        monday = day - timedelta(days=day.weekday())
+        earlier = sum(1 for n in range(day.weekday() + 1) if n < 5 and monday + timedelta(days=n) in holidays)
+        return day + timedelta(days=earlier)
+
+    def next_day(day: date) -> date:
+        while day in holidays:
+            day += timedelta(days=1)
+        return day
+
+    return slip if rule == 'slip' else next_day
+
+
+def _overrides(calendar: Calendar) -> dict[tuple[str, date], date]:
+    """(UID, new date) → the date it replaces, for each single occurrence the calendar moved (RECURRENCE-ID)."""
+    found = {}
+    for component in calendar.walk('VEVENT'):
+        original, start = component.get('RECURRENCE-ID'), component.get('DTSTART')
+        if original is not None and start is not None:
+            found[str(component.get('UID', '')), _day(start.dt)] = _day(original.dt)
+    return found
+
+
+def _day(value: date | datetime) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(_LONDON).date() if value.tzinfo else value.date()
+    return value
+
+
+def _has_events(calendar: Calendar) -> bool:
+    return any(True for _ in calendar.walk('VEVENT'))
+
+
+def _occurrence(occurrence: Any) -> tuple[str, bool, date]:
+    summary = str(occurrence.get('SUMMARY') or '').strip()
+    if not summary:
+        raise ValueError('no SUMMARY to say which bin')
+    start = occurrence.get('DTSTART')
+    if start is None:
+        raise ValueError('no DTSTART')
+    name, flagged = bin_type(summary)
+    return name, flagged, _day(start.dt)
+
+
+def _usual_day(days: set[date], moved_iso: str) -> str:
+    others = [d for d in days if d.isoformat() != moved_iso]
+    if not others:
+        return ''
+    weekdays = [d.strftime('%A') for d in others]
+    return max(set(weekdays), key=weekdays.count)
+
+
+register(IcalAdapter())

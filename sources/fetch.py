@@ -1,0 +1,131 @@
+"""Fetch one page of a feed: http(s) with timeouts, a size cap and conditional requests, or a local file://.
+
+Every failure is a `FetchError` whose message says what went wrong in words an operator can act on
+("HTTP 500 from …", "the response is larger than 10 MB …"); a 304 (or an unchanged file) is `NotModified`.
+Secret headers (API keys) are sent but never appear in a message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+from sources.base import Page
+
+logger = logging.getLogger('notifier.sources.fetch')
+
+MAX_BYTES = 10 * 1024 * 1024
+TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10, sock_read=30)
+USER_AGENT = 'TellMe/1.0 (council resident notifications; +https://github.com/)'
+CHUNK = 64 * 1024
+
+
+class FetchError(Exception):
+    """The page could not be fetched; the message names the URL (without any secret) and the reason."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    page: Page | None  # None when not modified
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.page is None
+
+
+def _size(limit: int) -> str:
+    return f'{limit / 1024 / 1024:g} MB' if limit >= 1024 * 1024 else f'{limit:,} bytes'
+
+
+def too_big(url: str, limit: int) -> FetchError:
+    return FetchError(
+        f'the response from {_shown(url)} is larger than {_size(limit)}, so Tell Me stopped reading it '
+        f'(if the feed really is that big, raise the limit with --option max_bytes=…)'
+    )
+
+
+def _shown(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    parts = urlsplit(url)
+    if parts.password or parts.username:
+        return parts._replace(netloc=parts.hostname or '').geturl()
+    return url
+
+
+async def fetch(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    max_bytes: int = MAX_BYTES,
+    timeout: aiohttp.ClientTimeout = TIMEOUT,
+) -> Fetched:
+    """One GET (or file read). Give `etag`/`last_modified` from the previous answer to ask "only if changed"."""
+    if url.startswith('file://'):
+        return await asyncio.to_thread(_read_file, url, etag, max_bytes)
+    request_headers = {'User-Agent': USER_AGENT, 'Accept-Encoding': 'gzip, deflate'}
+    request_headers.update(headers or {})
+    if etag:
+        request_headers['If-None-Match'] = etag
+    if last_modified:
+        request_headers['If-Modified-Since'] = last_modified
+    try:
+        async with session.get(url, headers=request_headers, timeout=timeout, allow_redirects=True) as response:
+            if response.status == 304:
+                return Fetched(None, response.headers.get('ETag') or etag, last_modified)
+            if response.status >= 400:
+                raise FetchError(
+                    f'HTTP {response.status} {response.reason or ""} from {_shown(url)}'.replace('  ', ' ')
+                )
+            declared = response.content_length
+            if declared is not None and declared > max_bytes:
+                raise too_big(url, max_bytes)
+            chunks: list[bytes] = []
+            total = 0
+            async for chunk in response.content.iter_chunked(CHUNK):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise too_big(url, max_bytes)
+                chunks.append(chunk)
+            page = Page(str(response.url), b''.join(chunks), response.headers.get('Content-Type'))
+            return Fetched(page, response.headers.get('ETag'), response.headers.get('Last-Modified'))
+    except FetchError:
+        raise
+    except TimeoutError:
+        raise FetchError(f'{_shown(url)} did not answer within {timeout.total:g} s') from None
+    except aiohttp.ClientError as exc:
+        raise FetchError(f'could not fetch {_shown(url)}: {type(exc).__name__}: {exc}') from None
+
+
+def _read_file(url: str, etag: str | None, max_bytes: int) -> Fetched:
+    parts = urlsplit(url)
+    path = Path(unquote(parts.path))
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise FetchError(f'cannot read {path}: {exc.strerror or exc}') from None
+    modified = email.utils.format_datetime(datetime.fromtimestamp(stat.st_mtime, UTC), usegmt=True)
+    version = f'file:{stat.st_mtime_ns}:{stat.st_size}'  # a file's own "ETag": unchanged file, nothing to do
+    if etag == version:
+        return Fetched(None, version, modified)
+    if stat.st_size > max_bytes:
+        raise too_big(url, max_bytes)
+    try:
+        with path.open('rb') as file:
+            body = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise FetchError(f'cannot read {path}: {exc.strerror or exc}') from None
+    if len(body) > max_bytes:
+        raise too_big(url, max_bytes)
+    return Fetched(Page(url, body, None), version, modified)

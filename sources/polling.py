@@ -1,0 +1,288 @@
+"""Poll one source: fetch its pages, parse them with its adapter, record what is new or changed.
+
+- One poll at a time per source (a PostgreSQL advisory lock); a second caller gets `busy` and does nothing.
+- Conditional requests: the first page is asked for "only if changed" (ETag / Last-Modified); a 304 is a
+  successful poll that writes no events.
+- Events with a postcode but no coordinates get them (and ward/district codes) from the postcode table.
+- Events are ingested in small batches, each event in its own savepoint: one bad record never stops the batch;
+  senders are woken after each batch commits.
+- The source's cursor and health are updated, and each poll is logged in `source_polls`; after failures the next
+  poll backs off. `sources.health` then raises a staff alert if the source has been failing or silent too long.
+- `check=True` fetches and parses, writes nothing, and says what a poll would do (by fingerprint comparison).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from notifier import queue
+from sources import health, registry
+from sources import queries as event_queries
+from sources.adapters import ADAPTERS
+from sources.base import Page, Parsed, Rejected, SourceError
+from sources.fetch import MAX_BYTES, FetchError, fetch
+from sources.ingest import ingest
+from sources.models import Event
+from subscriptions.postcodes import PostcodeError, normalise_postcode
+
+logger = logging.getLogger('notifier.sources.polling')
+
+LOCK_CLASS = 0x7E11  # advisory locks (LOCK_CLASS, source id): one poll of a source at a time
+MAX_PAGES = 200
+BATCH = 100
+POSTCODES = """
+select postcode, lat, lng, ward_code, district_code from postcodes where postcode = any($1::text[])
+"""
+
+
+@dataclass
+class PollResult:
+    source: str
+    outcome: str = 'ok'  # ok | not-modified | failed | busy | check
+    pages: int = 0
+    counts: Counter[str] = field(default_factory=Counter)  # new, changed, unchanged, rejected
+    error: str | None = None
+    problems: list[Rejected] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # check mode: what would happen to each record
+    alerts: list[int] = field(default_factory=list)  # staff alert events raised
+    cursor: str | None = None  # the newest change time seen, kept for the next poll
+    validators: dict[str, str | None] = field(default_factory=dict)  # the first page's url, etag, last_modified
+
+    def summary(self) -> str:
+        if self.outcome == 'busy':
+            return f'{self.source}: another poll is running; nothing done'
+        if self.outcome == 'not-modified':
+            return f'{self.source}: not modified since the last poll (0 new, 0 changed)'
+        c = self.counts
+        verb = 'would be' if self.outcome == 'check' else ''
+        text = (
+            f'{self.source}: {c["new"]} new, {c["changed"]} changed, {c["unchanged"]} unchanged, '
+            f'{c["rejected"]} rejected{" " + verb if verb else ""} ({self.pages} page{"s" if self.pages != 1 else ""})'
+        )
+        return text + (f'; FAILED: {self.error}' if self.error else '')
+
+
+class _Failed(Exception):
+    pass
+
+
+async def poll_source(
+    pool: asyncpg.Pool,
+    session: aiohttp.ClientSession,
+    name_or_source: str | registry.Source,
+    *,
+    redis: Any = None,
+    check: bool = False,
+    now: datetime | None = None,
+) -> PollResult:
+    """Poll once now (or with `check`, say what a poll would do and write nothing)."""
+    source = name_or_source
+    if isinstance(source, str):
+        found = await registry.get_source(pool, source)
+        if found is None:
+            raise registry.SourceConfigError(f'there is no source called {name_or_source!r}')
+        source = found
+    result = PollResult(source.name, outcome='check' if check else 'ok')
+    if check:
+        await _poll(pool, session, source, result, check=True, now=now or datetime.now(UTC))
+        return result
+    async with pool.acquire() as lock_conn:
+        if not await lock_conn.fetchval('select pg_try_advisory_lock($1, $2)', LOCK_CLASS, source.id):
+            result.outcome = 'busy'
+            return result
+        try:
+            started = now or datetime.now(UTC)
+            await _poll(pool, session, source, result, check=False, now=started, redis=redis)
+            await _record(pool, source, result, started)
+            result.alerts = await health.review(pool, source.id, now=started, redis=redis)
+        finally:
+            await lock_conn.execute('select pg_advisory_unlock($1, $2)', LOCK_CLASS, source.id)
+    return result
+
+
+async def _poll(
+    pool: asyncpg.Pool,
+    session: aiohttp.ClientSession,
+    source: registry.Source,
+    result: PollResult,
+    *,
+    check: bool,
+    now: datetime,
+    redis: Any = None,
+) -> None:
+    adapter = ADAPTERS.get(source.kind)
+    if adapter is None:
+        result.outcome, result.error = 'failed', f'unknown kind {source.kind!r} (known: {", ".join(sorted(ADAPTERS))})'
+        return
+    options = source.options
+    headers = await registry.headers_for(pool, source.id)
+    try:
+        max_bytes = int(options.get('max_bytes', MAX_BYTES))
+    except ValueError:
+        max_bytes = MAX_BYTES
+    seen_urls: set[str] = set()
+    events: dict[str, tuple[Event, str]] = {}
+    cursor: str | None = None
+    validators: dict[str, str | None] = {}
+    try:
+        # inside the try: a bad option (e.g. a date window) is this source's failure, reported on it
+        url: str | None = adapter.first_url(source.url, options, source.cursor, now)
+        first_url = url
+        while url is not None:
+            if url in seen_urls or len(seen_urls) >= MAX_PAGES:
+                result.notes.append(f'stopped after {len(seen_urls)} pages (the feed kept pointing to more)')
+                break
+            seen_urls.add(url)
+            conditional = not check and url == first_url and source.validated_url == url
+            fetched = await fetch(
+                session, url, headers=headers, max_bytes=max_bytes,
+                etag=source.etag if conditional else None,
+                last_modified=source.last_modified if conditional else None,
+            )  # fmt: skip
+            if url == first_url:
+                validators = {'url': url, 'etag': fetched.etag, 'last_modified': fetched.last_modified}
+            if fetched.page is None:
+                result.outcome = 'check' if check else 'not-modified'
+                result.validators = validators
+                return
+            result.pages += 1
+            parsed = _parse(adapter, fetched.page, options, source.name, now)
+            result.notes.extend(parsed.notes)
+            result.problems.extend(parsed.rejected)
+            _keep_newest(events, parsed.events, result.problems)
+            cursor = max(filter(None, (cursor, parsed.cursor)), default=None)
+            url = adapter.next_url(fetched.page, parsed, options)
+    except (FetchError, SourceError) as exc:
+        result.error = registry.clean(str(exc))
+    placed = await place_events(pool, [event for event, _ in events.values()])
+    if check:
+        await _compare(pool, placed, result)
+    else:
+        await _ingest(pool, placed, result, redis=redis)
+    result.counts['rejected'] += len(result.problems)
+    if result.error:
+        result.outcome = 'failed'
+    result.cursor = cursor
+    result.validators = validators
+
+
+def _keep_newest(events: dict[str, tuple[Event, str]], new: list[Event], problems: list[Rejected]) -> None:
+    """One state per record per poll. Pages that overlap on purpose (Open311 paging by update time) give the
+    same record twice: the newest wins. Two different states at the same moment is a feed error: keep the first."""
+    for event in new:
+        earlier = events.get(event.external_key)
+        if earlier is not None and earlier[0].occurred_at > event.occurred_at:
+            continue
+        if earlier is not None and earlier[0].occurred_at == event.occurred_at and earlier[0] != event:
+            problems.append(Rejected(f'record {event.external_key}', 'appears twice; kept the first'))
+            continue
+        events[event.external_key] = (event, f'record {event.external_key}')
+
+
+def _parse(adapter: Any, page: Page, options: Mapping[str, str], source: str, now: datetime) -> Parsed:
+    head = page.body.lstrip()[:200].lower()
+    if 'text/html' in (page.content_type or '').lower() or head.startswith((b'<!doctype html', b'<html')):
+        raise SourceError(f'{page.url} sent a web page (HTML), not the feed: probably an error or login page')
+    try:
+        return adapter.parse(page, options, source=source, now=now)
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an adapter's surprise is this page's failure, not the worker's
+        logger.warning('adapter %s failed on %s', type(adapter).__name__, page.url, exc_info=True)
+        raise SourceError(f'could not read {page.url}: {type(exc).__name__}: {exc}') from None
+
+
+async def place_events(pool: asyncpg.Pool | asyncpg.Connection, events: list[Event]) -> list[Event]:
+    """Fill coordinates and area codes from the postcode table for events that carry only a postcode."""
+    wanted: dict[str, str] = {}
+    for event in events:
+        text = event.attributes.get('postcode')
+        if isinstance(text, str) and (event.lat is None or not event.area_codes):
+            try:
+                wanted[event.external_key] = normalise_postcode(text)
+            except PostcodeError:
+                continue
+    if not wanted:
+        return events
+    rows = {row['postcode']: row for row in await pool.fetch(POSTCODES, sorted(set(wanted.values())))}
+    placed: list[Event] = []
+    for event in events:
+        row = rows.get(wanted.get(event.external_key, ''))
+        if row is None:
+            placed.append(event)
+            continue
+        update: dict[str, Any] = {}
+        if event.lat is None:
+            update.update(lat=row['lat'], lng=row['lng'])
+        if not event.area_codes:
+            update['area_codes'] = [code for code in (row['ward_code'], row['district_code']) if code]
+        placed.append(event.model_copy(update=update))
+    return placed
+
+
+async def _compare(pool: asyncpg.Pool, events: list[Event], result: PollResult) -> None:
+    for event in events:
+        previous = await event_queries.latest_version(pool, event.source, event.external_key)
+        if previous is None:
+            outcome = 'new'
+        elif previous['fingerprint'] == event.fingerprint():
+            outcome = 'unchanged'
+        else:
+            outcome = 'changed'
+        result.counts[outcome] += 1
+        if outcome != 'unchanged':
+            where = '' if event.lat is not None else ' (no location)'
+            result.lines.append(f'{outcome:<9} {event.external_key}  {event.kind}  {event.title[:80]}{where}')
+
+
+async def _ingest(pool: asyncpg.Pool, events: list[Event], result: PollResult, *, redis: Any) -> None:
+    for start in range(0, len(events), BATCH):
+        woken: list[int] = []
+        async with pool.acquire() as conn, conn.transaction():
+            for event in events[start : start + BATCH]:
+                try:
+                    async with conn.transaction():
+                        done = await ingest(conn, event)
+                except Exception as exc:  # noqa: BLE001 - one bad record never stops its batch
+                    logger.warning('source %s: record %s not recorded: %s', event.source, event.external_key, exc)
+                    result.problems.append(Rejected(f'record {event.external_key}', f'not recorded: {exc}'))
+                    continue
+                result.counts[done.outcome] += 1
+                if done.matched and done.event_id is not None:
+                    woken.append(done.event_id)
+        if woken and redis is not None:
+            try:
+                await queue.wake_for_event(redis, woken[-1])
+            except Exception:  # noqa: BLE001 - rows are committed; the senders also poll the outbox
+                logger.warning('could not wake the senders after polling', exc_info=True)
+
+
+async def _record(pool: asyncpg.Pool, source: registry.Source, result: PollResult, started: datetime) -> None:
+    validators = result.validators
+    problems = [{'where': p.where, 'reason': p.reason} for p in result.problems]
+    async with pool.acquire() as conn, conn.transaction():
+        if result.outcome == 'failed':
+            await registry.record_failure(conn, source.id, started, result.error or 'failed')
+        else:
+            await registry.record_success(
+                conn, source.id, started, cursor=result.cursor,
+                validated_url=validators.get('url'), etag=validators.get('etag'),
+                last_modified=validators.get('last_modified'),
+                records_seen=None if result.outcome == 'not-modified' else sum(result.counts.values()),
+                news=bool(result.counts['new'] or result.counts['changed']),
+            )  # fmt: skip
+        await registry.record_poll(
+            conn, source.id, started, outcome=result.outcome, pages=result.pages, counts=dict(result.counts),
+            error=result.error, problems=problems, notes=result.notes,
+        )  # fmt: skip
+    level = logging.WARNING if result.outcome == 'failed' else logging.INFO
+    logger.log(level, 'poll %s', result.summary())
