@@ -228,13 +228,7 @@ class Sender:
             if len(self._events) > 256:
                 self._events.popitem(last=False)
         public = self.settings.public_url
-        changes = event['changes'] if isinstance(event['changes'], list) else json.loads(event['changes'] or '[]')
-        attributes = event['attributes'] if isinstance(event['attributes'], dict) else {}
-        data = EventInput(
-            kind=event['kind'], topic=event['topic'], title=event['title'], summary=event['summary'],
-            changes=changes, attributes=attributes, url=event['url'], occurred_at=event['occurred_at'],
-            urgency=event['urgency'], case_reference=event['case_reference'],
-        )  # fmt: skip
+        data = EventInput.from_row(event)
         try:
             built = event_message(
                 data,

@@ -9,7 +9,6 @@ are cancelled, never sent. Runs under `for update skip locked`, so two workers n
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,24 +77,6 @@ class Closed:
     empty: int
 
 
-def event_input(row: Mapping[str, Any]) -> EventInput:
-    """An `events` row (or a row carrying its columns) as the templates want it."""
-    changes = row['changes']
-    attributes = row['attributes']
-    return EventInput(
-        kind=row['kind'],
-        topic=row['topic'],
-        title=row['title'],
-        summary=row['summary'],
-        changes=changes if isinstance(changes, list) else json.loads(changes or '[]'),
-        attributes=attributes if isinstance(attributes, dict) else json.loads(attributes or '{}'),
-        url=row['url'],
-        occurred_at=row['occurred_at'],
-        urgency=row['urgency'],
-        case_reference=row['case_reference'],
-    )
-
-
 def _item_url(item: Mapping[str, Any], public_url: str, secret: bytes) -> str:
     private = links.is_private(item['topic'], item['case_reference'])
     return links.event_url(public_url, item['event_id'], private=private, secret=secret)
@@ -149,7 +130,7 @@ async def _queue_digest(
     # the newest item's subscription answers the one-click unsubscribe; the manage page shows the others
     subscription_id = items[0]['subscription_id']
     message = digest_message(
-        [(event_input(item), _item_url(item, public_url, secret)) for item in items],
+        [(EventInput.from_row(item), _item_url(item, public_url, secret)) for item in items],
         channel=digest['channel'],
         language=items[0]['language'],
         frequency=digest['frequency'],

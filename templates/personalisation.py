@@ -118,6 +118,15 @@ class EventInput:
     urgency: str = 'normal'
     case_reference: str | None = None
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EventInput:
+        """From an `events` row (or any row carrying its columns; the pool decodes jsonb to lists and dicts)."""
+        return cls(
+            kind=row['kind'], topic=row['topic'], title=row['title'], summary=row['summary'],
+            changes=list(row['changes'] or []), attributes=dict(row['attributes'] or {}), url=row['url'],
+            occurred_at=row['occurred_at'], urgency=row['urgency'], case_reference=row['case_reference'],
+        )  # fmt: skip
+
 
 def event_key(kind: str, topic: str) -> str:
     """The registry key for an event: its own kind, else its topic's fallback, else '*'."""
