@@ -13,6 +13,9 @@ from arq.connections import ArqRedis, create_pool
 
 from notifier.settings import Settings
 
+# what domain code names the queue connection by, so only this module knows it is arq's
+Queue = ArqRedis
+
 WAKE_CHANNEL = 'notifier:wake'
 DELIVER_JOB = 'deliver_notification'
 

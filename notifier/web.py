@@ -12,6 +12,7 @@ from notifier import callbacks, db, queue, views
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 from notifier.settings import Settings
 from sources import api as sources_api
+from sources import cases_api
 from sources import views as sources_views
 from subscriptions import api as subscriptions_api
 from subscriptions import digest_page
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(views.routes)
     views.setup(app)
     app.add_routes(sources_api.routes)
+    app.add_routes(cases_api.routes)
     app.add_routes(subscriptions_api.routes)
     app.add_routes(subscription_pages.routes)
     app.add_routes(digest_page.routes)

@@ -19,30 +19,22 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from notifier import queue
 from notifier.api_auth import field_errors, iso, json_error, read_body, read_json, requires
 from notifier.app_keys import PG, QUEUE, SETTINGS
 from notifier.settings import Settings
-from subscriptions import queries
+from subscriptions import queries, signup
 from subscriptions.geocoding import locate_postcode, make_geocoder
 from subscriptions.models import Channel, InvalidContactPoint, NewSubscription, canonical_address
 from subscriptions.postcodes import PostcodeError, normalise_postcode
-from subscriptions.tokens import make_token, read_token
-from templates.personalisation import describe_subscription, mask_address
-from templates.registry import notice_message, outbox_purpose
+from subscriptions.signup import CONFIRM
+from subscriptions.tokens import read_token
+from templates.personalisation import mask_address
 
 logger = logging.getLogger('notifier.subscriptions_api')
 
 routes = web.RouteTableDef()
 
-CONFIRM = 'confirm'
 CONTACT_FIELDS = ('email', 'mobile', 'language', 'postcode')
-
-INSERT_NOTICE = """
-insert into notifications (contact_point_id, subscription_id, channel, purpose, template_id, personalisation)
-values ($1, $2, $3, $4, $5, $6)
-returning id
-"""
 CONFIRMATION_CONTACT = """
 select contact_point_id from notifications
 where subscription_id = $1 and purpose = 'confirmation'
@@ -76,10 +68,6 @@ class ConfirmRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra='forbid')
 
     token: str = Field(min_length=3, max_length=200)
-
-
-def confirm_url(settings: Settings, subscription_id: int) -> str:
-    return f'{settings.public_url}/confirm/{make_token(settings.link_secrets[0], CONFIRM, subscription_id)}'
 
 
 def read_confirm_token(settings: Settings, token: str) -> int | None:
@@ -139,25 +127,6 @@ async def _checked_signup(request: web.Request) -> tuple[Contact, dict[Channel, 
     return contact, addresses, spec
 
 
-async def _resident_for(conn: asyncpg.Connection, contact: Contact, addresses: dict[Channel, str]) -> tuple[int, str]:
-    """The resident these addresses already belong to (one address, one resident), or a new one."""
-    found = {}
-    for channel, address in addresses.items():
-        point = await queries.find_contact_point(conn, channel, address)
-        if point is not None:
-            if point.suppressed_at is not None:
-                field = 'email' if channel == 'email' else 'mobile'
-                raise json_error(409, 'we no longer send to this address', {field: 'we cannot send messages here'})
-            found[channel] = point.resident_id
-    if len(set(found.values())) > 1:
-        raise json_error(409, 'that email address and mobile number are registered to different people')
-    if found:
-        resident_id = next(iter(found.values()))
-        language = await conn.fetchval('select language from residents where id = $1', resident_id)
-        return resident_id, language
-    return await queries.create_resident(conn, language=contact.language), contact.language
-
-
 def _place(contact: Contact, spec: NewSubscription) -> str | None:
     if spec.kind != 'near':
         return None
@@ -180,42 +149,16 @@ async def create_subscription(request: web.Request) -> web.Response:
         raise json_error(503, 'TELLME_SECRET_KEY is not set, so confirmation links cannot be made')
     contact, addresses, spec = await _checked_signup(request)
     async with request.app[PG].acquire() as conn, conn.transaction():
-        resident_id, language = await _resident_for(conn, contact, addresses)
-        points = {}
-        for channel, address in addresses.items():
-            try:
-                points[channel] = await queries.add_contact_point(conn, resident_id, channel, address)
-            except queries.ContactPointInUse:
-                raise json_error(409, 'that address was registered by someone else just now; try again') from None
+        try:
+            resident_id, language = await signup.resident_for(conn, contact.language, addresses)
+            points = await signup.add_contact_points(conn, resident_id, addresses)
+        except signup.SignupRefused as exc:
+            raise json_error(409, exc.message, exc.errors or None) from None
         subscription_id = await queries.create_subscription(conn, resident_id, spec)
-        channel = next(channel for channel in ('email', 'sms') if channel in spec.channels)
-        message = notice_message(
-            'confirmation',
-            channel=channel,
-            language=language,
-            subscription=describe_subscription(
-                language,
-                kind=spec.kind,
-                topics=spec.topics,
-                radius_m=spec.radius_m,
-                place=_place(contact, spec),
-                case_reference=spec.case_reference,
-            ),
-            confirm_url=confirm_url(settings, subscription_id),
+        notification_id, channel = await signup.queue_confirmation(
+            conn, settings, subscription_id, spec, language=language, points=points, place=_place(contact, spec)
         )
-        notification_id = await conn.fetchval(
-            INSERT_NOTICE,
-            points[channel].id,
-            subscription_id,
-            channel,
-            outbox_purpose('confirmation'),
-            uuid.UUID(message.template_id),
-            message.personalisation,
-        )
-    try:
-        await queue.enqueue_delivery(request.app[QUEUE], notification_id)
-    except Exception:  # noqa: BLE001 - committed: the senders find pending rows in the outbox on their own
-        logger.warning('could not queue confirmation %s', notification_id, exc_info=True)
+    await signup.send_confirmation(request.app[QUEUE], notification_id)
     body = {
         'subscription_id': subscription_id,
         'status': 'pending',
