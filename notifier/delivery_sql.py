@@ -7,7 +7,9 @@ returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.
           n.personalisation, n.attempts, c.address, r.language, c.suppressed_at is not null as suppressed,
           (select s.status from subscriptions s where s.id = n.subscription_id) as subscription_status,
           (select case
-                      when n.channel = 'sms' and n.urgency <> 'urgent' and n.purpose not in ('confirmation', 'sign-in')
+                      -- codes the resident asked for, and reminders at the time they chose, are not held
+                      when n.channel = 'sms' and n.urgency <> 'urgent'
+                           and n.purpose not in ('confirmation', 'sign-in', 'reminder')
                            and s.quiet_start is not null
                            and (case when s.quiet_start < s.quiet_end
                                      then l.t >= s.quiet_start and l.t < s.quiet_end

@@ -41,6 +41,12 @@ class Ingested:
     matched: int  # outbox rows written for this version (one per contact point and channel)
 
 
+REFRESH_QUIET_FIELDS = """
+update events set summary = $2, attributes = $3
+where id = $1 and (summary is distinct from $2 or attributes is distinct from $3::jsonb)
+"""
+
+
 async def ingest(conn: asyncpg.Connection, event: Event, *, now: datetime | None = None) -> Ingested:
     """Record `event` (new / changed / unchanged) and fan a new version out; runs in the caller's transaction.
 
@@ -53,6 +59,9 @@ async def ingest(conn: asyncpg.Connection, event: Event, *, now: datetime | None
     for _ in range(_ATTEMPTS):
         previous = await queries.latest_version(conn, event.source, event.external_key)
         if previous is not None and previous['fingerprint'] == fingerprint:
+            if event.fingerprint_ignores:
+                # not news, but the freshest values (e.g. next weeks' bin dates) are what reminders read
+                await conn.execute(REFRESH_QUIET_FIELDS, previous['id'], event.summary, event.attributes)
             return Ingested(previous['id'], previous['version'], 'unchanged', 0)
         if previous is None:
             version, outcome = 1, 'new'

@@ -34,6 +34,7 @@ EndedReason = Literal[
 ]
 EndedBy = Literal['resident', 'staff', 'system']
 SuppressedReason = Literal['permanent-failure', 'stop-reply', 'staff', 'complaint']
+RemindAt = Literal['evening-before', 'morning-of']
 
 MIN_RADIUS_M = 50
 MAX_RADIUS_M = 5000
@@ -106,6 +107,10 @@ class NewSubscription(BaseModel):
     area_codes: list[str] | None = Field(None, min_length=1, max_length=50)
     # address
     uprn: str | None = Field(None, pattern=r'^[0-9]{1,12}$')
+    # address: bin reminders the evening before or the morning of a collection, at this Europe/London time
+    # (None = 18:00 the evening before, 07:00 on the morning; see subscriptions/reminders.py)
+    remind_at: RemindAt | None = None
+    remind_time: time | None = None
     # case
     case_source: str | None = Field(None, min_length=1, max_length=100)
     case_reference: str | None = Field(None, min_length=1, max_length=100)
@@ -164,6 +169,10 @@ class NewSubscription(BaseModel):
             raise ValueError('a topic subscription needs at least one topic')
         if 'letter' in self.channels and self.frequency != 'immediate':
             raise ValueError('letters are sent as things happen; daily and weekly digests are for email and text')
+        if self.remind_at is not None and self.kind != 'address':
+            raise ValueError('bin reminders are for address subscriptions')
+        if self.remind_time is not None and self.remind_at is None:
+            raise ValueError('give remind_at (evening-before or morning-of) with remind_time')
         if self.quiet_hours is not None and self.quiet_hours[0] == self.quiet_hours[1]:
             raise ValueError('quiet hours must start and end at different times')
         return self
@@ -208,6 +217,8 @@ class Subscription(BaseModel):
     case_reference: str | None
     quiet_start: time | None
     quiet_end: time | None
+    remind_at: RemindAt | None = None
+    remind_time: time | None = None
     ended_reason: EndedReason | None
     ended_by: EndedBy | None
     ended_at: datetime | None

@@ -103,12 +103,12 @@ async def create_subscription(
         insert into subscriptions (
             resident_id, status, kind, topics, exclusions, channels, frequency, quiet_start, quiet_end,
             centre_lat, centre_lng, radius_m, bbox, area_codes, uprn, case_source, case_reference, confirmed_at,
-            digest_time
+            digest_time, remind_at, remind_time
         )
         values (
             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
             case when $13::float8 is null then null else box(point($13, $14), point($15, $16)) end,
-            $17, $18, $19, $20, case when $2 = 'active' then now() end, $21
+            $17, $18, $19, $20, case when $2 = 'active' then now() end, $21, $22, $23
         )
         returning id
         """,
@@ -130,6 +130,8 @@ async def create_subscription(
         spec.case_source,
         spec.case_reference,
         spec.digest_time,
+        spec.remind_at,
+        spec.remind_time,
     )
 
 

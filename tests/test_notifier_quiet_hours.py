@@ -3,6 +3,7 @@ for the morning; urgent news does not wait."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import asyncpg
 
 from notifier.delivery import Sender
 from tests.factories import make_event, make_resident, make_subscription, record
-from tests.notify_support import RunningSim, row
+from tests.notify_support import SMS_PERSONALISATION, SMS_TEMPLATE, RunningSim, row
 
 LONDON = ZoneInfo('Europe/London')
 
@@ -39,4 +40,16 @@ async def test_a_text_claimed_in_quiet_hours_waits_until_they_end(
 
 async def test_an_urgent_text_goes_at_once(sim: RunningSim, sender: Sender, pg: asyncpg.Pool) -> None:
     nid, _ = await _text_due_now(pg, urgency='urgent')
+    assert await sender.deliver(nid) == 'sent'
+
+
+async def test_a_reminder_goes_at_the_time_the_resident_chose(
+    sim: RunningSim, sender: Sender, pg: asyncpg.Pool
+) -> None:
+    nid, _ = await _text_due_now(pg)
+    await pg.execute(
+        "update notifications set purpose = 'reminder', event_id = null, template_id = $2, personalisation = $3 "
+        'where id = $1',
+        nid, uuid.UUID(SMS_TEMPLATE), SMS_PERSONALISATION,
+    )  # fmt: skip
     assert await sender.deliver(nid) == 'sent'

@@ -42,3 +42,11 @@ async def test_the_next_weeks_dates_are_not_a_change_but_a_moved_collection_is(p
     result = await record(pg, moved)
     assert result.outcome == 'changed'
     assert moved.kind == 'bins.changed'
+
+
+async def test_an_unchanged_schedule_still_keeps_its_dates_fresh(pg: asyncpg.Pool) -> None:
+    first = await record(pg, _event(_schedule(date(2026, 11, 24)), NOW))
+    again = await record(pg, _event(_schedule(date(2026, 12, 1)), NOW + timedelta(days=7)))
+    assert again.outcome == 'unchanged' and again.event_id == first.event_id
+    stored = await pg.fetchval('select attributes from events where id = $1', first.event_id)
+    assert stored['collection_dates']['Grey bin'][0] == '2026-12-01'  # what reminders will read

@@ -20,6 +20,7 @@ from notifier import callbacks, delivery, queue
 from sources.polling import poll_source
 from sources.registry import Source, due_sources
 from subscriptions.digests import close_due_digests
+from subscriptions.reminders import queue_reminders
 
 logger = logging.getLogger('notifier.sweeper')
 
@@ -63,6 +64,23 @@ async def close_digests(ctx: dict[str, Any]) -> int:
     if total:
         logger.info('digests: %d sent to the outbox', total)
     return total
+
+
+async def queue_bin_reminders(ctx: dict[str, Any]) -> int:
+    """Every few minutes: queue the bin reminders due in the next day and a half (each once, at the resident's
+    chosen time) and cancel those a moved collection overtook."""
+    settings = ctx['settings']
+    if not settings.link_secrets:
+        logger.warning('bin reminders not queued: TELLME_SECRET_KEY is not set, so their links cannot be made')
+        return 0
+    async with ctx['pg'].acquire() as conn, conn.transaction():
+        done = await queue_reminders(
+            conn, now=await conn.fetchval('select now()'), public_url=settings.public_url,
+            secret=settings.link_secrets[0],
+        )  # fmt: skip
+    if done.due_now:
+        await queue.wake_senders(ctx['redis'])
+    return len(done.queued)
 
 
 async def poll_due_sources(ctx: dict[str, Any], *, concurrency: int = 4) -> dict[str, int]:

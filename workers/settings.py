@@ -55,6 +55,7 @@ class WorkerSettings:
         cron(jobs.forget_dead_workers_job, minute=17, second=0, unique=True),
         cron(sweeper.sweep, second=30, unique=True, timeout=50),  # every minute
         cron(sweeper.close_digests, minute=set(range(0, 60, 5)), second=10, unique=True, timeout=240),
+        cron(sweeper.queue_bin_reminders, minute=set(range(2, 60, 5)), second=20, unique=True, timeout=240),
         cron(sweeper.poll_due_sources, second=45, unique=True, timeout=540),  # every minute; each source's own interval
     ]
     on_startup = startup
