@@ -16,12 +16,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
+from yarl import URL
 
 from sources.base import Page
 
 logger = logging.getLogger('notifier.sources.fetch')
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_REDIRECTS = 5
 TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10, sock_read=30)
 USER_AGENT = 'TellMe/1.0 (council resident notifications; +https://github.com/)'
 CHUNK = 64 * 1024
@@ -48,12 +50,12 @@ def _size(limit: int) -> str:
 
 def too_big(url: str, limit: int) -> FetchError:
     return FetchError(
-        f'the response from {_shown(url)} is larger than {_size(limit)}, so Tell Me stopped reading it '
+        f'the response from {shown(url)} is larger than {_size(limit)}, so Tell Me stopped reading it '
         f'(if the feed really is that big, raise the limit with --option max_bytes=…)'
     )
 
 
-def _shown(url: str) -> str:
+def shown(url: str) -> str:
     """The URL without any user:password part, for messages."""
     parts = urlsplit(url)
     if parts.password or parts.username:
@@ -81,13 +83,39 @@ async def fetch(
     if last_modified:
         request_headers['If-Modified-Since'] = last_modified
     try:
-        async with session.get(url, headers=request_headers, timeout=timeout, allow_redirects=True) as response:
+        return await _get(session, url, request_headers, etag, last_modified, max_bytes, timeout, secret=bool(headers))
+    except FetchError:
+        raise
+    except TimeoutError:
+        raise FetchError(f'{shown(url)} did not answer within {timeout.total:g} s') from None
+    except aiohttp.ClientError as exc:
+        raise FetchError(f'could not fetch {shown(url)}: {type(exc).__name__}: {exc}') from None
+
+
+def same_site(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+async def _get(
+    session: aiohttp.ClientSession, url: str, request_headers: dict[str, str], etag: str | None,
+    last_modified: str | None, max_bytes: int, timeout: aiohttp.ClientTimeout, *, secret: bool,
+) -> Fetched:  # fmt: skip
+    # With secret headers (API keys), redirects are followed by hand and only within the same site: aiohttp
+    # would forward custom headers to wherever a redirect points, including plain http or another host.
+    for _ in range(MAX_REDIRECTS + 1):
+        async with session.get(url, headers=request_headers, timeout=timeout, allow_redirects=not secret) as response:
+            if secret and response.status in (301, 302, 303, 307, 308) and 'Location' in response.headers:
+                target = str(response.url.join(URL(response.headers['Location'])))
+                if not same_site(url, target):
+                    raise FetchError(f'{shown(url)} redirected to another site ({shown(target)}); not followed '
+                                     'with this source\'s secret headers: update the source\'s URL')  # fmt: skip
+                url = target
+                continue
             if response.status == 304:
                 return Fetched(None, response.headers.get('ETag') or etag, last_modified)
             if response.status >= 400:
-                raise FetchError(
-                    f'HTTP {response.status} {response.reason or ""} from {_shown(url)}'.replace('  ', ' ')
-                )
+                raise FetchError(f'HTTP {response.status} {response.reason or ""} from {shown(url)}'.replace('  ', ' '))
             declared = response.content_length
             if declared is not None and declared > max_bytes:
                 raise too_big(url, max_bytes)
@@ -100,12 +128,7 @@ async def fetch(
                 chunks.append(chunk)
             page = Page(str(response.url), b''.join(chunks), response.headers.get('Content-Type'))
             return Fetched(page, response.headers.get('ETag'), response.headers.get('Last-Modified'))
-    except FetchError:
-        raise
-    except TimeoutError:
-        raise FetchError(f'{_shown(url)} did not answer within {timeout.total:g} s') from None
-    except aiohttp.ClientError as exc:
-        raise FetchError(f'could not fetch {_shown(url)}: {type(exc).__name__}: {exc}') from None
+    raise FetchError(f'{shown(url)} redirected more than {MAX_REDIRECTS} times')
 
 
 def _read_file(url: str, etag: str | None, max_bytes: int) -> Fetched:

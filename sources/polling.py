@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Mapping
@@ -28,12 +29,14 @@ from sources import health, registry
 from sources import queries as event_queries
 from sources.adapters import ADAPTERS
 from sources.base import Page, Parsed, Rejected, SourceError
-from sources.fetch import MAX_BYTES, FetchError, fetch
+from sources.fetch import MAX_BYTES, FetchError, fetch, same_site, shown
 from sources.ingest import ingest
 from sources.models import Event
 from subscriptions.postcodes import PostcodeError, normalise_postcode
 
 logger = logging.getLogger('notifier.sources.polling')
+
+POLL_DEADLINE = 180.0  # seconds for a whole poll, all pages: a slow feed must not hold the others up
 
 LOCK_CLASS = 0x7E11  # advisory locks (LOCK_CLASS, source id): one poll of a source at a time
 MAX_PAGES = 200
@@ -101,7 +104,7 @@ async def poll_source(
             return result
         try:
             started = now or datetime.now(UTC)
-            await _poll(pool, session, source, result, check=False, now=started, redis=redis)
+            await _poll_within_deadline(pool, session, source, result, started, redis)
             await _record(pool, source, result, started)
             result.alerts = await health.review(pool, source.id, now=started, redis=redis)
         finally:
@@ -142,6 +145,10 @@ async def _poll(
                 result.notes.append(f'stopped after {len(seen_urls)} pages (the feed kept pointing to more)')
                 break
             seen_urls.add(url)
+            if not same_site(source.url, url):
+                # a feed's "next page" link is followed only on the configured site: it must not send this
+                # source's API key elsewhere, nor make the worker read a local file
+                raise FetchError(f'the feed pointed to another site ({shown(url)}); not followed')
             conditional = not check and url == first_url and source.validated_url == url
             fetched = await fetch(
                 session, url, headers=headers, max_bytes=max_bytes,
@@ -155,7 +162,8 @@ async def _poll(
                 result.validators = validators
                 return
             result.pages += 1
-            parsed = _parse(adapter, fetched.page, options, source.name, now)
+            # off the event loop: a big document must not stall sending and the other polls while it parses
+            parsed = await asyncio.to_thread(_parse, adapter, fetched.page, options, source.name, now)
             result.notes.extend(parsed.notes)
             result.problems.extend(parsed.rejected)
             _keep_newest(events, parsed.events, result.problems)
@@ -264,6 +272,24 @@ async def _ingest(pool: asyncpg.Pool, events: list[Event], result: PollResult, *
                 await queue.wake_for_event(redis, woken[-1])
             except Exception:  # noqa: BLE001 - rows are committed; the senders also poll the outbox
                 logger.warning('could not wake the senders after polling', exc_info=True)
+
+
+async def _poll_within_deadline(
+    pool: asyncpg.Pool, session: aiohttp.ClientSession, source: registry.Source, result: PollResult,
+    started: datetime, redis: Any,
+) -> None:  # fmt: skip
+    """A poll that hangs or crashes is recorded as this source's failure (so it backs off, counts towards an alert
+    and stops being first in the queue) instead of escaping and being retried every minute unnoticed."""
+    try:
+        async with asyncio.timeout(POLL_DEADLINE):
+            await _poll(pool, session, source, result, check=False, now=started, redis=redis)
+    except TimeoutError:
+        result.error = f'the poll took longer than {POLL_DEADLINE:.0f} s and was stopped'
+    except Exception as exc:  # noqa: BLE001 - one source's surprise is that source's failure
+        logger.exception('polling %s failed unexpectedly', source.name)
+        result.error = f'the poll failed unexpectedly ({type(exc).__name__}); see the worker log'
+    if result.error:
+        result.outcome = 'failed'
 
 
 async def _record(pool: asyncpg.Pool, source: registry.Source, result: PollResult, started: datetime) -> None:

@@ -9,8 +9,9 @@ EVENT_TOKEN_PURPOSE = 'event'
 
 def is_private(topic: str, case_reference: str | None) -> bool:
     """A resident's own case (what they reported, where, what the council said) is nobody else's business:
-    its page is reached only through an unguessable link. Planning, licensing and bins news is public."""
-    return topic == 'cases' or topic.startswith('cases/') or case_reference is not None
+    its page is reached only through an unguessable link; so are staff alerts. Planning, licensing and bins news
+    is public."""
+    return topic.split('/', 1)[0] in ('cases', 'staff') or case_reference is not None
 
 
 def event_path(event_id: int, *, private: bool = False, secret: bytes | None = None) -> str:

@@ -34,7 +34,10 @@ _EVENT = """
 ev as materialized (
     select id, source, topic, lat, lng, area_codes, uprn, case_reference, attributes, urgency,
            array[topic, split_part(topic, '/', 1)] as topics,
-           box(point(lng, lat), point(lng, lat)) as spot
+           box(point(lng, lat), point(lng, lat)) as spot,
+           -- someone's case (what they reported, the officer's note) goes only to that case's subscribers,
+           -- never to neighbours who subscribed by place or topic (links.is_private says the same for pages)
+           (topic = 'cases' or topic like 'cases/%' or case_reference is not null) as private
     from events
     where id = $1
 )"""
@@ -67,6 +70,7 @@ _MATCHED = (
     + '\n    union all\n'.join(
         f'    select {_COLUMNS} from ev, subscriptions s\n'
         f"    where s.status = 'active' and s.kind = '{kind}' and {condition}{_FILTERS}"
+        + ('' if kind == 'case' else '\n      and not ev.private')
         for kind, condition in _BRANCHES.items()
     )
     + '\n)'

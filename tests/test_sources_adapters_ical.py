@@ -250,3 +250,16 @@ def test_a_series_that_cannot_be_expanded_is_rejected_by_uid_and_the_others_kept
     assert rejected.where == 'event refuse-7@waste.example.gov.uk'
     assert rejected.reason.startswith('could not be expanded:') and '2026030' in rejected.reason
     assert parsed.events[0].attributes['collection_dates'] == {'Recycling': ['2026-04-01', '2026-04-08', '2026-04-15']}
+
+
+def test_a_rule_repeating_every_second_is_refused_not_expanded() -> None:
+    from sources.adapters import ADAPTERS
+    from sources.base import Page, SourceError
+
+    body = (
+        b'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:flood@example\r\n'
+        b'DTSTART:20261124T070000Z\r\nRRULE:FREQ=SECONDLY\r\nSUMMARY:Grey bin\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n'
+    )
+    page = Page('https://bins.example.gov.uk/cal.ics?uprn=100012345678', body, 'text/calendar')
+    with pytest.raises(SourceError, match='repeats secondly'):
+        ADAPTERS['ical'].parse(page, {}, source='cal', now=datetime(2026, 11, 21, tzinfo=UTC))

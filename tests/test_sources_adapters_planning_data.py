@@ -156,3 +156,16 @@ async def test_two_pages_over_http_load_once_and_a_decision_is_one_change(
     assert (later.counts['changed'], later.counts['unchanged']) == (1, 1)
     kinds = await pg.fetch("select kind from events where external_key = '10000000002' order by version")
     assert [row['kind'] for row in kinds] == ['planning.new', 'planning.decided']
+
+
+async def test_a_next_link_to_another_site_or_a_local_file_is_not_followed(
+    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    for n, elsewhere in enumerate(('http://169.254.169.254/latest/meta-data', 'file:///proc/self/environ')):
+        path = f'/entity-{n}.json'
+        feeds.docs[path] = Doc(page(entity(10000000100 + n), following=elsewhere), content_type='application/json',
+                               etag=False)  # fmt: skip
+        await registry.add_source(pg, name=f'tricky-{n}', kind='planning-data', url=f'{feeds.url}{path}')
+        result = await poll_source(pg, http, f'tricky-{n}', now=NOW)
+        assert result.outcome == 'failed'
+        assert 'pointed to another site' in (result.error or '')

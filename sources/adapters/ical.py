@@ -85,6 +85,7 @@ class IcalAdapter:
         uprn = property_uprn(page.url, options)
         days = int_option(options, 'days', 56, high=400)
         calendar = _calendar(page, options)
+        _refuse_runaway_rules(calendar)
         today = now.astimezone(_LONDON).date()
         parsed = Parsed()
         occurrences = _expand(calendar, today, today + timedelta(days=days), parsed)
@@ -100,6 +101,21 @@ class IcalAdapter:
         except ValueError as error:
             parsed.rejected.append(Rejected(f'uprn {uprn}', validation_reason(error)))
         return parsed
+
+
+# bin collections repeat by the day, week or month; a rule repeating every hour or faster would expand into
+# millions of occurrences over the window and stall the worker that parses it
+_RUNAWAY_FREQUENCIES = frozenset({'SECONDLY', 'MINUTELY', 'HOURLY'})
+
+
+def _refuse_runaway_rules(calendar: Calendar) -> None:
+    for component in calendar.walk('VEVENT'):
+        rules = component.get('RRULE')
+        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+            frequency = [str(value).upper() for value in rule.get('FREQ', [])]
+            if _RUNAWAY_FREQUENCIES.intersection(frequency):
+                uid = component.get('UID', '(no UID)')
+                raise SourceError(f'event {uid} repeats {frequency[0].lower()}: not a collection schedule')
 
 
 _EXPANSION_ERRORS = (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar)
