@@ -136,6 +136,7 @@ async def _poll(
     events: dict[str, tuple[Event, str]] = {}
     cursor: str | None = None
     validators: dict[str, str | None] = {}
+    truncated = False
     try:
         # inside the try: a bad option (e.g. a date window) is this source's failure, reported on it
         url: str | None = adapter.first_url(source.url, options, source.cursor, now)
@@ -143,6 +144,7 @@ async def _poll(
         while url is not None:
             if url in seen_urls or len(seen_urls) >= MAX_PAGES:
                 result.notes.append(f'stopped after {len(seen_urls)} pages (the feed kept pointing to more)')
+                truncated = True
                 break
             seen_urls.add(url)
             if not same_site(source.url, url):
@@ -179,6 +181,13 @@ async def _poll(
     result.counts['rejected'] += len(result.problems)
     if result.error:
         result.outcome = 'failed'
+    unrecorded = any(problem.reason.startswith('not recorded') for problem in result.problems)
+    if truncated or unrecorded:
+        # the next poll must fetch the same data again (no "not modified", no cursor moved past what we missed)
+        result.notes.append('the next poll will fetch these records again')
+        result.cursor = source.cursor
+        result.validators = {'url': validators['url'], 'etag': None, 'last_modified': None} if validators else {}
+        return
     result.cursor = cursor
     result.validators = validators
 

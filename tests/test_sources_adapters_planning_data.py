@@ -14,7 +14,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from sources import registry
+from sources import polling, registry
 from sources.adapters import ADAPTERS
 from sources.base import Page, Parsed, SourceError
 from sources.polling import poll_source
@@ -169,3 +169,20 @@ async def test_a_next_link_to_another_site_or_a_local_file_is_not_followed(
         result = await poll_source(pg, http, f'tricky-{n}', now=NOW)
         assert result.outcome == 'failed'
         assert 'pointed to another site' in (result.error or '')
+
+
+async def test_a_poll_cut_short_does_not_move_past_what_it_missed(
+    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds.docs['/long.json'] = Doc(page(entity(10000000201), following=f'{feeds.url}/long-2.json'),
+                                   content_type='application/json')  # fmt: skip
+    feeds.docs['/long-2.json'] = Doc(page(entity(10000000202)), content_type='application/json')
+    await registry.add_source(pg, name='long-feed', kind='planning-data', url=f'{feeds.url}/long.json')
+    monkeypatch.setattr(polling, 'MAX_PAGES', 1)  # the real cap is hundreds of pages; the rule is the same
+    first = await poll_source(pg, http, 'long-feed', now=NOW)
+    assert any('fetch these records again' in note for note in first.notes)
+    stored = await pg.fetchrow("select cursor, etag from sources where name = 'long-feed'")
+    assert stored['cursor'] is None and stored['etag'] is None  # so the next poll is a full one, not a 304
+    monkeypatch.setattr(polling, 'MAX_PAGES', 200)
+    second = await poll_source(pg, http, 'long-feed', now=NOW)
+    assert second.outcome == 'ok' and second.counts['new'] == 1  # the page it missed
