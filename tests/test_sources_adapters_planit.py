@@ -1,7 +1,7 @@
 """PlanIt JSON (`records` envelope, `changed_start` polling) → planning events at each stage.
 
 PlanIt's records are not openly licensed, so these are invented records written to PlanIt's data dictionary
-(field names and value styles as documented in ../shared/design/sources.md §1a), not copies.
+(field names and value styles as PlanIt documents them), not copies.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import io
 import json
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -161,7 +162,7 @@ def _looks_like_html(page: Page, text: str) -> bool:
     return 'html' in (page.content_type or '').lower() or head.startswith(('<!doctype html', '<html'))
 
 
-class _MappedAdapter:
+class _MappedAdapter(ABC):
     kind: ClassVar[str]
     topic: ClassVar[str]
 
@@ -258,8 +259,9 @@ class _MappedAdapter:
             occurred_at=london_midnight(datetime.fromisoformat(when).date()) if when else now,
         )  # fmt: skip
 
+    @abstractmethod
     def kind_for(self, attributes: Mapping[str, Any]) -> str:
-        raise NotImplementedError
+        """The event kind a record's state implies (planning or licensing rules, from a mixin)."""
 
 
 def _first_sentence(text: str) -> str:
