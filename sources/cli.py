@@ -24,6 +24,7 @@ from notifier import db
 from notifier.settings import Settings
 from sources import health, registry
 from sources.adapters import ADAPTERS
+from sources.fetch import shown
 from sources.polling import PollResult, poll_source
 
 SHOWN_PROBLEMS = 20
@@ -200,7 +201,7 @@ async def _show(pool: asyncpg.Pool, name: str) -> int:
         raise registry.SourceConfigError(f'there is no source called {name!r}')
     now = datetime.now(UTC)
     out = sys.stdout.write
-    out(f'{source.name}: {source.kind} {source.url}, every {registry.format_interval(source.interval)}, '
+    out(f'{source.name}: {source.kind} {shown(source.url)}, every {registry.format_interval(source.interval)}, '
         f'{state(source, now)}\n')  # fmt: skip
     for key, value in sorted(source.options.items()):
         out(f'  option {key}={value}\n')

@@ -55,12 +55,34 @@ def too_big(url: str, limit: int) -> FetchError:
     )
 
 
+SECRET_QUERY_NAMES = frozenset(
+    {
+        'key',
+        'apikey',
+        'api_key',
+        'token',
+        'access_token',
+        'auth',
+        'signature',
+        'sig',
+        'password',
+        'secret',
+        'client_secret',
+    }
+)
+
+
 def shown(url: str) -> str:
-    """The URL without any user:password part, for messages."""
+    """The URL as it may be shown or logged: no user:password part, secret-looking query values masked."""
     parts = urlsplit(url)
+    netloc = parts.netloc
     if parts.password or parts.username:
-        return parts._replace(netloc=parts.hostname or '').geturl()
-    return url
+        netloc = (parts.hostname or '') + (f':{parts.port}' if parts.port else '')
+    query = '&'.join(
+        f'{name}=***' if name.lower() in SECRET_QUERY_NAMES else (f'{name}={value}' if sep else name)
+        for name, sep, value in (item.partition('=') for item in parts.query.split('&') if item)
+    )
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 async def fetch(

@@ -20,6 +20,7 @@ import asyncpg
 
 from notifier import queue
 from sources import registry
+from sources.fetch import shown
 from sources.ingest import ingest
 from sources.models import Event
 
@@ -128,7 +129,7 @@ def _silent(
         summary = (
             f'The {source.kind} feed {source.name} answers, but has brought no new or changed records since '
             f'{quiet_since:%d %b %Y %H:%M} UTC, longer than usual ({_days(limit)}). Check the council still '
-            f'publishes to {source.url}.'
+            f'publishes to {shown(source.url)}.'
         )
     return Event(
         source=ALERT_SOURCE, external_key=f'source-health/{source.name}/silent/{opened:%Y%m%dT%H%M%S}',

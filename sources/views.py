@@ -13,6 +13,7 @@ from notifier.api_auth import iso, requires
 from notifier.app_keys import PG
 from sources import registry
 from sources.cli import state
+from sources.fetch import shown
 
 routes = web.RouteTableDef()
 
@@ -28,7 +29,7 @@ async def list_sources(request: web.Request) -> web.Response:
                 {
                     'name': s.name,
                     'kind': s.kind,
-                    'url': s.url,
+                    'url': shown(s.url),
                     'interval_seconds': int(s.interval.total_seconds()),
                     'status': s.status,
                     'health': state(s, now).lower(),

@@ -63,3 +63,10 @@ async def test_a_feed_that_hangs_is_this_sources_failure_not_everyones(
         result = await polling.poll_source(pg, session, 'slow-feed')
     assert result.outcome == 'failed' and 'took longer' in (result.error or '')
     assert await pg.fetchval("select consecutive_failures from sources where name = 'slow-feed'") == 1
+
+
+def test_urls_are_shown_without_credentials() -> None:
+    from sources.fetch import shown
+
+    url = 'https://feeds:hunter2@planning.example.gov.uk:8443/apps.json?api_key=sk-live-123&since=2026-11-01'
+    assert shown(url) == 'https://planning.example.gov.uk:8443/apps.json?api_key=***&since=2026-11-01'
