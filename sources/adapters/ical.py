@@ -32,6 +32,7 @@ from govuk_bank_holidays.bank_holidays import BankHolidays
 from icalendar import Calendar
 
 from sources.adapters import register
+from sources.adapters.common import decode_text
 from sources.adapters.ukbcd import day_text, int_option, property_uprn, schedule_event, validation_reason
 from sources.base import Page, Parsed, Rejected, SourceError
 
@@ -41,17 +42,7 @@ _SUFFIX = re.compile(r'\s+(day|collection)$', re.I)
 
 
 def _calendar(page: Page, options: Mapping[str, str]) -> Calendar:
-    encoding = options.get('encoding', 'utf-8-sig')
-    try:
-        text = page.body.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise SourceError(
-            f'calendar is not {encoding} (byte 0x{page.body[error.start]:02x} at offset {error.start}); '
-            'set --option encoding=cp1252 (or latin-1) if the feed uses it'
-        ) from None
-    except LookupError:
-        raise SourceError(f'option encoding={encoding!r} is not an encoding Python knows') from None
-    stripped = text.lstrip()
+    stripped = decode_text(page, options, 'calendar').lstrip()
     if not stripped.upper().startswith('BEGIN:VCALENDAR'):
         what = 'HTML' if stripped.startswith('<') else repr(stripped[:40])
         raise SourceError(f'not an iCalendar file: it starts with {what}, not BEGIN:VCALENDAR')

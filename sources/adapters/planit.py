@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from sources.adapters import register
+from sources.adapters.common import add_latest
 from sources.adapters.ukbcd import canonical_uprn, decode_json, int_option, validation_reason
 from sources.base import Page, Parsed, Rejected, SourceError
 from sources.models import Event
@@ -145,13 +146,7 @@ class PlanItAdapter:
                 continue
             changed = str(record.get('last_changed') or '')
             newest = max(newest or changed, changed) or None
-            if key not in index:
-                index[key] = len(parsed.events)
-                parsed.events.append(event)
-                continue
-            parsed.rejected.append(Rejected(where, 'appears more than once in this page; the latest change is used'))
-            if event.occurred_at >= parsed.events[index[key]].occurred_at:
-                parsed.events[index[key]] = event
+            add_latest(parsed, index, key, event, where)
         parsed.cursor = newest
         return parsed
 

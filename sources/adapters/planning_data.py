@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sources.adapters import register
+from sources.adapters.common import add_latest
 from sources.adapters.planit import DECIDED_STATES, iso_date, local_datetime, place, planning_kind
 from sources.adapters.ukbcd import canonical_uprn, decode_json, validation_reason
 from sources.base import Page, Parsed, Rejected, SourceError
@@ -64,13 +65,7 @@ class PlanningDataAdapter:
                 continue
             entry = str(entity.get('entry-date') or '')
             newest = max(newest or entry, entry) or None
-            if key not in index:
-                index[key] = len(parsed.events)
-                parsed.events.append(event)
-                continue
-            parsed.rejected.append(Rejected(where, 'appears more than once in this page; the latest entry is used'))
-            if event.occurred_at >= parsed.events[index[key]].occurred_at:
-                parsed.events[index[key]] = event
+            add_latest(parsed, index, key, event, where, latest='entry')
         parsed.cursor = newest
         return parsed
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import ValidationError
 
 from sources.adapters import register
+from sources.adapters.common import decode_text
 from sources.base import Page, Parsed, Rejected, SourceError
 from sources.dates import parse_date
 from sources.models import Event
@@ -43,17 +44,7 @@ def canonical_uprn(raw: str) -> str:
 
 def decode_json(page: Page, options: Mapping[str, str], what: str) -> Any:
     """The page's JSON, or a SourceError that says what the page was instead (HTML, truncated, wrong encoding)."""
-    encoding = options.get('encoding', 'utf-8-sig')
-    try:
-        text = page.body.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise SourceError(
-            f'page is not {encoding} (byte 0x{page.body[error.start]:02x} at offset {error.start}); '
-            'if the feed uses another encoding, set --option encoding=cp1252 (or latin-1, cp437)'
-        ) from None
-    except LookupError:
-        raise SourceError(f'option encoding={encoding!r} is not an encoding Python knows') from None
-    stripped = text.lstrip()
+    stripped = decode_text(page, options, 'page').lstrip()
     if not stripped:
         raise SourceError(f'page is empty, expected {what}')
     if stripped.startswith('<'):
