@@ -99,7 +99,7 @@ def test_lower_case_bearer_is_accepted(running, keys: Keys) -> None:
          'Invalid token: service not found'),
         (lambda k: token(str(uuid.uuid4()), iss=k.service_id, iat=int(time.time())),
          'Invalid token: API key not found'),
-        (lambda k: token(k.live[-36:], iss=k.service_id), 'Invalid token: API key not found'),  # no iat: the real server answers so too
+        (lambda k: token(k.live[-36:], iss=k.service_id), 'Invalid token: API key not found'),  # no iat
         (lambda k: jwt.encode({'iss': k.service_id, 'iat': int(time.time())}, k.live[-36:], algorithm='HS512'),
          'Invalid token: algorithm used is not HS256'),
         (lambda k: token(k.revoked[-36:], iss=k.service_id, iat=int(time.time())), 'Invalid token: API key revoked'),
