@@ -3,10 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := notifier/static/vendor/.locked
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup browser run test lint format bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(ASSETS) browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tell Me needs Python 3.11 or newer"'
@@ -14,6 +15,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# GOV.UK Frontend and axe-core from the npm registry, checked against package-lock.json (no Node.js needed)
+$(ASSETS): package-lock.json $(STAMP)
+	$(BIN)/tellme assets
+	@cp package-lock.json $(ASSETS)
+
+# The browser tests drive Debian's Chromium (a browser download would fail here). Install it when missing and
+# we may; otherwise the browser tests say why they are skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			(apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }) \
+				|| echo "make: could not install chromium: the browser tests will be skipped"; \
+		else echo "make: chromium is not installed (apt-get install chromium): the browser tests will be skipped"; fi; }
 
 run: setup
 	$(BIN)/tellme dev
@@ -34,4 +49,4 @@ bench: setup
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info notifier/static/vendor

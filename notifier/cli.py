@@ -23,9 +23,10 @@ COMMANDS = {
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
     'staff': 'staff create-token --role ROLE: print an API token for a case system or integration',
     'sources': 'sources add|list|check|poll|pause|resume|remove: the feeds Tell Me polls',
+    'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
 }
 # commands whose own parser reads the rest of the line
-PASS_THROUGH = {'notify-sim', 'postcodes', 'staff', 'sources'}
+PASS_THROUGH = {'notify-sim', 'postcodes', 'staff', 'sources', 'assets'}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         from notifier.notify_sim.cli import main as sim_main
 
         return sim_main(rest)
+    if command == 'assets':
+        from notifier.assets import main as assets_main
+
+        return assets_main(rest)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     notify_timeout: float = Field(10.0, gt=0, description='seconds before a Notify request is given up as unknown')
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
+    council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')
+    council_url: str = Field('', description="the council's own website, linked from every page's footer")
     host: str = '127.0.0.1'
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path('.tellme')
@@ -80,6 +82,11 @@ class Settings(BaseSettings):
     @property
     def notify_service_id(self) -> str:
         return self.notify_api_key.get_secret_value()[-73:-37]
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry the Secure flag whenever the service is reached over HTTPS (always, in production)."""
+        return self.public_url.startswith('https://')
 
     @property
     def link_secrets(self) -> list[bytes]:

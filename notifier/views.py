@@ -7,7 +7,7 @@ import time
 
 from aiohttp import web
 
-from notifier import health
+from notifier import health, rendering
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 
 routes = web.RouteTableDef()
@@ -48,11 +48,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get('/', name='home')
 async def home(request: web.Request) -> web.Response:
-    return web.Response(
-        text=(
-            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tell Me</title></head>'
-            '<body><h1>Tell Me</h1><p>This service is running. Its health is at <a href="/healthz">/healthz</a>.</p>'
-            '</body></html>'
-        ),
-        content_type='text/html',
-    )
+    return rendering.render(request, 'start.html')
+
+
+@routes.get('/privacy', name='privacy')
+async def privacy(request: web.Request) -> web.Response:
+    return rendering.render(request, 'privacy.html')
+
+
+@routes.get('/cookies', name='cookies')
+async def cookies(request: web.Request) -> web.Response:
+    return rendering.render(request, 'cookies.html')
+
+
+@routes.get('/accessibility', name='accessibility')
+async def accessibility(request: web.Request) -> web.Response:
+    return rendering.render(request, 'accessibility.html')

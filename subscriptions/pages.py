@@ -18,6 +18,7 @@ import asyncpg
 from aiohttp import web
 
 from notifier.app_keys import PG, SETTINGS
+from notifier.csrf import csrf_exempt
 from subscriptions import queries
 from subscriptions.api import confirm_subscription, read_confirm_token
 from subscriptions.links import EVENT_TOKEN_PURPOSE, event_path, is_private
@@ -140,6 +141,7 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 @routes.post('/confirm/{token}', name='confirm')
+@csrf_exempt  # the unguessable token in the URL is the proof; a forged POST cannot know it
 async def confirm(request: web.Request) -> web.Response:
     subscription_id = read_confirm_token(request.app[SETTINGS], request.match_info['token'])
     if subscription_id is None:
@@ -197,6 +199,7 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
 
 
 @routes.post('/unsubscribe/{token}', name='unsubscribe')
+@csrf_exempt  # RFC 8058: mail clients POST here with no cookie; the token in the URL is the proof
 async def unsubscribe(request: web.Request) -> web.Response:
     found = await _subscription_for(request)
     if isinstance(found, web.Response):

@@ -55,6 +55,8 @@ DIGEST_SMS_FIELDS = DIGEST_FIELDS - {'manage_url'}
 NOTICE_FIELDS = {
     'confirmation': frozenset({'subscription', 'confirm_url'}),
     'sign-in': frozenset({'code', 'minutes'}),
+    'sign-in-link': frozenset({'sign_in_url', 'minutes'}),
+    'confirm-code': frozenset({'subscription', 'code', 'minutes'}),
     'contact-suppressed': frozenset({'masked_address', 'manage_url'}),
 }
 

@@ -62,7 +62,13 @@ TEMPLATE_NAMESPACE = uuid.UUID('8f8bb191-181f-4df4-b61a-0bb39a7a24bb')
 SMS_CHARACTER_LIMIT = 918
 FREQUENCIES = ('daily', 'weekly')
 # purpose given to notice_message → the notifications.purpose it is queued under
-NOTICE_OUTBOX_PURPOSE = {'confirmation': 'confirmation', 'sign-in': 'sign-in', 'contact-suppressed': 'notice'}
+NOTICE_OUTBOX_PURPOSE = {
+    'confirmation': 'confirmation',
+    'confirm-code': 'confirmation',
+    'sign-in': 'sign-in',
+    'sign-in-link': 'sign-in',
+    'contact-suppressed': 'notice',
+}
 # what gives way first when a text message would be over the limit
 EVENT_SHRINK_ORDER = ('summary', 'changes', 'title', 'where', 'decision', 'status', 'bulletin', 'bin')
 
@@ -312,7 +318,8 @@ def digest_message(
 
 
 def notice_message(purpose: str, *, channel: str, language: str, **values: str) -> Message:
-    """A message that is not news: 'confirmation' (subscription, confirm_url), 'sign-in' (code, minutes),
+    """A message that is not news: 'confirmation' (subscription, confirm_url), 'confirm-code' (subscription, code,
+    minutes), 'sign-in' (code, minutes), 'sign-in-link' (sign_in_url, minutes),
     'contact-suppressed' (masked_address, manage_url; sent on the resident's other channel)."""
     _check_language(language)
     spec = REGISTRY.get((purpose, channel, language))
