@@ -87,17 +87,12 @@ def _context(request: web.Request) -> dict[str, Any]:
     }
 
 
-async def _processor(request: web.Request) -> dict[str, Any]:
-    return _context(request)
-
-
 def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(PAGES),
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
-        context_processors=[_processor],
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -107,7 +102,9 @@ def setup(app: web.Application) -> None:
 def render(
     request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, context or {}, status=status)
+    response = aiohttp_jinja2.render_template(
+        template, request, {**_context(request), **(context or {})}, status=status
+    )
     response.headers['Cache-Control'] = 'no-store'
     return response
 

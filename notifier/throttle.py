@@ -1,6 +1,6 @@
 """Limits on how often one address or one IP may ask for sign-ups, codes and sign-in links.
 
-Fixed windows counted in Redis (INCR + EXPIRE in one round trip), keyed by an HMAC of what is limited so Redis never
+Fixed windows counted in Redis (SET NX EX + INCR in one round trip), keyed by an HMAC of what is limited so Redis never
 holds an email address, number or IP. GOV.UK's own figures for one address: 4 a minute, 11 an hour.
 
 If Redis is unreachable the request is allowed and a warning logged: these counters guard against abuse, they are
@@ -36,11 +36,11 @@ async def allow(
         async with redis.pipeline(transaction=False) as pipe:
             for _, seconds in limits:
                 key = _key(secret, scope, subject, seconds)
+                pipe.set(key, 0, ex=seconds, nx=True)  # starts the window (EXPIRE NX needs Redis 7)
                 pipe.incr(key)
-                pipe.expire(key, seconds, nx=True)
             results = await pipe.execute()
     except (RedisError, OSError):
         logger.warning('rate limits unavailable (Redis): allowing %s', scope)
         return True
-    counts = results[0::2]
+    counts = results[1::2]
     return all(count <= limit for count, (limit, _) in zip(counts, limits, strict=True))
