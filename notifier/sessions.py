@@ -129,10 +129,3 @@ def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
         )
     elif request.get(_ENDED):
         response.del_cookie(COOKIE, path='/')
-
-
-async def forget_expired(conn: Any) -> int:
-    """Delete expired sessions and one-time secrets (a cron job)."""
-    sessions = await conn.execute('delete from web_sessions where expires_at < now()')
-    secrets_ = await conn.execute("delete from one_time_secrets where expires_at < now() - interval '1 day'")
-    return int(sessions.split()[-1]) + int(secrets_.split()[-1])
