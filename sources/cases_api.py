@@ -11,9 +11,11 @@ The service's own status is mapped to our stages (received → assessing → act
 and need_info: "we need something from you") with the Open311 adapter's defaults and, when the source is also
 a row in `sources`, that row's `status.<word>=<stage>` options; an unknown status is refused naming it, before
 anything is written. The update becomes a `case.status` (or `case.evidence_requested`) event keyed by the
-reference. A reporter who gave consent is subscribed to their case in the same transaction, with a record of the
-consent: pending, with a confirmation message, unless the case system says it verified their addresses (then
-active at once). Nobody is subscribed without consent, nobody twice, and nobody who unsubscribed from the case.
+reference. A reporter who gave consent is subscribed to their case in the same transaction (sources/case_reporters.py).
+
+Trust: a token bound to sources may push only for them (403 naming them, before anything is read or written);
+`reporter.verified` is honoured only for a system token made with `--may-verify`, and otherwise ignored with a
+warning in the answer (the reporter is asked to confirm, and hears nothing about the case until they do).
 """
 
 from __future__ import annotations
@@ -21,26 +23,26 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from notifier import queue
-from notifier.api_auth import CALLER, Caller, field_errors, json_error, read_json, requires
+from notifier.api_auth import CALLER, check_source, field_errors, json_error, read_json, requires
 from notifier.app_keys import PG, QUEUE, SETTINGS
-from notifier.settings import Settings
 from sources import queries as sources_queries
 from sources import registry
 from sources.adapters.open311 import _STAGE_WORDS as STAGE_WORDS
 from sources.adapters.open311 import STAGES, stage_map
 from sources.base import SourceError
+from sources.case_reporters import Reporter, canonical_addresses, subscribe_reporter
 from sources.ingest import IngestRace, ingest
 from sources.models import Event
-from subscriptions import queries, signup
+from subscriptions import signup
 from subscriptions.geocoding import locate_postcode, make_geocoder
-from subscriptions.models import Channel, InvalidContactPoint, NewSubscription, canonical_address
+from subscriptions.models import Channel
 from subscriptions.postcodes import PostcodeError, normalise_postcode
 
 logger = logging.getLogger('notifier.cases_api')
@@ -49,18 +51,6 @@ routes = web.RouteTableDef()
 
 NEED_INFO = 'need_info'
 SOURCE_PATTERN = r'^[a-z0-9][a-z0-9_.-]*$'
-
-EXISTING_SUBSCRIPTION = """
-select id, status from subscriptions
-where resident_id = $1 and kind = 'case' and case_source = $2 and case_reference = $3
-order by (status = 'ended'), id desc
-limit 1
-"""
-INSERT_CONSENT = """
-insert into consents (resident_id, subscription_id, case_source, case_reference, given_at, api_token_id, via, wording)
-values ($1, $2, $3, $4, $5, $6, $7, $8)
-"""
-LOCK_CASE = "select pg_advisory_xact_lock(hashtextextended('case-reporter:' || $1 || ':' || $2, 0))"
 
 
 class Location(BaseModel):
@@ -77,37 +67,6 @@ class Location(BaseModel):
         if (self.lat is None) == (self.postcode is None):
             raise ValueError('give lat and lng, or a postcode')
         return self
-
-
-class Consent(BaseModel):
-    """What the reporter agreed to in the case system: the words they were shown and when."""
-
-    model_config = ConfigDict(frozen=True, extra='forbid')
-
-    given: bool
-    wording: str = Field(min_length=1, max_length=2000)
-    at: AwareDatetime
-
-
-class Reporter(BaseModel):
-    model_config = ConfigDict(frozen=True, extra='forbid')
-
-    email: str | None = Field(None, min_length=3, max_length=320)
-    mobile: str | None = Field(None, min_length=5, max_length=30)
-    language: Literal['en', 'cy'] = 'en'
-    # the addresses the case system has itself verified (true: all of them)
-    verified: bool | list[Literal['email', 'mobile']] = False
-    consent: Consent | None = None
-
-    def addresses(self) -> dict[Channel, str]:
-        given: dict[Channel, str | None] = {'email': self.email, 'sms': self.mobile}
-        return {channel: address for channel, address in given.items() if address}
-
-    def verified_channels(self) -> frozenset[Channel]:
-        if self.verified is True:
-            return frozenset(self.addresses())
-        named = set(self.verified or [])
-        return frozenset(channel for channel in self.addresses() if signup.field_of(channel) in named)
 
 
 class CaseUpdate(BaseModel):
@@ -219,69 +178,17 @@ def _carried_over(event: Event, update: CaseUpdate, previous: asyncpg.Record | N
     return event.model_copy(update=kept)
 
 
-def _addresses(reporter: Reporter) -> dict[Channel, str]:
-    given = reporter.addresses()
-    if not given:
-        raise json_error(400, 'invalid request', {'reporter.email': 'give an email address or a mobile number'})
-    addresses: dict[Channel, str] = {}
-    errors: dict[str, str] = {}
-    for channel, address in given.items():
-        try:
-            addresses[channel] = canonical_address(channel, address)
-        except InvalidContactPoint as exc:
-            errors[f'reporter.{signup.field_of(channel)}'] = str(exc)
-    if errors:
-        raise json_error(400, 'invalid request', errors)
-    return addresses
-
-
-async def _subscribe(
-    conn: asyncpg.Connection,
-    settings: Settings,
-    caller: Caller,
-    update: CaseUpdate,
-    reference: str,
-    addresses: dict[Channel, str],
+async def _reporter(
+    conn: asyncpg.Connection, request: web.Request, update: CaseUpdate, reference: str, addresses: dict[Channel, str]
 ) -> tuple[dict[str, Any], uuid.UUID | None]:
-    """Subscribe a consenting reporter to their case; (what happened, a confirmation to send after commit)."""
-    reporter, consent = update.reporter, update.reporter.consent if update.reporter else None
-    assert reporter is not None and consent is not None
-    await conn.execute(LOCK_CASE, update.source, reference)  # the same reporter pushed twice at once: one wins
-    verified = reporter.verified_channels()
-    try:
-        async with conn.transaction():  # a savepoint: a refused sign-up leaves nothing behind, the update stays
-            resident_id, language = await signup.resident_for(conn, reporter.language, addresses)
-            points = await signup.add_contact_points(conn, resident_id, addresses, verified=verified)
-    except signup.SignupRefused as exc:
-        return {'subscribed': False, 'reason': exc.message}, None
-    existing = await conn.fetchrow(EXISTING_SUBSCRIPTION, resident_id, update.source, reference)
-    if existing is not None:
-        reason = (
-            'they unsubscribed from this case, so they are not subscribed again'
-            if existing['status'] == 'ended'
-            else 'already subscribed to this case'
-        )
-        return {'subscribed': False, 'id': existing['id'], 'status': existing['status'],
-                'reason': reason}, None  # fmt: skip
-    spec = NewSubscription(kind='case', channels=list(addresses), case_source=update.source, case_reference=reference)
-    active = set(addresses) <= verified
-    subscription_id = await queries.create_subscription(conn, resident_id, spec, active=active)
-    await conn.execute(
-        INSERT_CONSENT, resident_id, subscription_id, update.source, reference, consent.at, caller.token_id,
-        caller.name, consent.wording,
-    )  # fmt: skip
-    outcome: dict[str, Any] = {
-        'subscribed': True,
-        'id': subscription_id,
-        'status': 'active' if active else 'pending',
-    }
-    if active:
-        return outcome, None
-    notification_id, channel = await signup.queue_confirmation(
-        conn, settings, subscription_id, spec, language=language, points=points, place=None
+    """Subscribe the reporter if they consented; (what happened, a confirmation to send after commit)."""
+    reporter = update.reporter
+    if reporter is None or not reporter.consenting:
+        reason = 'no reporter was passed' if reporter is None else 'the reporter has not given consent'
+        return {'subscribed': False, 'reason': reason}, None
+    return await subscribe_reporter(
+        conn, request.app[SETTINGS], request[CALLER], (update.source, reference), reporter, addresses
     )
-    outcome['confirmation'] = {'notification_id': str(notification_id), 'channel': channel}
-    return outcome, notification_id
 
 
 async def _read(request: web.Request) -> CaseUpdate:
@@ -300,6 +207,7 @@ async def post_case_update(request: web.Request) -> web.Response:
         raise json_error(400, 'invalid request', {'reference': 'a case reference is 1 to 100 printable characters'})
     settings = request.app[SETTINGS]
     update = await _read(request)
+    check_source(request[CALLER], update.source)
     stage = await _stage(request.app[PG], update)
     if update.evidence_due is not None and stage != NEED_INFO:
         raise json_error(
@@ -307,21 +215,12 @@ async def post_case_update(request: web.Request) -> web.Response:
         )
     event = _event(reference, update, stage, *await _place(request, update.location))
     reporter = update.reporter
-    consenting = reporter is not None and reporter.consent is not None and reporter.consent.given
-    addresses = _addresses(reporter) if consenting and reporter is not None else {}
-    if consenting and not settings.link_secrets:
+    addresses = canonical_addresses(reporter) if reporter is not None and reporter.consenting else {}
+    if addresses and not settings.link_secrets:
         raise json_error(503, 'TELLME_SECRET_KEY is not set, so confirmation links cannot be made')
-    subscription: dict[str, Any]
-    confirmation: uuid.UUID | None = None
     try:
         async with request.app[PG].acquire() as conn, conn.transaction():
-            if consenting:
-                subscription, confirmation = await _subscribe(
-                    conn, settings, request[CALLER], update, reference, addresses
-                )
-            else:
-                reason = 'no reporter was passed' if reporter is None else 'the reporter has not given consent'
-                subscription = {'subscribed': False, 'reason': reason}
+            subscription, confirmation = await _reporter(conn, request, update, reference, addresses)
             # after the subscription, so a reporter whose addresses the case system verified hears this one too
             previous = await sources_queries.latest_version(conn, update.source, reference)
             result = await ingest(conn, _carried_over(event, update, previous))
@@ -334,6 +233,7 @@ async def post_case_update(request: web.Request) -> web.Response:
             logger.warning('could not wake the senders for event %s', result.event_id, exc_info=True)
     if confirmation is not None:
         await signup.send_confirmation(request.app[QUEUE], confirmation)
+    warnings = subscription.pop('warnings', [])
     body = {
         'event_id': result.event_id,
         'version': result.version,
@@ -342,5 +242,6 @@ async def post_case_update(request: web.Request) -> web.Response:
         'matched': result.matched,
         'subscribed': subscription.pop('subscribed'),
         'subscription': subscription,
+        'warnings': warnings,
     }
     return web.json_response(body, status=200 if result.outcome == 'unchanged' else 201)

@@ -47,6 +47,14 @@ class Api:
         response = await self.client.post(path, json=body, headers=headers)
         return response.status, await response.json()
 
+    async def case_system_token(self) -> str:
+        """A token for a case system trusted to verify reporters' addresses itself (--may-verify)."""
+        async with self.pg.acquire() as conn:
+            _, token = await api_auth.create_token(
+                conn, name='FixMyStreet (verifies)', role='system', sources=['fixmystreet'], may_verify=True
+            )
+        return token
+
     async def counts(self) -> tuple[int, ...]:
         tables = ('events', 'subscriptions', 'notifications', 'consents', 'residents')
         return tuple([await self.pg.fetchval(f'select count(*) from {table}') for table in tables])
@@ -90,6 +98,8 @@ async def test_a_consenting_reporter_is_subscribed_pending_and_hears_the_next_up
     )  # fmt: skip
     consent = await api.pg.fetchrow('select * from consents')
     assert consent['wording'] == CONSENT['wording'] and consent['via'] == 'FixMyStreet'
+    assert consent['recorded_by'] == 'FixMyStreet' and consent['channels'] == ['email']
+    assert consent['addresses'] == {'email': 'reporter@example.com'}
     assert consent['subscription_id'] == subscription['id'] and consent['resident_id'] == subscription['resident_id']
     [confirmation] = await outbox(api, 'confirmation')
     assert str(confirmation['id']) == body['subscription']['confirmation']['notification_id']
@@ -162,9 +172,9 @@ async def test_without_consent_nobody_is_subscribed(api: Api) -> None:
     assert await api.pg.fetchval('select count(*) from notifications') == 0
 
 
-async def test_addresses_the_case_system_verified_are_subscribed_at_once_and_hear_this_update(api: Api) -> None:
+async def test_addresses_a_trusted_case_system_verified_are_subscribed_at_once_and_hear_this_update(api: Api) -> None:
     reporter = {'mobile': '07700 900123', 'verified': True, 'consent': CONSENT}
-    status, body = await api.post(update(reporter=reporter))
+    status, body = await api.post(update(reporter=reporter), token=await api.case_system_token())
     assert status == 201, body
     assert body['subscribed'] is True and body['subscription']['status'] == 'active' and body['matched'] == 1
     assert await outbox(api, 'confirmation') == []
@@ -177,7 +187,7 @@ async def test_we_need_something_from_you_carries_the_due_date(api: Api, sender:
     reporter = REPORTER | {'verified': ['email']}
     note = 'Please send a photo of the damage.'
     status, body = await api.post(update(stage='need_info', status=None, note=note, evidence_due='2026-03-20',
-                                         reporter=reporter))  # fmt: skip
+                                         reporter=reporter), token=await api.case_system_token())  # fmt: skip
     assert status == 201, body
     assert body['stage'] == 'need_info' and body['matched'] == 1
     event = await api.pg.fetchrow('select kind, attributes from events')
