@@ -21,7 +21,7 @@ COMMANDS = {
     'check-worker': 'exit 0 if a worker has reported healthy recently, else 1 (for container health checks)',
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
-    'staff': 'staff create-token --role ROLE: print an API token for a case system or integration',
+    'staff': 'staff add|list|roles|reset-password|disable (accounts), create-token|list-tokens|revoke-token (API)',
     'sources': 'sources add|list|check|poll|pause|resume|remove: the feeds Tell Me polls',
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
 }

@@ -128,6 +128,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec('json', encoder=json.dumps, decoder=json.loads, schema='pg_catalog')
 
 
+async def connect(settings: Settings) -> asyncpg.Connection:
+    """One connection (for a CLI command) with the same json/jsonb codecs as the pool."""
+    conn = await asyncpg.connect(settings.database_url)
+    await _init_connection(conn)
+    return conn
+
+
 async def create_pool(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(settings.database_url, min_size=min_size, max_size=max_size, init=_init_connection)
     assert pool is not None

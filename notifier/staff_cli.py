@@ -1,4 +1,4 @@
-"""`tellme staff …`: API tokens for case systems, staff tools and integrations.
+"""`tellme staff …`: API tokens for case systems, staff tools and integrations (accounts: staff_accounts_cli.py).
 
     tellme staff create-token "FixMyStreet" --role system --source fixmystreet --may-verify --expires 365d
     tellme staff create-token --role comms --name "Press office" --days 90
@@ -20,7 +20,7 @@ import sys
 
 import asyncpg
 
-from notifier import api_auth
+from notifier import api_auth, staff_accounts_cli
 from notifier.settings import Settings
 
 MAX_DAYS = 3650
@@ -29,7 +29,10 @@ UNIT_DAYS = {'d': 1, 'w': 7, 'y': 365}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='tellme staff', description='API tokens for staff and systems.')
+    parser = argparse.ArgumentParser(
+        prog='tellme staff',
+        description='API tokens for staff and systems. Accounts: tellme staff add|list|roles|reset-password|disable.',
+    )
     sub = parser.add_subparsers(dest='action', required=True, metavar='ACTION')
     create = sub.add_parser('create-token', help='make a token and print it once')
     create.add_argument('name_arg', nargs='?', metavar='NAME', help='who or what uses it (default: the role)')
@@ -87,6 +90,8 @@ def _checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
 
 
 def main(rest: list[str], settings: Settings) -> int:
+    if rest and rest[0] in staff_accounts_cli.ACTIONS:
+        return staff_accounts_cli.main(rest, settings)
     parser = build_parser()
     args = parser.parse_args(rest)
     if args.action == 'create-token':

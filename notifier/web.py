@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from notifier import callbacks, csrf, db, queue, rendering, views
+from notifier import callbacks, csrf, db, queue, rendering, staff_pages, views
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 from notifier.settings import Settings
 from sources import api as sources_api
@@ -113,4 +113,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(digest_page.routes)
     app.add_routes(callbacks.routes)
     app.add_routes(sources_views.routes)
+    app.add_routes(staff_pages.routes)
     return app

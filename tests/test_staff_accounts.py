@@ -1,0 +1,169 @@
+"""Staff sign in with a password they set themselves; wrong guesses lock the account; staff pages answer only
+the roles they are for; every sign-in and account change is in the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from io import StringIO
+from typing import Any
+
+import asyncpg
+import pytest
+
+from notifier import staff_cli
+from notifier.settings import Settings
+from notifier.staff_accounts import LOCK_AFTER
+from notifier.web import create_app
+from tests.conftest import Services
+
+SECRET = 'staff-accounts-secret'
+PASSWORD = 'correct horse battery staple'
+
+
+@pytest.fixture
+def settings(services: Services) -> Settings:
+    return Settings(
+        database_url=services.database_url, redis_url=services.redis_url, secret_key=SECRET,
+        public_url='http://tellme.test',
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> Any:
+    return await aiohttp_client(create_app(settings))
+
+
+async def run_cli(settings: Settings, *args: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    """The real `tellme staff` entry point (in a thread: it runs its own event loop)."""
+    out, err = StringIO(), StringIO()
+    monkeypatch.setattr(sys, 'stdout', out)
+    monkeypatch.setattr(sys, 'stderr', err)
+    try:
+        code = await asyncio.to_thread(staff_cli.main, list(args), settings)
+    finally:
+        monkeypatch.undo()
+    return code, out.getvalue(), err.getvalue()
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+async def add_with_password(client: Any, settings: Settings, email: str, *roles: str, mp: pytest.MonkeyPatch) -> None:
+    role_args = [arg for role in roles for arg in ('--role', role)]
+    code, out, _ = await run_cli(settings, 'add', email, *role_args, monkeypatch=mp)
+    assert code == 0
+    path = out.strip().removeprefix('http://tellme.test')
+    page = await client.get(path)
+    assert page.status == 200
+    done = await client.post(
+        path, data={'csrf_token': csrf_of(await page.text()), 'password': PASSWORD, 'confirm': PASSWORD},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert done.status == 303
+
+
+async def sign_in(client: Any, email: str, password: str, next_path: str = '') -> Any:
+    page = await client.get('/staff/sign-in')
+    form = {'csrf_token': csrf_of(await page.text()), 'email': email, 'password': password, 'next': next_path}
+    return await client.post('/staff/sign-in', data=form, allow_redirects=False)
+
+
+async def test_an_officer_sets_a_password_from_the_link_and_signs_in(
+    client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_with_password(client, settings, 'Jo.Bloggs@council.example', 'case_officer', mp=monkeypatch)
+    stored = await pg.fetchval("select password_hash from staff where email = 'jo.bloggs@council.example'")
+    assert stored.startswith('$argon2id$') and PASSWORD not in stored
+
+    signed_in = await sign_in(client, 'jo.bloggs@council.example', PASSWORD, next_path='/staff')
+    assert signed_in.status == 303 and signed_in.headers['Location'] == '/staff'
+    cookie = signed_in.cookies['tellme_staff']
+    assert cookie['httponly'] and cookie['samesite'] == 'Strict'
+    home = await client.get('/staff')
+    assert home.status == 200 and 'jo.bloggs@council.example' in await home.text()
+    actions = [row['action'] for row in await pg.fetch('select action from audit_log order by id')]
+    assert actions[-3:] == ['staff.add', 'staff.set_password', 'staff.sign_in']
+
+
+async def test_a_set_password_link_works_once(client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = await run_cli(settings, 'add', 'once@council.example', '--role', 'comms', monkeypatch=monkeypatch)
+    path = out.strip().removeprefix('http://tellme.test')
+    page = await client.get(path)
+    token = csrf_of(await page.text())
+    await client.post(path, data={'csrf_token': token, 'password': PASSWORD, 'confirm': PASSWORD})
+    again = await client.get(path)
+    assert again.status == 404 and 'This link has expired' in await again.text()
+
+
+async def test_a_weak_or_mistyped_password_is_refused_with_a_message(
+    client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out, _ = await run_cli(settings, 'add', 'weak@council.example', '--role', 'comms', monkeypatch=monkeypatch)
+    path = out.strip().removeprefix('http://tellme.test')
+    token = csrf_of(await (await client.get(path)).text())
+    short = await client.post(path, data={'csrf_token': token, 'password': 'short', 'confirm': 'short'})
+    assert 'at least 12 characters' in await short.text()
+    mismatch = await client.post(path, data={'csrf_token': token, 'password': PASSWORD, 'confirm': PASSWORD + 'x'})
+    assert 'The passwords do not match' in await mismatch.text()
+
+
+async def test_wrong_passwords_lock_the_account_and_unknown_emails_get_the_same_answer(
+    client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_with_password(client, settings, 'lock@council.example', 'comms', mp=monkeypatch)
+    unknown = await sign_in(client, 'nobody@council.example', 'whatever it is')
+    wrong = await sign_in(client, 'lock@council.example', 'not the password')
+    assert 'Enter a correct email address and password' in await unknown.text()
+    assert 'Enter a correct email address and password' in await wrong.text()
+    for _ in range(LOCK_AFTER - 1):
+        last = await sign_in(client, 'lock@council.example', 'still not it')
+    assert 'locked' in await last.text()
+    right_but_locked = await sign_in(client, 'lock@council.example', PASSWORD)
+    assert right_but_locked.status == 200 and 'locked' in await right_but_locked.text()
+    code, out, _ = await run_cli(settings, 'reset-password', 'lock@council.example', monkeypatch=monkeypatch)
+    assert code == 0
+    assert await pg.fetchval("select locked_until from staff where email = 'lock@council.example'") is None
+
+
+async def test_staff_pages_answer_only_their_roles(
+    client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anonymous = await client.get('/staff/audit', allow_redirects=False)
+    assert anonymous.status == 303 and anonymous.headers['Location'].startswith('/staff/sign-in?next=')
+    await add_with_password(client, settings, 'officer@council.example', 'case_officer', mp=monkeypatch)
+    await sign_in(client, 'officer@council.example', PASSWORD)
+    assert (await client.get('/staff/audit')).status == 403
+    await client.post('/staff/sign-out', data={'csrf_token': csrf_of(await (await client.get('/staff')).text())})
+    await add_with_password(client, settings, 'admin@council.example', 'admin', mp=monkeypatch)
+    await sign_in(client, 'admin@council.example', PASSWORD)
+    audit = await client.get('/staff/audit')
+    assert audit.status == 200 and 'staff.sign_in' in await audit.text()
+
+
+async def test_signing_out_ends_the_session(client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    await add_with_password(client, settings, 'out@council.example', 'comms', mp=monkeypatch)
+    signed_in = await sign_in(client, 'out@council.example', PASSWORD)
+    session_cookie = signed_in.cookies['tellme_staff'].value
+    home = await client.get('/staff')
+    await client.post('/staff/sign-out', data={'csrf_token': csrf_of(await home.text())})
+    client.session.cookie_jar.update_cookies({'tellme_staff': session_cookie})
+    replayed = await client.get('/staff', allow_redirects=False)
+    assert replayed.status == 303, 'the old session id no longer works'
+
+
+async def test_a_disabled_account_cannot_sign_in(
+    client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_with_password(client, settings, 'gone@council.example', 'comms', mp=monkeypatch)
+    code, _, _ = await run_cli(settings, 'disable', 'gone@council.example', monkeypatch=monkeypatch)
+    assert code == 0
+    refused = await sign_in(client, 'gone@council.example', PASSWORD)
+    assert refused.status == 200 and 'Enter a correct email address and password' in await refused.text()
+
+
+async def test_the_cli_refuses_an_unknown_role(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SystemExit):
+        await run_cli(settings, 'add', 'x@council.example', '--role', 'overlord', monkeypatch=monkeypatch)
