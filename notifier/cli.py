@@ -22,7 +22,7 @@ COMMANDS = {
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
     'staff': 'staff add|list|roles|reset-password|disable (accounts), create-token|list-tokens|revoke-token (API)',
-    'sources': 'sources add|list|check|poll|pause|resume|remove: the feeds Tell Me polls',
+    'sources': 'sources add|set|reset-cursor|list|show|check|poll|pause|resume|remove: the feeds Tell Me polls',
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
 }
 # commands whose own parser reads the rest of the line

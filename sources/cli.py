@@ -1,33 +1,49 @@
 """`tellme sources …`: the feeds Tell Me polls, managed from the command line.
 
     tellme sources add iom-planning --kind planning-csv --url https://…/weekly.csv --every 1d \\
-        --option 'map.key=PA Ref' --option map.summary=Details --header 'X-Api-Key: …'
+        --option 'map.key=PA Ref' --option map.summary=Details --header-from-env X-Api-Key=IOM_KEY
+    tellme sources set NAME [--url URL] [--every 30m] [--option KEY=VALUE …] [--unset-option KEY …]
+        [--header-from-env NAME=VARIABLE …] [--unset-header NAME …] [--silent-after 2d|learn]
+    tellme sources reset-cursor NAME [--to 2026-11-01]   read the feed again (e.g. after fixing a mapping)
     tellme sources list                 health at a glance
     tellme sources check NAME           fetch and parse, write nothing, say what a poll would do
     tellme sources poll NAME            poll once now: new / changed / unchanged / rejected
+    tellme sources show NAME            one source in detail, with its recent polls
     tellme sources pause|resume|remove NAME
 
-Header values (API keys) are stored for the requests and never printed again.
+Header values (API keys) are stored encrypted with TELLME_SECRET_KEY and never printed again;
+`--header-from-env NAME=VARIABLE` reads one from the environment, so it appears in no shell history or `ps`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
 
 from notifier import db
 from notifier.settings import Settings
-from sources import health, registry
+from sources import cli_report, edit, registry
 from sources.adapters import ADAPTERS
+from sources.cursors import cursor_from
 from sources.fetch import shown
-from sources.polling import PollResult, poll_source
+from sources.polling import poll_source
 
-SHOWN_PROBLEMS = 20
+HISTORY_HINT = ('note: a header typed on the command line stays in your shell history and is visible in `ps`; '
+                '--header-from-env NAME=VARIABLE avoids that\n')  # fmt: skip
+
+
+def _headers_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--option', action='append', default=[], metavar='KEY=VALUE', help="an adapter's option")
+    parser.add_argument('--header-from-env', action='append', default=[], metavar='NAME=VARIABLE',
+                        help='a secret header (an API key) read from the environment variable VARIABLE')  # fmt: skip
+    parser.add_argument('--header', action='append', default=[], metavar="'NAME: VALUE'",
+                        help='a secret header typed out (prefer --header-from-env)')  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,16 +54,26 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument('--kind', required=True, help=f'the feed format: {", ".join(sorted(ADAPTERS))}')
     add.add_argument('--url', required=True, help='http://, https:// or file:// URL of the feed')
     add.add_argument('--every', default='15m', help='how often to poll: 15m, 1h, 1d (default 15m)')
-    add.add_argument('--option', action='append', default=[], metavar='KEY=VALUE', help="the adapter's options")
-    add.add_argument('--header', action='append', default=[], metavar="'NAME: VALUE'", help='a secret header')
+    _headers_options(add)
     add.add_argument('--silent-after', default=None, help='alert when no news for this long (default: learnt)')
+    change = sub.add_parser('set', help='change a source, keeping its cursor, health and history')
+    change.add_argument('name')
+    change.add_argument('--url', help='a new http://, https:// or file:// URL')
+    change.add_argument('--every', help='how often to poll: 15m, 1h, 1d')
+    _headers_options(change)
+    change.add_argument('--unset-option', action='append', default=[], metavar='KEY', help='remove an option')
+    change.add_argument('--unset-header', action='append', default=[], metavar='NAME', help='remove a header')
+    change.add_argument('--silent-after', help="alert when no news for this long, or 'learn' to learn it again")
+    reset = sub.add_parser('reset-cursor', help='read the feed again from a date (or as far back as it goes)')
+    reset.add_argument('name')
+    reset.add_argument('--to', metavar='ISO-DATE', help='e.g. 2026-11-01 (default: forget the cursor)')
     sub.add_parser('list', help='every source and its health')
     for action, text in (
         ('check', 'fetch and parse, write nothing, print what a poll would do'),
         ('poll', 'poll once now and print new / changed / unchanged / rejected counts'),
         ('pause', 'stop polling (news from this feed stops until resumed)'),
         ('resume', 'poll again, starting now'),
-        ('remove', 'forget the source and its poll log (its events stay)'),
+        ('remove', 'forget the source, its cursor and its poll log (its events stay)'),
         ('show', 'one source in detail, with its recent polls'),
     ):
         sub.add_parser(action, help=text).add_argument('name')
@@ -64,22 +90,56 @@ def _pairs(values: list[str], separator: str, what: str, parser: argparse.Argume
     return pairs
 
 
-def main(argv: list[str], settings: Settings) -> int:
+def _headers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, str]:
+    """--header 'NAME: VALUE' and --header-from-env NAME=VARIABLE (never echoing a value)."""
+    headers = {}
+    for typed in args.header:
+        name, found, value = typed.partition(':')
+        if not found or not name.strip():
+            parser.error(f"--header must look like 'NAME: VALUE' (the header {name.strip()!r} has no ': ')")
+        headers[name.strip()] = value.strip()
+    for name, variable in _pairs(args.header_from_env, '=', '--header-from-env', parser).items():
+        value = os.environ.get(variable, '').strip()
+        if not variable or not value:
+            parser.error(f'--header-from-env {name}={variable}: the environment variable {variable!r} is not set '
+                         '(or is empty) in this shell')  # fmt: skip
+        headers[name] = value
+    if args.header:
+        sys.stderr.write(HISTORY_HINT)
+    return headers
+
+
+def _interval(text: str | None, parser: argparse.ArgumentParser) -> timedelta | None:
+    try:
+        return registry.parse_interval(text) if text else None
+    except registry.SourceConfigError as exc:
+        parser.error(str(exc))
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.action in ('add', 'set'):
+        args.options = _pairs(args.option, '=', '--option', parser)
+        args.headers = _headers(args, parser)
+        args.interval = _interval(args.every, parser)
+        learn = args.action == 'set' and (args.silent_after or '').strip().lower() == 'learn'
+        args.silent = 'learn' if learn else _interval(args.silent_after, parser)
+    if args.action == 'add' and args.kind not in ADAPTERS:
+        parser.error(f'unknown kind {args.kind!r}; known kinds: {", ".join(sorted(ADAPTERS))}')
+    if args.action == 'reset-cursor' and args.to is not None:
+        try:
+            args.to = cursor_from(args.to, datetime.now(UTC))
+        except registry.SourceConfigError as exc:
+            parser.error(f'--to {exc}')
+    return args
+
+
+def main(argv: list[str], settings: Settings) -> int:
+    args = _parse(argv)
     if not settings.database_url:
         sys.stderr.write('tellme sources: set TELLME_DATABASE_URL\n')
         return 2
-    if args.action == 'add':
-        if args.kind not in ADAPTERS:
-            parser.error(f'unknown kind {args.kind!r}; known kinds: {", ".join(sorted(ADAPTERS))}')
-        args.options = _pairs(args.option, '=', '--option', parser)
-        args.headers = _pairs(args.header, ':', '--header', parser)
-        try:
-            args.interval = registry.parse_interval(args.every)
-            args.silent = registry.parse_interval(args.silent_after) if args.silent_after else None
-        except registry.SourceConfigError as exc:
-            parser.error(str(exc))
     try:
         return asyncio.run(_run(args, settings))
     except registry.SourceConfigError as exc:
@@ -91,18 +151,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     pool = await db.create_pool(settings, min_size=1, max_size=3)
     try:
         if args.action == 'add':
-            source = await registry.add_source(
-                pool, name=args.name, kind=args.kind, url=args.url, interval=args.interval, options=args.options,
-                headers=args.headers, silent_after=args.silent,
-            )  # fmt: skip
-            secret = f', {len(source.header_names)} secret header(s)' if source.header_names else ''
-            sys.stdout.write(
-                f'added {source.name} ({source.kind}, every {registry.format_interval(source.interval)}{secret}); '
-                f'try `tellme sources check {source.name}`\n'
-            )
-            return 0
+            return await _add(pool, args, settings)
+        if args.action == 'set':
+            return await _set(pool, args, settings)
+        if args.action == 'reset-cursor':
+            return await _reset(pool, args)
         if args.action == 'list':
-            _print_list(await registry.list_sources(pool))
+            cli_report.print_list(await registry.list_sources(pool))
             return 0
         if args.action in ('pause', 'resume'):
             change = registry.pause_source if args.action == 'pause' else registry.resume_source
@@ -116,10 +171,55 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(f'{args.name} removed (the events it recorded are kept)\n')
             return 0
         if args.action == 'show':
-            return await _show(pool, args.name)
+            return await cli_report.show(pool, args.name)
         return await _poll(pool, settings, args.name, check=args.action == 'check')
     finally:
         await pool.close()
+
+
+async def _add(pool: asyncpg.Pool, args: argparse.Namespace, settings: Settings) -> int:
+    source = await registry.add_source(
+        pool, name=args.name, kind=args.kind, url=args.url, interval=args.interval, options=args.options,
+        headers=args.headers, silent_after=args.silent, secrets=settings.link_secrets,
+    )  # fmt: skip
+    secret = f', {len(source.header_names)} secret header(s)' if source.header_names else ''
+    sys.stdout.write(
+        f'added {source.name} ({source.kind}, every {registry.format_interval(source.interval)}{secret}); '
+        f'try `tellme sources check {source.name}`\n'
+    )
+    return 0
+
+
+async def _set(pool: asyncpg.Pool, args: argparse.Namespace, settings: Settings) -> int:
+    change = edit.Change(
+        url=args.url, interval=args.interval, options=args.options, unset_options=args.unset_option,
+        headers=args.headers, unset_headers=args.unset_header, silent_after=args.silent,
+    )  # fmt: skip
+    done = await edit.change_source(pool, args.name, change, secrets=settings.link_secrets)
+    said = [f'url {shown(args.url)}'] if args.url else []
+    said += [f'every {registry.format_interval(args.interval)}'] if args.interval else []
+    said += [f'option {key}={value}' for key, value in args.options.items()]
+    said += [f'option {key} removed' for key in args.unset_option]
+    said += [f'header {name} (secret)' for name in args.headers]
+    said += [f'header {name} removed' for name in args.unset_header]
+    if args.silent == 'learn':
+        said.append('silent after: learnt from the poll log')
+    elif args.silent:
+        said.append(f'silent after {registry.format_interval(args.silent)}')
+    sys.stdout.write(f'{done.source.name} changed: {", ".join(said)}\n')
+    if done.refetch:
+        sys.stdout.write('  the next poll (due now) reads the whole feed again; its cursor and history are kept\n')
+    for warning in done.warnings:
+        sys.stderr.write(f'warning: {warning}\n')
+    return 0
+
+
+async def _reset(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
+    source, previous = await edit.reset_cursor(pool, args.name, args.to)
+    was = f'was {previous}' if previous else 'was not set'
+    now = f'now {args.to}' if args.to else 'now unset (the feed is read as far back as its adapter looks)'
+    sys.stdout.write(f'{source.name}: cursor {was}, {now}; the next poll (due now) reads the feed again\n')
+    return 0
 
 
 async def _poll(pool: asyncpg.Pool, settings: Settings, name: str, *, check: bool) -> int:
@@ -133,92 +233,9 @@ async def _poll(pool: asyncpg.Pool, settings: Settings, name: str, *, check: boo
             redis = None
     try:
         async with aiohttp.ClientSession() as session:
-            result = await poll_source(pool, session, name, redis=redis, check=check)
+            result = await poll_source(pool, session, name, redis=redis, check=check, secrets=settings.link_secrets)
     finally:
         if redis is not None:
             await redis.aclose()
-    _print_result(result)
+    cli_report.print_result(result)
     return 1 if result.outcome == 'failed' else 0
-
-
-def _print_result(result: PollResult) -> None:
-    out = sys.stdout.write
-    if result.outcome == 'check':
-        out('check only: nothing was written\n')
-        for line in result.lines:
-            out(f'  {line}\n')
-    out(result.summary() + '\n')
-    for problem in result.problems[:SHOWN_PROBLEMS]:
-        out(f'  rejected {problem.where}: {problem.reason}\n')
-    if len(result.problems) > SHOWN_PROBLEMS:
-        out(f'  … and {len(result.problems) - SHOWN_PROBLEMS} more rejected\n')
-    for note in result.notes[:SHOWN_PROBLEMS]:
-        out(f'  note: {note}\n')
-    if result.alerts:
-        out(f'  raised {len(result.alerts)} staff alert(s) on {health.TOPIC}\n')
-
-
-def state(source: registry.Source, now: datetime) -> str:
-    if source.status == 'paused':
-        return 'paused'
-    if health.is_failing(source, now):
-        return 'FAILING'
-    if source.failing_since is not None:
-        return 'erroring'
-    if source.silent_alert_at is not None:
-        return 'SILENT'
-    return 'ok' if source.last_success_at else 'new'
-
-
-def _ago(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return 'never'
-    seconds = max(0, int((now - moment).total_seconds()))
-    for unit, size in (('d', 86400), ('h', 3600), ('m', 60)):
-        if seconds >= size:
-            return f'{seconds // size}{unit} ago'
-    return f'{seconds}s ago'
-
-
-def _print_list(sources: list[registry.Source]) -> None:
-    now = datetime.now(UTC)
-    out = sys.stdout.write
-    out(f'{"name":<24} {"kind":<16} {"every":>5}  {"state":<8} {"last success":<13} {"fails":>5} {"seen":>6}  error\n')
-    for s in sources:
-        error = (s.last_error or '')[:70] if s.failing_since else ''
-        seen = '' if s.last_records_seen is None else str(s.last_records_seen)
-        out(
-            f'{s.name:<24} {s.kind:<16} {registry.format_interval(s.interval):>5}  {state(s, now):<8} '
-            f'{_ago(s.last_success_at, now):<13} {s.consecutive_failures:>5} {seen:>6}  {error}\n'
-        )
-    if not sources:
-        out('no sources yet: add one with `tellme sources add NAME --kind KIND --url URL`\n')
-
-
-async def _show(pool: asyncpg.Pool, name: str) -> int:
-    source = await registry.get_source(pool, name)
-    if source is None:
-        raise registry.SourceConfigError(f'there is no source called {name!r}')
-    now = datetime.now(UTC)
-    out = sys.stdout.write
-    out(f'{source.name}: {source.kind} {shown(source.url)}, every {registry.format_interval(source.interval)}, '
-        f'{state(source, now)}\n')  # fmt: skip
-    for key, value in sorted(source.options.items()):
-        out(f'  option {key}={value}\n')
-    for header in source.header_names:
-        out(f'  header {header}: (secret)\n')
-    out(f'  last success {_ago(source.last_success_at, now)}, last failure {_ago(source.last_failure_at, now)}'
-        f'{": " + source.last_error if source.last_error else ""}\n')  # fmt: skip
-    polls = await registry.recent_polls(pool, source.id)
-    for poll in polls:
-        error = f'; {poll["error"]}' if poll['error'] else ''
-        out(
-            f'  {poll["started_at"]:%Y-%m-%d %H:%M} {poll["outcome"]:<12} {poll["new"]} new, {poll["changed"]} '
-            f'changed, {poll["unchanged"]} unchanged, {poll["rejected"]} rejected{error}\n'
-        )
-    if polls:
-        for problem in polls[0]['problems'][:SHOWN_PROBLEMS]:
-            out(f'  last poll rejected {problem["where"]}: {problem["reason"]}\n')
-        for note in polls[0]['notes'][:SHOWN_PROBLEMS]:
-            out(f'  last poll note: {note}\n')
-    return 0

@@ -1,9 +1,16 @@
 """Poll one source: fetch its pages, parse them with its adapter, record what is new or changed.
 
-- One poll at a time per source (a PostgreSQL advisory lock); a second caller gets `busy` and does nothing.
+- One poll at a time per source (a PostgreSQL advisory lock); a second caller gets `busy` and does nothing. The
+  lock is held on a connection from `locks` (the worker gives a small pool of its own), so a slow fetch never
+  pins a connection the senders need; the poll itself borrows connections from `pool` only while it writes.
+- A cursor dated in the future (a feed's wrong clock, a typo in a record) is clamped to a little before now, with
+  a note on the poll, so the source never gets stuck asking for changes since a date that has not come.
+- Secret headers are decrypted for the request only (sources.secrets); one that cannot be decrypted is this
+  source's failure, with a message saying what to do.
 - Conditional requests: the first page is asked for "only if changed" (ETag / Last-Modified); a 304 is a
   successful poll that writes no events.
-- Events with a postcode but no coordinates get them (and ward/district codes) from the postcode table.
+- Events with a postcode but no coordinates get them (and ward/district codes) from the postcode table
+  (sources.placing).
 - Events are ingested in small batches, each event in its own savepoint: one bad record never stops the batch;
   senders are woken after each batch commits.
 - The source's cursor and health are updated, and each poll is logged in `source_polls`; after failures the next
@@ -16,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,10 +36,12 @@ from sources import health, registry
 from sources import queries as event_queries
 from sources.adapters import ADAPTERS
 from sources.base import Page, Parsed, Rejected, SourceError
+from sources.cursors import clamp_cursor
 from sources.fetch import MAX_BYTES, FetchError, fetch, same_site, shown
-from sources.ingest import ingest
+from sources.ingest import decide, ingest
 from sources.models import Event
-from subscriptions.postcodes import PostcodeError, normalise_postcode
+from sources.placing import place_events
+from sources.secrets import HeaderSecretError
 
 logger = logging.getLogger('notifier.sources.polling')
 
@@ -41,9 +50,6 @@ POLL_DEADLINE = 180.0  # seconds for a whole poll, all pages: a slow feed must n
 LOCK_CLASS = 0x7E11  # advisory locks (LOCK_CLASS, source id): one poll of a source at a time
 MAX_PAGES = 200
 BATCH = 100
-POSTCODES = """
-select postcode, lat, lng, ward_code, district_code from postcodes where postcode = any($1::text[])
-"""
 
 
 @dataclass
@@ -86,8 +92,12 @@ async def poll_source(
     redis: Any = None,
     check: bool = False,
     now: datetime | None = None,
+    secrets: Sequence[bytes] = (),
+    locks: asyncpg.Pool | None = None,
 ) -> PollResult:
-    """Poll once now (or with `check`, say what a poll would do and write nothing)."""
+    """Poll once now (or with `check`, say what a poll would do and write nothing). `secrets` open the source's
+    secret headers (Settings.link_secrets); the per-source lock is held on a connection from `locks` (default:
+    `pool`)."""
     source = name_or_source
     if isinstance(source, str):
         found = await registry.get_source(pool, source)
@@ -96,15 +106,15 @@ async def poll_source(
         source = found
     result = PollResult(source.name, outcome='check' if check else 'ok')
     if check:
-        await _poll(pool, session, source, result, check=True, now=now or datetime.now(UTC))
+        await _poll(pool, session, source, result, check=True, now=now or datetime.now(UTC), secrets=secrets)
         return result
-    async with pool.acquire() as lock_conn:
+    async with (locks or pool).acquire() as lock_conn:
         if not await lock_conn.fetchval('select pg_try_advisory_lock($1, $2)', LOCK_CLASS, source.id):
             result.outcome = 'busy'
             return result
         try:
             started = now or datetime.now(UTC)
-            await _poll_within_deadline(pool, session, source, result, started, redis)
+            await _poll_within_deadline(pool, session, source, result, started, redis, secrets)
             await _record(pool, source, result, started)
             result.alerts = await health.review(pool, source.id, now=started, redis=redis)
         finally:
@@ -121,25 +131,28 @@ async def _poll(
     check: bool,
     now: datetime,
     redis: Any = None,
+    secrets: Sequence[bytes] = (),
 ) -> None:
     adapter = ADAPTERS.get(source.kind)
     if adapter is None:
         result.outcome, result.error = 'failed', f'unknown kind {source.kind!r} (known: {", ".join(sorted(ADAPTERS))})'
         return
     options = source.options
-    headers = await registry.headers_for(pool, source.id)
     try:
-        max_bytes = int(options.get('max_bytes', MAX_BYTES))
-    except ValueError:
-        max_bytes = MAX_BYTES
+        headers = await registry.headers_for(pool, source.id, secrets=secrets, reseal=not check)
+    except HeaderSecretError as exc:
+        result.outcome, result.error = 'failed', str(exc)
+        return
+    max_bytes = _max_bytes(options)
     seen_urls: set[str] = set()
     events: dict[str, tuple[Event, str]] = {}
     cursor: str | None = None
     validators: dict[str, str | None] = {}
     truncated = False
+    since = clamp_cursor(source.cursor, now, result.notes, 'the stored cursor')
     try:
         # inside the try: a bad option (e.g. a date window) is this source's failure, reported on it
-        url: str | None = adapter.first_url(source.url, options, source.cursor, now)
+        url: str | None = adapter.first_url(source.url, options, since, now)
         first_url = url
         while url is not None:
             if url in seen_urls or len(seen_urls) >= MAX_PAGES:
@@ -185,11 +198,18 @@ async def _poll(
     if truncated or unrecorded:
         # the next poll must fetch the same data again (no "not modified", no cursor moved past what we missed)
         result.notes.append('the next poll will fetch these records again')
-        result.cursor = source.cursor
+        result.cursor = since
         result.validators = {'url': validators['url'], 'etag': None, 'last_modified': None} if validators else {}
         return
-    result.cursor = cursor
+    result.cursor = clamp_cursor(cursor, now, result.notes, "the feed's newest change time")
     result.validators = validators
+
+
+def _max_bytes(options: Mapping[str, str]) -> int:
+    try:
+        return int(options.get('max_bytes', MAX_BYTES))
+    except ValueError:
+        return MAX_BYTES
 
 
 def _keep_newest(events: dict[str, tuple[Event, str]], new: list[Event], problems: list[Rejected]) -> None:
@@ -218,43 +238,10 @@ def _parse(adapter: Any, page: Page, options: Mapping[str, str], source: str, no
         raise SourceError(f'could not read {page.url}: {type(exc).__name__}: {exc}') from None
 
 
-async def place_events(pool: asyncpg.Pool | asyncpg.Connection, events: list[Event]) -> list[Event]:
-    """Fill coordinates and area codes from the postcode table for events that carry only a postcode."""
-    wanted: dict[str, str] = {}
-    for event in events:
-        text = event.attributes.get('postcode')
-        if isinstance(text, str) and (event.lat is None or not event.area_codes):
-            try:
-                wanted[event.external_key] = normalise_postcode(text)
-            except PostcodeError:
-                continue
-    if not wanted:
-        return events
-    rows = {row['postcode']: row for row in await pool.fetch(POSTCODES, sorted(set(wanted.values())))}
-    placed: list[Event] = []
-    for event in events:
-        row = rows.get(wanted.get(event.external_key, ''))
-        if row is None:
-            placed.append(event)
-            continue
-        update: dict[str, Any] = {}
-        if event.lat is None:
-            update.update(lat=row['lat'], lng=row['lng'])
-        if not event.area_codes:
-            update['area_codes'] = [code for code in (row['ward_code'], row['district_code']) if code]
-        placed.append(event.model_copy(update=update))
-    return placed
-
-
 async def _compare(pool: asyncpg.Pool, events: list[Event], result: PollResult) -> None:
     for event in events:
         previous = await event_queries.latest_version(pool, event.source, event.external_key)
-        if previous is None:
-            outcome = 'new'
-        elif previous['fingerprint'] == event.fingerprint():
-            outcome = 'unchanged'
-        else:
-            outcome = 'changed'
+        outcome, event, _ = decide(previous, event)  # the same decision ingest makes (a moved bin day, say)
         result.counts[outcome] += 1
         if outcome != 'unchanged':
             where = '' if event.lat is not None else ' (no location)'
@@ -285,13 +272,13 @@ async def _ingest(pool: asyncpg.Pool, events: list[Event], result: PollResult, *
 
 async def _poll_within_deadline(
     pool: asyncpg.Pool, session: aiohttp.ClientSession, source: registry.Source, result: PollResult,
-    started: datetime, redis: Any,
+    started: datetime, redis: Any, secrets: Sequence[bytes],
 ) -> None:  # fmt: skip
     """A poll that hangs or crashes is recorded as this source's failure (so it backs off, counts towards an alert
     and stops being first in the queue) instead of escaping and being retried every minute unnoticed."""
     try:
         async with asyncio.timeout(POLL_DEADLINE):
-            await _poll(pool, session, source, result, check=False, now=started, redis=redis)
+            await _poll(pool, session, source, result, check=False, now=started, redis=redis, secrets=secrets)
     except TimeoutError:
         result.error = f'the poll took longer than {POLL_DEADLINE:.0f} s and was stopped'
     except Exception as exc:  # noqa: BLE001 - one source's surprise is that source's failure

@@ -1,18 +1,21 @@
 """Sources: the SQL. One row per feed (what to poll, how often, with which options) and its health.
 
 Query functions take a connection or the pool and never open their own transaction. The secret request headers
-are read only by `headers_for` (to make the request); nothing else selects them, so they are never listed,
-printed or returned by the API.
+are stored encrypted (sources.secrets) and read only by `headers_for` (to make the request); nothing else selects
+them, so they are never listed, printed or returned by the API.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+from sources import secrets as header_secrets
 
 Db = asyncpg.Pool | asyncpg.Connection
 
@@ -115,7 +118,9 @@ where name = $1
 returning {COLUMNS}
 """
 REMOVE = 'delete from sources where name = $1 returning id'
-HEADERS = 'select secret_headers from sources where id = $1'
+HEADERS = 'select name, secret_headers from sources where id = $1'
+# only if nobody changed them meanwhile (`tellme sources set` may be writing new ones)
+RESEAL_HEADERS = 'update sources set secret_headers = $3 where id = $1 and secret_headers = $2'
 
 RECORD_SUCCESS = """
 update sources set
@@ -170,21 +175,21 @@ async def add_source(
     options: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     silent_after: timedelta | None = None,
+    secrets: Sequence[bytes] = (),
 ) -> Source:
-    """Store a new source; SourceConfigError if the name is taken or a value is unusable."""
+    """Store a new source; SourceConfigError if the name is taken or a value is unusable. Headers are sealed with
+    the first of `secrets` (Settings.link_secrets)."""
     if name == RESERVED:
         raise SourceConfigError(f"{RESERVED!r} is reserved for Tell Me's own alerts: choose another name")
     if not NAME.match(name):
         raise SourceConfigError(
             f'{name!r} cannot be a source name: use lower-case letters, digits, and . _ - (e.g. trafford-planning)'
         )
-    if not re.match(r'^(https?|file)://', url):
-        raise SourceConfigError(f'{url!r} is not a URL Tell Me can fetch: use http://, https:// or file://')
-    seconds = int(interval.total_seconds())
-    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
-        raise SourceConfigError('an interval must be between 1 minute and 7 days')
+    check_url(url)
+    seconds = check_interval(interval)
     silent = int(silent_after.total_seconds()) if silent_after else None
-    row = await conn.fetchrow(INSERT, name, kind, url, seconds, options or {}, headers or {}, silent)
+    sealed = seal_headers(headers or {}, source=name, secrets=secrets)
+    row = await conn.fetchrow(INSERT, name, kind, url, seconds, options or {}, sealed, silent)
     if row is None:
         raise SourceConfigError(f'there is already a source called {name!r}')
     return Source.from_row(row)
@@ -225,10 +230,44 @@ async def remove_source(conn: Db, name: str) -> bool:
     return await conn.fetchval(REMOVE, name) is not None
 
 
-async def headers_for(conn: Db, source_id: int) -> dict[str, str]:
-    """The source's secret request headers, to make a request with; never print or return them."""
-    value: Any = await conn.fetchval(HEADERS, source_id)
-    return dict(value or {})
+def check_url(url: str) -> None:
+    if not re.match(r'^(https?|file)://', url):
+        raise SourceConfigError(f'{url!r} is not a URL Tell Me can fetch: use http://, https:// or file://')
+
+
+def check_interval(interval: timedelta) -> int:
+    seconds = int(interval.total_seconds())
+    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
+        raise SourceConfigError('an interval must be between 1 minute and 7 days')
+    return seconds
+
+
+def seal_headers(headers: Mapping[str, str], *, source: str, secrets: Sequence[bytes]) -> dict[str, Any]:
+    """Headers checked and sealed for storing; SourceConfigError (naming the header, never its value) if not."""
+    try:
+        for header, value in headers.items():
+            header_secrets.check_header(header, value)
+        return header_secrets.seal_headers(headers, source=source, secrets=secrets)
+    except (ValueError, header_secrets.HeaderSecretError) as exc:
+        raise SourceConfigError(str(exc)) from None
+
+
+async def headers_for(
+    conn: Db, source_id: int, *, secrets: Sequence[bytes] = (), reseal: bool = True
+) -> dict[str, str]:
+    """The source's secret request headers, to make a request with; never print or return them.
+
+    HeaderSecretError (naming the header) if one cannot be decrypted. With `reseal`, a header stored in plain
+    text, or sealed with an older secret, is sealed again with the newest one."""
+    row = await conn.fetchrow(HEADERS, source_id)
+    if row is None:
+        return {}
+    stored: dict[str, Any] = dict(row['secret_headers'] or {})
+    opened = header_secrets.open_headers(stored, source=row['name'], secrets=secrets)
+    if opened.stale and secrets and reseal:
+        fresh = header_secrets.seal_headers(opened.headers, source=row['name'], secrets=secrets)
+        await conn.execute(RESEAL_HEADERS, source_id, stored, fresh)
+    return opened.headers
 
 
 async def record_success(

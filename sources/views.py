@@ -12,7 +12,7 @@ from aiohttp import web
 from notifier.api_auth import iso, requires
 from notifier.app_keys import PG
 from sources import registry
-from sources.cli import state
+from sources.cli_report import state
 from sources.fetch import shown
 
 routes = web.RouteTableDef()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,11 @@ class Doc:
 
 @dataclass
 class FeedServer:
-    """Serves `docs[path]` over real HTTP; records every request's headers."""
+    """Serves `docs[path]` over real HTTP (or answers with `handlers[path]`, for a feed that reads its query, like an
+    Open311 server's time window); records every request's headers."""
 
     docs: dict[str, Doc] = field(default_factory=dict)
+    handlers: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     url: str = ''
 
@@ -43,6 +46,8 @@ class FeedServer:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = '/' + request.match_info['path']
         self.requests.append((path, dict(request.headers)))
+        if path in self.handlers:
+            return await self.handlers[path](request)
         doc = self.docs.get(path)
         if doc is None:
             return web.Response(status=404, text='not found')

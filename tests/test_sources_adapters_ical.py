@@ -78,10 +78,11 @@ def test_the_rrule_fixture_expands_fortnightly_weekly_and_monthly_rules() -> Non
     }
 
 
-def test_a_moved_occurrence_makes_the_schedule_a_change_that_says_from_and_to() -> None:
+def test_an_occurrence_the_calendar_moved_is_listed_with_where_it_moved_from() -> None:
     [event] = parse(MOVED_ICS, datetime(2025, 12, 20, 18, 0, tzinfo=UTC), {**OPTIONS, 'days': '28'}).events
 
-    assert event.kind == 'bins.changed'
+    # news or not is decided against the previous version when it is recorded (sources/schedules.py)
+    assert event.kind == 'bins.schedule'
     assert event.attributes['collection_dates'] == {
         'Black Bin': ['2025-12-22', '2025-12-30', '2026-01-05', '2026-01-12'],
         'Garden waste': ['2026-01-07'],  # 24 December is an EXDATE
@@ -165,7 +166,6 @@ def test_without_a_bank_holiday_rule_the_calendar_is_taken_as_published() -> Non
 
 def test_slip_rule_moves_the_rest_of_a_bank_holiday_week_a_day_later() -> None:
     [event] = parse(WEEKLY_ICS, EASTER_WEEK, {**OPTIONS, 'days': '15', 'bank_holidays': 'slip'}).events
-    assert event.kind == 'bins.changed'
     assert event.attributes['collection_dates'] == {
         'Recycling': ['2026-04-01', '2026-04-09', '2026-04-15'],
         'Refuse': ['2026-04-07', '2026-04-13'],
@@ -236,9 +236,12 @@ async def test_a_calendar_served_over_http_loads_once_and_a_published_move_reach
     moved = await poll_source(pg, http, 'bins-ww', now=EASTER_WEEK)
 
     assert (first.counts['new'], moved.counts['changed']) == (1, 1)
-    latest = await pg.fetchrow("select id, kind, attributes from events where source = 'bins-ww' and version = 2")
+    latest = await pg.fetchrow(
+        "select id, kind, attributes, changes from events where source = 'bins-ww' and version = 2"
+    )
     assert latest['kind'] == 'bins.changed'
     assert latest['attributes']['moved'][0]['from_date'] == '2026-04-06'
+    assert latest['changes'] == [{'field': 'Refuse', 'before': 'Mon 6 Apr', 'after': 'Tue 7 Apr'}]
     sent = await pg.fetch('select event_id from notifications where contact_point_id = $1', household.email_id)
     assert latest['id'] in {row['event_id'] for row in sent}
 

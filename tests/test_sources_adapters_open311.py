@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 
 from sources import registry
 from sources.adapters import ADAPTERS
@@ -117,17 +119,23 @@ def test_a_status_change_changes_the_fingerprint_and_a_repoll_does_not() -> None
 
 
 def test_an_unknown_status_is_rejected_with_how_to_map_it_and_the_rest_kept() -> None:
-    body = json.dumps([request('80', 'WAITING_FOR_CUSTOMER'), request('81', 'closed')]).encode()
+    body = json.dumps([request('80', 'WAITING_FOR_CUSTOMER', '2025-03-03T10:15:00Z'),
+                       request('81', 'closed', '2025-03-04T09:00:00Z')]).encode()  # fmt: skip
     parsed = parse(body)
     assert [event.case_reference for event in parsed.events] == ['81']
     [rejected] = parsed.rejected
     assert rejected.where == 'request 80'
-    assert "unknown status 'waiting_for_customer': map it with --option status.waiting_for_customer=<stage>" in (
-        rejected.reason
+    assert rejected.reason.startswith(
+        "unknown status 'waiting_for_customer' for service 'Pothole': add it to the status mapping "
+        '(--option status.waiting_for_customer=<stage>; stages: received, assessing'
     )
+    assert rejected.reason.endswith('the cursor stays at 2025-03-03T10:15:00+00:00, so this update is read again')
+    # the cursor does not move past the refused update, though a later one was read
+    assert parsed.cursor == '2025-03-03T10:15:00+00:00'
 
-    [mapped, _] = parse(body, {'status.WAITING_FOR_CUSTOMER': 'need_info'}).events
-    assert mapped.attributes['stage'] == 'need_info'
+    mapped = parse(body, {'status.WAITING_FOR_CUSTOMER': 'need_info'})
+    assert mapped.events[0].attributes['stage'] == 'need_info'
+    assert mapped.cursor == '2025-03-04T09:00:00+00:00'
 
 
 def test_a_mapping_to_a_stage_that_does_not_exist_is_a_source_error() -> None:
@@ -195,7 +203,7 @@ def test_an_empty_answer_is_no_news_not_an_error() -> None:
     assert parsed.events == [] and parsed.rejected == [] and parsed.cursor is None
 
 
-def test_polling_window_and_paging_by_updated_datetime() -> None:
+def test_polling_window_from_the_cursor_to_now() -> None:
     base = 'https://council.example/open311/v2/servicerequestupdates.xml?jurisdiction_id=trafford'
     first = ADAPTER.first_url(base, {}, None, NOW)
     query = parse_qs(urlsplit(first).query)
@@ -209,12 +217,25 @@ def test_polling_window_and_paging_by_updated_datetime() -> None:
 
     page = Page(first, UPDATES)
     parsed = ADAPTER.parse(page, {}, source='cases-test', now=NOW)
-    parsed.rejected.clear()
-    assert ADAPTER.next_url(page, parsed, {}) is None  # 2 cases < a full page of 1000
-    following = ADAPTER.next_url(page, parsed, {'page_size': '2'})
-    assert parse_qs(urlsplit(following).query)['start_date'] == ['2025-03-07T08:00:00+00:00']
-    # a full page all updated at the cursor instant would ask for itself again: stop instead
-    assert ADAPTER.next_url(Page(following, UPDATES), parsed, {'page_size': '2'}) is None
+    assert ADAPTER.next_url(page, parsed, {}) is None  # 3 updates < a full page of 1000: the window is read
+    assert parsed.cursor == '2025-03-07T08:00:00+00:00'
+
+
+def test_a_full_page_is_not_used_but_narrowed_and_a_one_second_window_cannot_be() -> None:
+    base = 'https://council.example/open311/v2/servicerequestupdates.xml'
+    first = ADAPTER.first_url(base, {}, '2025-03-01T00:00:00Z', NOW)
+    page = Page(first, UPDATES)
+    parsed = ADAPTER.parse(page, {'page_size': '3'}, source='cases-test', now=NOW)
+    assert parsed.events == [] and parsed.cursor == '2025-03-01T00:00:00+00:00'
+    narrower = parse_qs(urlsplit(ADAPTER.next_url(page, parsed, {'page_size': '3'}) or '').query)
+    # oldest-first: narrowed to just below the newest seen, so the narrower window holds only what was seen
+    assert (narrower['start_date'], narrower['end_date']) == (['2025-03-01T00:00:00+00:00'],
+                                                              ['2025-03-06T16:30:00+00:00'])  # fmt: skip
+    assert narrower['tellme_request'] == ['2']
+
+    one_second = f'{base}?start_date=2025-03-04T09:00:00Z&end_date=2025-03-04T09:00:01Z'
+    parsed = ADAPTER.parse(Page(one_second, UPDATES), {'page_size': '3'}, source='cases-test', now=NOW)
+    assert len(parsed.events) == 2 and 'some updates in that second may be missing' in parsed.notes[0]
 
 
 # --- over real HTTP, through the framework and the pipeline --------------------------------------------------------
@@ -269,3 +290,112 @@ async def test_a_case_update_served_over_http_reaches_the_reporter_once(
         'select event_id from notifications where contact_point_id = $1 order by event_id', reporter.email_id
     )
     assert [row['event_id'] for row in sent] == [versions[0]['id'], versions[1]['id']]
+
+
+# --- paging against a server that filters by window, sorts its own way and caps its pages --------------------------
+
+
+class Open311Server:
+    """Answers requests.json like a real Open311 server: the updates in [start_date, end_date], sorted its way,
+    at most `cap` of them."""
+
+    def __init__(self, updates: list[dict], *, order: str, cap: int) -> None:
+        self.updates, self.order, self.cap = updates, order, cap
+        self.windows: list[tuple[str, str]] = []
+
+    async def __call__(self, http_request: web.Request) -> web.Response:
+        start, end = http_request.query['start_date'], http_request.query['end_date']
+        self.windows.append((start, end))
+        inside = [u for u in self.updates if _at(start) <= _at(u['updated_datetime']) <= _at(end)]
+        if self.order == 'shuffled':
+            random.Random(len(self.windows)).shuffle(inside)
+        else:
+            inside.sort(key=lambda u: _at(u['updated_datetime']), reverse=self.order == 'newest-first')
+        return web.json_response(inside[: self.cap])
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace('Z', '+00:00'))
+
+
+def _week_of_updates(count: int) -> list[dict]:
+    """`count` cases, one update each, spread over the week before NOW (some at the same second)."""
+    start = datetime(2025, 3, 3, 13, 0, tzinfo=UTC)
+    return [request(f'C-{n:02d}', 'open', (start + timedelta(hours=9 * (n // 2))).isoformat()) for n in range(count)]
+
+
+async def _add_cases_source(pg: asyncpg.Pool, feeds: FeedServer, name: str, **options: str) -> None:
+    await registry.add_source(pg, name=name, kind='open311', url=f'{feeds.url}/open311/v2/requests.json',
+                              options={'page_size': '3', **options})  # fmt: skip
+
+
+@pytest.mark.parametrize('order', ['newest-first', 'oldest-first', 'shuffled'])
+async def test_a_capped_server_loses_no_update_in_whatever_order_it_sends_them(
+    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession, order: str
+) -> None:
+    server = Open311Server(_week_of_updates(11), order=order, cap=3)
+    feeds.handlers['/open311/v2/requests.json'] = server
+    await _add_cases_source(pg, feeds, 'capped')
+
+    first = await poll_source(pg, http, 'capped', now=NOW)
+
+    assert (first.outcome, first.counts['new'], first.counts['rejected']) == ('ok', 11, 0), first.summary()
+    assert len(server.windows) <= 20
+    cursor = await pg.fetchval("select cursor from sources where name = 'capped'")
+    assert '2025-03-05T10:00:00+00:00' <= cursor <= NOW.isoformat()  # at or after the newest update
+    again = await poll_source(pg, http, 'capped', now=NOW)
+    assert (again.counts['new'], again.counts['changed']) == (0, 0)
+
+
+async def test_a_poll_stops_after_its_most_requests_and_the_next_poll_continues(
+    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    server = Open311Server(_week_of_updates(16), order='newest-first', cap=3)
+    feeds.handlers['/open311/v2/requests.json'] = server
+    await _add_cases_source(pg, feeds, 'busy-council', max_requests='4')
+
+    results = []
+    while sum(result.counts['new'] for result in results) < 16 and len(results) < 12:
+        asked = len(server.windows)
+        results.append(await poll_source(pg, http, 'busy-council', now=NOW))
+        assert results[-1].outcome == 'ok' and len(server.windows) - asked <= 4, results[-1].summary()
+
+    assert sum(result.counts['new'] for result in results) == 16 and len(results) > 1
+    assert 'made 4 requests this poll (max_requests); updates from' in ' '.join(results[0].notes)
+    assert await pg.fetchval("select count(*) from events where source = 'busy-council'") == 16
+
+
+async def test_an_unknown_status_holds_the_cursor_until_the_mapping_knows_it(
+    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    updates = [
+        request('W-1', 'WAITING_FOR_CUSTOMER', '2025-03-05T10:00:00Z'),
+        request('W-2', 'open', '2025-03-08T10:00:00Z'),
+    ]
+    feeds.handlers['/open311/v2/requests.json'] = Open311Server(updates, order='oldest-first', cap=1000)
+    await _add_cases_source(pg, feeds, 'strict-words', page_size='1000')
+
+    first = await poll_source(pg, http, 'strict-words', now=NOW)
+    assert (first.counts['new'], first.counts['rejected']) == (1, 1)
+    [problem] = first.problems
+    assert "unknown status 'waiting_for_customer' for service 'Pothole'" in problem.reason
+    assert 'the cursor stays at 2025-03-05T10:00:00+00:00' in problem.reason
+    assert await pg.fetchval("select cursor from sources where name = 'strict-words'") == '2025-03-05T10:00:00+00:00'
+
+    # a later poll still refuses it, and still does not move past it
+    later = await poll_source(pg, http, 'strict-words', now=NOW + timedelta(hours=1))
+    assert (later.counts['new'], later.counts['unchanged'], later.counts['rejected']) == (0, 1, 1)
+    assert await pg.fetchval("select cursor from sources where name = 'strict-words'") == '2025-03-05T10:00:00+00:00'
+
+    # the operator maps the word (what `tellme sources set` does; straight into the row here)
+    await pg.execute(
+        """update sources set options = options || '{"status.waiting_for_customer": "need_info"}'::jsonb
+           where name = 'strict-words'"""
+    )
+    fixed = await poll_source(pg, http, 'strict-words', now=NOW + timedelta(hours=2))
+    assert (fixed.counts['new'], fixed.counts['rejected']) == (1, 0), fixed.summary()
+    stage = await pg.fetchval(
+        "select attributes ->> 'stage' from events where source = 'strict-words' and external_key = 'W-1'"
+    )
+    assert stage == 'need_info'
+    assert await pg.fetchval("select cursor from sources where name = 'strict-words'") == '2025-03-08T10:00:00+00:00'

@@ -22,14 +22,19 @@ async def feeds(aiohttp_server: Any) -> FeedServer:
     return await start_feeds(aiohttp_server)
 
 
-async def tellme(services: Services, *args: str) -> tuple[int, str, str]:
+SECRET_KEY = 'sources-cli-test-secret-key-0123456789abcdef'
+
+
+async def tellme(services: Services, *args: str, **env_vars: str) -> tuple[int, str, str]:
+    """Run `tellme sources ARGS`; TELLME_SECRET_KEY is set unless given (an empty one unsets it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith('TELLME_')}
     env.update(TELLME_DATABASE_URL=services.database_url, TELLME_REDIS_URL=services.redis_url)
+    env.update({'TELLME_SECRET_KEY': SECRET_KEY, **env_vars})
     process = await asyncio.create_subprocess_exec(
         sys.executable, '-m', 'notifier', 'sources', *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)  # a busy CI machine is slow to start one
     return process.returncode or 0, out.decode(), err.decode()
 
 

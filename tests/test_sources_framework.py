@@ -152,8 +152,9 @@ async def test_secret_headers_are_sent_but_never_shown(
     pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession, services: Services, aiohttp_client: Any
 ) -> None:
     feeds.docs['/register.csv'] = Doc(REGISTER.encode())
-    await _add(pg, 'keyed', f'{feeds.url}/register.csv', headers={'X-Api-Key': 'sk-very-secret-1234'})
-    await poll_source(pg, http, 'keyed', now=NOW)
+    keys = [b'framework-test-secret-key']
+    await _add(pg, 'keyed', f'{feeds.url}/register.csv', headers={'X-Api-Key': 'sk-very-secret-1234'}, secrets=keys)
+    await poll_source(pg, http, 'keyed', now=NOW, secrets=keys)
     assert feeds.requests[0][1]['X-Api-Key'] == 'sk-very-secret-1234'
 
     client = await aiohttp_client(create_app(Settings(database_url=services.database_url,

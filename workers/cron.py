@@ -16,7 +16,10 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from notifier import callbacks, delivery, queue
+import asyncpg
+
+from notifier import callbacks, db, delivery, queue
+from notifier.settings import Settings
 from sources.polling import poll_source
 from sources.registry import Source, due_sources
 from subscriptions.digests import close_due_digests
@@ -86,19 +89,34 @@ async def queue_bin_reminders(ctx: dict[str, Any]) -> int:
 async def poll_due_sources(ctx: dict[str, Any], *, concurrency: int = 4) -> dict[str, int]:
     """Every minute: poll each active source whose interval has come round, a few at a time; one failing or slow
     source never stops the others (each poll holds its own source's lock, so overlapping runs never poll a source
-    twice at once)."""
-    gate = asyncio.Semaphore(concurrency)
+    twice at once).
 
-    async def poll_one(source: Source) -> str:
+    The locks are held on connections of a small pool of this run's own, not the worker's pool: a feed that takes
+    minutes to answer must not hold a connection the senders need. Polls share the worker's HTTP session."""
+    gate = asyncio.Semaphore(concurrency)
+    settings: Settings | None = ctx.get('settings')
+    secrets = settings.link_secrets if settings is not None else []
+
+    async def poll_one(source: Source, locks: asyncpg.Pool) -> str:
         async with gate:
             try:
-                return (await poll_source(ctx['pg'], ctx['http'], source, redis=ctx.get('redis'))).outcome
+                result = await poll_source(
+                    ctx['pg'], ctx['http'], source, redis=ctx.get('redis'), secrets=secrets, locks=locks
+                )
+                return result.outcome
             except Exception:  # noqa: BLE001 - one broken source never stops another
                 logger.exception('polling source %s failed unexpectedly', source.name)
                 return 'crashed'
 
     due = await due_sources(ctx['pg'], await ctx['pg'].fetchval('select now()'))
-    outcomes = Counter(await asyncio.gather(*(poll_one(source) for source in due)))
-    if outcomes:
-        logger.info('polled sources: %s', ', '.join(f'{name} {count}' for name, count in sorted(outcomes.items())))
+    if not due:
+        return {}
+    # without settings (a caller that gives only a pool) the locks come from that pool, as the CLI's do
+    locks = await db.create_pool(settings, min_size=0, max_size=concurrency) if settings is not None else ctx['pg']
+    try:
+        outcomes = Counter(await asyncio.gather(*(poll_one(source, locks) for source in due)))
+    finally:
+        if locks is not ctx['pg']:
+            await locks.close()
+    logger.info('polled sources: %s', ', '.join(f'{name} {count}' for name, count in sorted(outcomes.items())))
     return dict(outcomes)

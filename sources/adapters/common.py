@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
 
 from sources.base import Page, Parsed, Rejected, SourceError
 from sources.models import Event
@@ -35,3 +40,54 @@ def add_latest(
     parsed.rejected.append(Rejected(where, f'appears more than once in this page; the latest {latest} is used'))
     if event.occurred_at >= parsed.events[index[key]].occurred_at:
         parsed.events[index[key]] = event
+
+
+def canonical_uprn(raw: str) -> str:
+    """'000125011723' → '125011723'; Bolton's 'UPRN|ADDRESS' form keeps the number only."""
+    digits = raw.split('|', 1)[0].strip()
+    if not re.fullmatch(r'[0-9]+', digits) or not 0 < int(digits) < 10**12:
+        raise SourceError(f'{raw!r} is not a UPRN (up to 12 digits)')
+    return str(int(digits))
+
+
+def decode_json(page: Page, options: Mapping[str, str], what: str) -> Any:
+    """The page's JSON, or a SourceError that says what the page was instead (HTML, truncated, wrong encoding)."""
+    stripped = decode_text(page, options, 'page').lstrip()
+    if not stripped:
+        raise SourceError(f'page is empty, expected {what}')
+    if stripped.startswith('<'):
+        raise SourceError(f'page is HTML or XML, not {what}: {_snippet(stripped)}')
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as error:
+        at_end = error.pos >= len(stripped.rstrip()) - 1 or error.msg.startswith('Unterminated string')
+        truncated = ' (truncated?)' if at_end else ''
+        raise SourceError(
+            f'page is not valid JSON{truncated}: {error.msg} at line {error.lineno} column {error.colno}'
+        ) from None
+
+
+def int_option(options: Mapping[str, str], key: str, default: int, *, low: int = 1, high: int = 100_000) -> int:
+    """A whole-number option within [low, high], or a SourceError naming it."""
+    raw = options.get(key)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise SourceError(f'option {key}={raw!r}: give a whole number from {low} to {high}')
+    return int(raw)
+
+
+def validation_reason(error: ValueError) -> str:
+    """One readable sentence from a ValueError or a pydantic ValidationError."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = '.'.join(str(part) for part in first['loc'])
+        return f'{where}: {first["msg"]}' if where else first['msg']
+    return str(error)
+
+
+def _snippet(text: str) -> str:
+    title = re.search(r'<title>(.*?)</title>', text, re.IGNORECASE | re.DOTALL)
+    if title:
+        return f'title {title.group(1).strip()[:80]!r}'
+    return repr(text[:80])

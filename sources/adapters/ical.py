@@ -5,7 +5,8 @@ RRULE, RDATE, EXDATE and moved single occurrences (RECURRENCE-ID) the way calend
 Occurrences in the window (today to `days` ahead, Europe/London) are grouped by bin type (the SUMMARY, without
 "(Changed Collection)"-style notes) into one schedule event for the property, as for UKBinCollectionData
 (see ukbcd.py); an occurrence the calendar marks as moved — a RECURRENCE-ID override, or a summary saying
-changed / moved / revised — makes it `bins.changed` with the move listed.
+changed / moved / revised — is listed in `attributes.moved` and the summary. What is news is worked out on
+recording against the previous version's dates (sources/schedules.py), as for every schedule.
 
 Bank holidays move collections only where the source says its rule does, since most councils publish the moved
 dates themselves: `--option bank_holidays=slip` (an RRULE collection on or after a bank holiday in the same
@@ -32,8 +33,8 @@ from govuk_bank_holidays.bank_holidays import BankHolidays
 from icalendar import Calendar
 
 from sources.adapters import register
-from sources.adapters.common import decode_text
-from sources.adapters.ukbcd import day_text, int_option, property_uprn, schedule_event, validation_reason
+from sources.adapters.common import decode_text, int_option, validation_reason
+from sources.adapters.ukbcd import day_text, property_uprn, schedule_event
 from sources.base import Page, Parsed, Rejected, SourceError
 
 _LONDON = ZoneInfo('Europe/London')

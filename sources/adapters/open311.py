@@ -6,8 +6,11 @@ stages — received → assessing → action_scheduled → resolved / closed, an
 you") — with the Open311 and FixMyStreet statuses mapped by default and any other added per source:
 `--option status.WAITING_FOR_CUSTOMER=need_info` (also `code.<external_status_code>=<stage>`, which wins).
 
-Polling asks for `start_date`/`end_date` from the cursor (the newest `updated_datetime` seen) to now; a full page
-(`page_size`, default 1000, the spec's cap) asks again from its newest `updated_datetime`.
+Polling asks for `start_date`/`end_date` from the cursor (the newest `updated_datetime` seen) to now; a page
+holding `page_size` records (default 1000, the spec's cap) narrows the window until none is lost, in whatever
+order the server sends them, at most `max_requests` (default 20) requests a poll (see open311_paging.py).
+An update with a status the mapping does not know is refused, and the cursor stays at its `updated_datetime`,
+so once the mapping is fixed the next poll reads it again.
 Other options: `lookback_days` (first poll, default 7), `case_url` (e.g. `https://example.gov.uk/report/{id}`),
 `encoding`.
 """
@@ -15,18 +18,15 @@ Other options: `lookback_days` (first poll, default 7), `case_url` (e.g. `https:
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
-
-import defusedxml.ElementTree as SafeElementTree
-from defusedxml import DefusedXmlException
 
 from sources.adapters import register
-from sources.adapters.ukbcd import decode_json, int_option, validation_reason
+from sources.adapters.common import int_option, validation_reason
+from sources.adapters.open311_documents import records as read_records
+from sources.adapters.open311_paging import HOLD, REQUEST, SECOND, Window, earlier, split_point, w3c, when, with_params
 from sources.base import Page, Parsed, Rejected, SourceError
 from sources.models import Event
 
@@ -69,26 +69,7 @@ _FIELDS = (
     'long',
     'external_status_code',
 )
-_LONDON = ZoneInfo('Europe/London')
 _POSTCODE = re.compile(r'[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}')
-
-
-def _param(url: str, **values: str) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in values]
-    query.extend(values.items())
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _w3c(moment: datetime) -> str:
-    return moment.replace(microsecond=0).isoformat()
-
-
-def _when(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text.strip().replace('Z', '+00:00'))
-    return moment if moment.tzinfo else moment.replace(tzinfo=_LONDON)
 
 
 def stage_map(options: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -107,117 +88,114 @@ def stage_map(options: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str
     return statuses, codes
 
 
+@dataclass
+class _Parsed(Parsed):
+    follow: str | None = None  # the next window to ask for, worked out while parsing (it needs the records)
+
+
+class _UnknownStatus(ValueError):
+    def __init__(self, message: str, at: datetime) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 class Open311Adapter:
     kind: ClassVar[str] = 'open311'
 
     def first_url(self, url: str, options: Mapping[str, str], cursor: str | None, now: datetime) -> str:
-        start = _when(cursor) if cursor else now - timedelta(days=int_option(options, 'lookback_days', 7, high=90))
-        return _param(url, start_date=_w3c(start), end_date=_w3c(now))
+        start = when(cursor) if cursor else now - timedelta(days=int_option(options, 'lookback_days', 7, high=90))
+        return with_params(url, start_date=w3c(start), end_date=w3c(now), **{REQUEST: None, HOLD: None})
 
     def next_url(self, page: Page, parsed: Parsed, options: Mapping[str, str]) -> str | None:
-        records = len(parsed.events) + len(parsed.rejected)
-        if records < int_option(options, 'page_size', 1000) or parsed.cursor is None:
-            return None
-        current = dict(parse_qsl(urlsplit(page.url).query)).get('start_date')
-        if current and _when(current) == _when(parsed.cursor):
-            return None  # a whole page updated at one instant: asking again would return the same page
-        return _param(page.url, start_date=parsed.cursor)
+        return parsed.follow if isinstance(parsed, _Parsed) else None
 
     def parse(self, page: Page, options: Mapping[str, str], *, source: str, now: datetime) -> Parsed:
         statuses, codes = stage_map(options)
-        records = _records(page, options)
-        parsed = Parsed()
-        latest: dict[str, Event] = {}
-        seen: set[tuple[str, str | None]] = set()
-        for number, record in enumerate(records, start=1):
-            where = f'record {number}'
-            try:
-                if '_not_an_object' in record:
-                    raise ValueError(f'not an object: {record["_not_an_object"]}')
-                reference = _text(record, 'service_request_id')
-                if not reference:
-                    raise ValueError('no service_request_id')
-                where = f'request {reference}'
-                event = _event(record, reference, source, statuses, codes, options, now, parsed)
-                identity = (reference, _text(record, 'update_id'))
-            except ValueError as error:
-                parsed.rejected.append(Rejected(where, validation_reason(error)))
-                continue
-            if identity in seen:
-                what = f'update {identity[1]}' if identity[1] else 'it'
-                parsed.rejected.append(
-                    Rejected(where, f'{what} appears more than once in this page; the latest is used')
-                )
-            seen.add(identity)
-            kept = latest.get(reference)
-            if kept is None or kept.occurred_at <= event.occurred_at:
-                latest[reference] = event
-        parsed.events = list(latest.values())
-        moments = [event.occurred_at for event in parsed.events]
-        # in UTC, so that cursors from pages with different offsets compare as text in time order
-        parsed.cursor = _w3c(max(moments).astimezone(UTC)) if moments else None
+        records = read_records(page, options)
+        window = Window.of(page.url)
+        parsed = _Parsed()
+        if window is not None and len(records) >= int_option(options, 'page_size', 1000):
+            point = split_point(window, [moment for moment in map(_record_time, records) if moment])
+            if point is not None:  # a full page: some records in the window were left out; ask for less
+                parsed.cursor = w3c(min(window.start, window.hold or window.start))
+                _follow(parsed, page, options, window, window.start, point, window.hold)
+                return parsed
+            parsed.notes.append(
+                f'the server sent its most ({len(records)} records) for the one second from {w3c(window.start)}: '
+                'some updates in that second may be missing (raise --option page_size if the server allows more)'
+            )
+        hold = _read(records, parsed, source, statuses, codes, options, now)
+        hold = earlier(window.hold if window else None, hold)
+        newest = earlier(max((event.occurred_at for event in parsed.events), default=None), hold)
+        parsed.cursor = w3c(newest) if newest else None
+        if window is not None and window.end < now.replace(microsecond=0):
+            # read: go on from its end, over twice its width (a window that was narrowed to fit widens again)
+            width = max(window.end - window.start, SECOND) * 2
+            _follow(parsed, page, options, window, window.end, min(window.end + width, now), hold)
         return parsed
 
 
-def _records(page: Page, options: Mapping[str, str]) -> list[dict[str, Any]]:
-    if page.body.lstrip().removeprefix(b'\xef\xbb\xbf').lstrip()[:1] == b'<':
-        return _xml_records(page.body, options.get('encoding'))
-    document = decode_json(page, options, 'Open311 JSON')
-    if isinstance(document, dict):
-        for key in ('service_requests', 'service_request_updates', 'requests', 'request_updates'):
-            if isinstance(document.get(key), list):
-                document = document[key]
-                break
-        else:
-            raise SourceError(f'not an Open311 list of requests: an object with keys {sorted(document)[:6]}')
-    if not isinstance(document, list):
-        raise SourceError(f'not an Open311 list of requests: {type(document).__name__}')
-    if document and all(isinstance(r, dict) and set(r) <= {'code', 'description'} and 'code' in r for r in document):
-        raise SourceError(
-            'the server answered with errors: ' + '; '.join(f'{e["code"]} {e.get("description")}' for e in document)
-        )
-    return [r if isinstance(r, dict) else {'_not_an_object': repr(r)[:60]} for r in document]
+def _follow(
+    parsed: _Parsed, page: Page, options: Mapping[str, str], window: Window, start: datetime, end: datetime,
+    hold: datetime | None,
+) -> None:  # fmt: skip
+    """Ask for [start, end] next, unless this poll has made its most requests: then the cursor stays at `start`
+    (or the hold), where the next poll continues."""
+    most = int_option(options, 'max_requests', 20, high=150)
+    if window.request < most:
+        parsed.follow = window.url(page.url, start, end, hold)
+        return
+    stop = earlier(start, hold)
+    assert stop is not None
+    parsed.cursor = w3c(stop)
+    parsed.notes.append(
+        f'made {most} requests this poll (max_requests); updates from {w3c(stop)} on are read by the next poll'
+    )
 
 
-def _xml_records(body: bytes, encoding: str | None) -> list[dict[str, Any]]:
-    head = body[:2000].lower()
-    if b'<!doctype html' in head or b'<html' in head:
-        raise SourceError('page is HTML, not Open311 XML (an error page served with 200?)')
-    if b'<!doctype' in head or b'<!entity' in body.lower():
-        raise SourceError('Open311 XML must not carry a DOCTYPE or entity declarations')
-    declared = re.search(rb'<\?xml[^>]*encoding=["\']([A-Za-z0-9_.-]+)', body[:200])
+def _record_time(record: Mapping[str, Any]) -> datetime | None:
     try:
-        if encoding:  # the source says the server mislabels its encoding
-            root = SafeElementTree.fromstring(re.sub(r'^\s*<\?xml[^>]*\?>', '', body.decode(encoding)))
-        else:
-            root = SafeElementTree.fromstring(body)
-    except DefusedXmlException:
-        # the byte check above misses a declaration in UTF-16; the parser itself refuses it here
-        raise SourceError('Open311 XML must not carry a DOCTYPE or entity declarations') from None
-    except (UnicodeDecodeError, LookupError) as error:
-        raise SourceError(f'page cannot be read as {encoding}: {error}') from None
-    except ElementTree.ParseError as error:
-        label = declared.group(1).decode() if declared else 'utf-8'
+        return when(_text(record, 'updated_datetime')) or when(_text(record, 'requested_datetime'))
+    except ValueError:
+        return None
+
+
+def _read(
+    records: list[dict[str, Any]], parsed: Parsed, source: str, statuses: Mapping[str, str],
+    codes: Mapping[str, str], options: Mapping[str, str], now: datetime,
+) -> datetime | None:  # fmt: skip
+    """The page's events, the newest state per case, into `parsed`; returns the earliest time of an update refused
+    for an unknown status (the cursor must stay there), or None."""
+    latest: dict[str, Event] = {}
+    seen: set[tuple[str, str | None]] = set()
+    hold: datetime | None = None
+    for number, record in enumerate(records, start=1):
+        where = f'record {number}'
         try:
-            body.decode(label)
-        except UnicodeDecodeError as bad:
-            raise SourceError(
-                f'page says it is {label} but byte 0x{body[bad.start]:02x} at offset {bad.start} is not; '
-                'set --option encoding=cp1252 (or latin-1) if the server mislabels it'
-            ) from None
-        except LookupError:
-            pass
-        raise SourceError(f'page is not well-formed XML: {error}') from None
-    tag = root.tag.rsplit('}', 1)[-1]
-    if tag == 'errors':
-        details = [f'{e.findtext("code", "")} {e.findtext("description", "")}'.strip() for e in root]
-        raise SourceError('the server answered with errors: ' + '; '.join(details))
-    if tag not in ('service_requests', 'service_request_updates', 'service_requests_updates'):
-        raise SourceError(f'not an Open311 response: root element <{tag}>')
-    records = []
-    for element in root:
-        records.append({child.tag.rsplit('}', 1)[-1]: (child.text or '').strip() for child in element})
-    return records
+            if '_not_an_object' in record:
+                raise ValueError(f'not an object: {record["_not_an_object"]}')
+            reference = _text(record, 'service_request_id')
+            if not reference:
+                raise ValueError('no service_request_id')
+            where = f'request {reference}'
+            event = _event(record, reference, source, statuses, codes, options, now, parsed)
+            identity = (reference, _text(record, 'update_id'))
+        except _UnknownStatus as error:
+            hold = earlier(hold, error.at)
+            parsed.rejected.append(Rejected(where, str(error)))
+            continue
+        except ValueError as error:
+            parsed.rejected.append(Rejected(where, validation_reason(error)))
+            continue
+        if identity in seen:
+            what = f'update {identity[1]}' if identity[1] else 'it'
+            parsed.rejected.append(Rejected(where, f'{what} appears more than once in this page; the latest is used'))
+        seen.add(identity)
+        kept = latest.get(reference)
+        if kept is None or kept.occurred_at <= event.occurred_at:
+            latest[reference] = event
+    parsed.events = list(latest.values())
+    return hold
 
 
 def _text(record: Mapping[str, Any], key: str) -> str | None:
@@ -244,15 +222,18 @@ def _event(
     stage = codes.get(code or '') or statuses.get(status)
     if not status and not code:
         raise ValueError('no status')
-    if stage is None:
-        raise ValueError(
-            f'unknown status {status!r}: map it with --option status.{status}=<stage> (stages: {", ".join(STAGES)})'
-        )
     try:
-        occurred = _when(_text(record, 'updated_datetime')) or _when(_text(record, 'requested_datetime')) or now
+        occurred = when(_text(record, 'updated_datetime')) or when(_text(record, 'requested_datetime')) or now
     except ValueError:
         raise ValueError(f'updated_datetime {record.get("updated_datetime")!r} is not a W3C date-time') from None
     service = _text(record, 'service_name') or _text(record, 'service_code') or 'Report'
+    if stage is None:
+        word, option = (f'status {status!r}', f'status.{status}') if status else (f'code {code!r}', f'code.{code}')
+        raise _UnknownStatus(
+            f'unknown {word} for service {service!r}: add it to the status mapping (--option {option}=<stage>; '
+            f'stages: {", ".join(STAGES)}); the cursor stays at {w3c(occurred)}, so this update is read again',
+            occurred,
+        )
     notes = _text(record, 'status_notes') or (_text(record, 'description') if 'update_id' in record else None)
     attributes: dict[str, Any] = {'stage': stage, 'status': status, 'service': service}
     if notes:

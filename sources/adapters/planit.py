@@ -23,8 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from sources.adapters import register
-from sources.adapters.common import add_latest
-from sources.adapters.ukbcd import canonical_uprn, decode_json, int_option, validation_reason
+from sources.adapters.common import add_latest, canonical_uprn, decode_json, int_option, validation_reason
 from sources.base import Page, Parsed, Rejected, SourceError
 from sources.models import Event
 

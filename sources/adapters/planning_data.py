@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sources.adapters import register
-from sources.adapters.common import add_latest
+from sources.adapters.common import add_latest, canonical_uprn, decode_json, validation_reason
 from sources.adapters.planit import DECIDED_STATES, iso_date, local_datetime, place, planning_kind
-from sources.adapters.ukbcd import canonical_uprn, decode_json, validation_reason
 from sources.base import Page, Parsed, Rejected, SourceError
 from sources.models import Event
 

@@ -1,0 +1,162 @@
+"""Change a source in place (`tellme sources set`, `tellme sources reset-cursor`): removing and adding it again
+would lose its cursor, its health and its poll log.
+
+A change to what is fetched or how it is read (URL, options, headers) forgets the conditional-request validators
+and makes the source due now, so the next poll reads the whole feed again with the new settings (an unchanged
+record still writes nothing). Resetting the cursor does the same, so a council can re-read after fixing, say, a
+status mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+import asyncpg
+
+from sources import registry
+from sources import secrets as header_secrets
+from sources.polling import LOCK_CLASS
+from sources.registry import COLUMNS, Source, SourceConfigError
+
+LOCK = """
+select id, url, interval_seconds, options, secret_headers, silent_after_seconds, cursor from sources
+where name = $1 for update
+"""
+UPDATE = f"""
+update sources set
+    url = $2, interval_seconds = $3, options = $4, secret_headers = $5, silent_after_seconds = $6,
+    validated_url = case when $7::bool then null else validated_url end,
+    etag = case when $7::bool then null else etag end,
+    last_modified = case when $7::bool then null else last_modified end,
+    next_poll_at = case when $7::bool then now()
+                        else least(next_poll_at, now() + make_interval(secs => $3::int)) end
+where id = $1
+returning {COLUMNS}
+"""
+# the poll's own lock, for this transaction: a poll finishing meanwhile would write back the cursor and validators
+NOT_POLLING = 'select pg_try_advisory_xact_lock($1, $2)'
+RESET_CURSOR = f"""
+update sources set cursor = $2, validated_url = null, etag = null, last_modified = null, next_poll_at = now()
+where id = $1
+returning {COLUMNS}
+"""
+
+
+@dataclass
+class Change:
+    """What `tellme sources set` asks for; None / empty means "leave as it is"."""
+
+    url: str | None = None
+    interval: timedelta | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    unset_options: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    unset_headers: list[str] = field(default_factory=list)
+    silent_after: timedelta | Literal['learn'] | None = None  # 'learn': back to learning it from the poll log
+
+    def is_empty(self) -> bool:
+        return not (self.url or self.interval or self.options or self.unset_options or self.headers
+                    or self.unset_headers or self.silent_after)  # fmt: skip
+
+
+@dataclass
+class Changed:
+    source: Source
+    refetch: bool  # the next poll (due now) reads the whole feed again
+    warnings: list[str] = field(default_factory=list)
+
+
+def _merge_options(current: dict[str, str], change: Change) -> dict[str, str]:
+    both = sorted(set(change.options) & set(change.unset_options))
+    if both:
+        raise SourceConfigError(f'option {both[0]!r} is both set and unset: choose one')
+    missing = sorted(set(change.unset_options) - set(current))
+    if missing:
+        known = ', '.join(sorted(current)) or 'none'
+        raise SourceConfigError(f'there is no option {missing[0]!r} to unset (its options: {known})')
+    merged = {key: value for key, value in current.items() if key not in change.unset_options}
+    merged.update(change.options)
+    return merged
+
+
+def _merge_headers(
+    stored: dict[str, Any], change: Change, *, source: str, secrets: Sequence[bytes]
+) -> tuple[dict[str, Any], list[str]]:
+    """The stored headers after the change: new ones sealed, old ones sealed again with the newest secret where
+    they can be opened (plain text from before encryption, or an older secret)."""
+    lower = {name.lower(): name for name in stored}
+    gone = {name.lower() for name in change.unset_headers} | {name.lower() for name in change.headers}
+    both = sorted({name.lower() for name in change.unset_headers} & {name.lower() for name in change.headers})
+    if both:
+        raise SourceConfigError(f'header {both[0]!r} is both set and unset: choose one')
+    missing = sorted(name for name in change.unset_headers if name.lower() not in lower)
+    if missing:
+        known = ', '.join(sorted(stored)) or 'none'
+        raise SourceConfigError(f'there is no header {missing[0]!r} to unset (its headers: {known})')
+    merged: dict[str, Any] = {}
+    warnings: list[str] = []
+    for name, value in stored.items():
+        if name.lower() in gone:
+            continue
+        if not secrets and not header_secrets.is_sealed(value):
+            merged[name] = value
+            warnings.append(f'the header {name} is stored unencrypted: set TELLME_SECRET_KEY to encrypt it')
+            continue
+        try:
+            opened = header_secrets.open_headers({name: value}, source=source, secrets=secrets)
+            merged[name] = (
+                header_secrets.seal(opened.headers[name], source=source, header=name, secrets=secrets)
+                if opened.stale else value
+            )  # fmt: skip
+        except header_secrets.HeaderSecretError as exc:
+            merged[name] = value  # kept as it was: a poll will say the same until it is set again
+            warnings.append(str(exc))
+    merged.update(registry.seal_headers(change.headers, source=source, secrets=secrets))
+    return merged, warnings
+
+
+async def _locked(conn: asyncpg.Connection, name: str) -> asyncpg.Record:
+    row = await conn.fetchrow(LOCK, name)
+    if row is None:
+        raise SourceConfigError(f'there is no source called {name!r}')
+    if not await conn.fetchval(NOT_POLLING, LOCK_CLASS, row['id']):
+        raise SourceConfigError(f'{name} is being polled right now: try again in a minute')
+    return row
+
+
+async def change_source(pool: asyncpg.Pool, name: str, change: Change, *, secrets: Sequence[bytes] = ()) -> Changed:
+    """Apply `change` to the source called `name`; SourceConfigError (and nothing written) if it cannot be."""
+    if change.is_empty():
+        raise SourceConfigError('nothing to change: give --url, --every, --option, --unset-option, --header, '
+                                '--header-from-env, --unset-header or --silent-after')  # fmt: skip
+    if change.url is not None:
+        registry.check_url(change.url)
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _locked(conn, name)
+        options = _merge_options(dict(row['options'] or {}), change)
+        stored = dict(row['secret_headers'] or {})
+        headers, warnings = _merge_headers(stored, change, source=name, secrets=secrets)
+        seconds = registry.check_interval(change.interval) if change.interval else row['interval_seconds']
+        silent = row['silent_after_seconds']
+        if change.silent_after == 'learn':
+            silent = None
+        elif isinstance(change.silent_after, timedelta):
+            silent = int(change.silent_after.total_seconds())
+        url = change.url or row['url']
+        refetch = (
+            url != row['url'] or options != dict(row['options'] or {}) or bool(change.headers or change.unset_headers)
+        )
+        updated = await conn.fetchrow(UPDATE, row['id'], url, seconds, options, headers, silent, refetch)
+    return Changed(Source.from_row(updated), refetch, warnings)
+
+
+async def reset_cursor(pool: asyncpg.Pool, name: str, to: str | None) -> tuple[Source, str | None]:
+    """Set the source's cursor to `to` (None: forget it, so the adapter looks back its usual distance), forget
+    the validators and make it due now; the source and its previous cursor."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _locked(conn, name)
+        updated = await conn.fetchrow(RESET_CURSOR, row['id'], to)
+    return Source.from_row(updated), row['cursor']
