@@ -21,12 +21,13 @@ COMMANDS = {
     'check-worker': 'exit 0 if a worker has reported healthy recently, else 1 (for container health checks)',
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
+    'addresses': "addresses import FILE.csv: load a council's LLPG addresses for bin day reminders",
     'staff': 'staff add|list|roles|reset-password|disable (accounts), create-token|list-tokens|revoke-token (API)',
     'sources': 'sources add|set|reset-cursor|list|show|check|poll|pause|resume|remove: the feeds Tell Me polls',
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
 }
 # commands whose own parser reads the rest of the line
-PASS_THROUGH = {'notify-sim', 'postcodes', 'staff', 'sources', 'assets'}
+PASS_THROUGH = {'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets'}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +94,10 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         from subscriptions.postcode_import import main as postcodes_main
 
         return postcodes_main(rest, settings)
+    if command == 'addresses':
+        from subscriptions.addresses_cli import main as addresses_main
+
+        return addresses_main(rest, settings)
     if command == 'staff':
         from notifier.staff_cli import main as staff_main
 

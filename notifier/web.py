@@ -16,7 +16,15 @@ from sources import api as sources_api
 from sources import cases_api
 from sources import views as sources_views
 from subscriptions import api as subscriptions_api
-from subscriptions import digest_page
+from subscriptions import (
+    digest_page,
+    journey,
+    journey_bins,
+    journey_case,
+    journey_confirm,
+    journey_near,
+    journey_submit,
+)
 from subscriptions import pages as subscription_pages
 
 logger = logging.getLogger('notifier.web')
@@ -109,6 +117,12 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(sources_api.routes)
     app.add_routes(cases_api.routes)
     app.add_routes(subscriptions_api.routes)
+    app.add_routes(journey_confirm.routes)  # /confirm/code before /confirm/{token}
+    app.add_routes(journey.routes)
+    app.add_routes(journey_submit.routes)
+    app.add_routes(journey_near.routes)
+    app.add_routes(journey_bins.routes)
+    app.add_routes(journey_case.routes)
     app.add_routes(subscription_pages.routes)
     app.add_routes(digest_page.routes)
     app.add_routes(callbacks.routes)
