@@ -13,8 +13,9 @@ the worker has recorded `sent`, or while the row is `unknown`: it is applied all
 so it must never be resent), and the worker's later `sent` does not overwrite it.
 
 `permanent-failure` suppresses the contact point (reason 'permanent-failure'), so nothing more is sent there.
-A text saying STOP, STOPALL or UNSUBSCRIBE suppresses that number ('stop-reply'), ends the resident's
-subscriptions that use only texts and takes texts off the others. Other texts are stored for staff.
+Received texts are handled in notifier/text_replies.py: STOP (STOPALL, UNSUBSCRIBE) suppresses that number
+('stop-reply'), ends the resident's subscriptions that use only texts, takes texts off the others and confirms with
+one text; START puts back what STOP ended; anything else is kept for staff.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from notifier import text_replies
 from notifier.api_auth import field_errors
 from notifier.app_keys import PG, SETTINGS
 from subscriptions import links, queries
@@ -41,7 +43,6 @@ logger = logging.getLogger('notifier.callbacks')
 routes = web.RouteTableDef()
 
 FINAL = ('delivered', 'permanent-failure', 'temporary-failure', 'technical-failure')
-STOP_WORDS = frozenset({'STOP', 'STOPALL', 'UNSUBSCRIBE'})
 
 STORE = """
 insert into notify_callbacks (kind, notify_id, reference, status, payload)
@@ -73,23 +74,6 @@ QUEUE_NOTICE = """
 insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
 values ($1, $2, $3, $4, $5)
 """
-SUPPRESS = """
-update contact_points set suppressed_at = now(), suppressed_reason = $2
-where id = $1 and suppressed_at is null
-"""
-
-FIND_MOBILE = "select id, resident_id from contact_points where channel = 'sms' and address = $1"
-
-END_TEXT_ONLY = """
-update subscriptions set status = 'ended', ended_reason = 'stop-reply', ended_by = 'resident', ended_at = now()
-where resident_id = $1 and status <> 'ended' and channels = array['sms']
-"""
-
-DROP_TEXTS = """
-update subscriptions set channels = array_remove(channels, 'sms')
-where resident_id = $1 and status <> 'ended' and 'sms' = any(channels) and cardinality(channels) > 1
-"""
-
 MARK_PROCESSED = 'update notify_callbacks set processed_at = now(), outcome = $2 where id = $1'
 
 LOAD_UNPROCESSED = """
@@ -168,7 +152,8 @@ async def process(pool: asyncpg.Pool, callback_id: int, *, public_url: str) -> s
         if row['kind'] == 'status':
             outcome = await _apply_status(conn, row, public_url)
         else:
-            outcome = await _apply_inbound(conn, row['payload'])
+            mobile = canonical_mobile(str(row['payload'].get('source_number', '')))
+            outcome = await text_replies.apply(conn, callback_id, row['payload'], mobile)
         await conn.execute(MARK_PROCESSED, callback_id, outcome)
     return outcome
 
@@ -213,21 +198,6 @@ async def _tell_other_channels(conn: asyncpg.Connection, suppressed_id: int, pub
         )  # fmt: skip
         told += 1
     return told
-
-
-async def _apply_inbound(conn: asyncpg.Connection, payload: dict[str, Any]) -> str:
-    words = re.sub(r'[^A-Za-z]', ' ', str(payload.get('message', ''))).upper().split()
-    if not words or words[0] not in STOP_WORDS:
-        return 'stored'
-    mobile = canonical_mobile(str(payload.get('source_number', '')))
-    contact = await conn.fetchrow(FIND_MOBILE, mobile)
-    if contact is None:
-        return 'stop from an unknown number'
-    await conn.execute(SUPPRESS, contact['id'], 'stop-reply')
-    ended = int((await conn.execute(END_TEXT_ONLY, contact['resident_id'])).split()[-1])
-    await conn.execute(DROP_TEXTS, contact['resident_id'])
-    logger.info('STOP received: texts suppressed, %d subscriptions ended', ended)
-    return f'stop: suppressed, {ended} ended'
 
 
 def canonical_mobile(number: str) -> str:

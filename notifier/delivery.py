@@ -123,8 +123,10 @@ class Sender:
         return await self.send(claimed) if claimed else 'skipped'
 
     async def send(self, row: Claimed) -> str:
-        if row.suppressed or row.subscription_status in ('ended', 'paused'):
-            reason = 'contact point suppressed' if row.suppressed else f'subscription {row.subscription_status}'
+        # a 'reply' confirms a STOP to the number it has just suppressed (notifier/text_replies.py)
+        suppressed = row.suppressed and row.purpose != 'reply'
+        if suppressed or row.subscription_status in ('ended', 'paused'):
+            reason = 'contact point suppressed' if suppressed else f'subscription {row.subscription_status}'
             await self.pool.execute(sql.MARK_FINAL, row.id, 'cancelled', reason)
             return 'cancelled'
         if row.quiet_until is not None:  # a backlog or a retry drained into the night: wait for the morning
@@ -241,7 +243,11 @@ class Sender:
                     secret=self.settings.link_secrets[0] if self.settings.link_secrets else None,
                 ),  # fmt: skip
                 unsubscribe_url=unsubscribe,
-                manage_url=links.manage_url(public),
+                manage_url=links.manage_url(
+                    public,
+                    self.settings.link_secrets[0] if self.settings.link_secrets else None,
+                    row.subscription_id,
+                ),
             )
         except (KeyError, ValueError) as exc:
             raise InvalidMessage(f'no message for this event: {exc}') from exc

@@ -24,6 +24,10 @@ from subscriptions import (
     journey_confirm,
     journey_near,
     journey_submit,
+    manage_changes,
+    manage_pages,
+    manage_sign_in,
+    your_data,
 )
 from subscriptions import pages as subscription_pages
 
@@ -125,6 +129,10 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(journey_case.routes)
     app.add_routes(subscription_pages.routes)
     app.add_routes(digest_page.routes)
+    app.add_routes(manage_sign_in.routes)
+    app.add_routes(manage_pages.routes)
+    app.add_routes(manage_changes.routes)
+    app.add_routes(your_data.routes)
     app.add_routes(callbacks.routes)
     app.add_routes(sources_views.routes)
     app.add_routes(staff_pages.routes)

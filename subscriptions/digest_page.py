@@ -1,20 +1,21 @@
 """`/d/{token}`: every item of one digest, for the "see all" link (a digest message shows only the first few).
 
-The token, not the digest id, is in the URL: the list says roughly where someone lives.
+The token, not the digest id, is in the URL: the list says roughly where someone lives, so the page is never
+cached. A link that is not ours, or whose list has gone, gets the kind "this link does not work" page (404).
 """
 
 from __future__ import annotations
-
-from html import escape
 
 import asyncpg
 from aiohttp import web
 
 from notifier.app_keys import PG, SETTINGS
+from notifier.rendering import language, render
 from subscriptions import links
 from subscriptions.digests import DIGEST_TOKEN_PURPOSE
-from subscriptions.pages import PRIVATE, not_found, page
+from subscriptions.pages import broken
 from subscriptions.tokens import read_token
+from templates.personalisation import LONDON, format_date
 
 routes = web.RouteTableDef()
 
@@ -37,10 +38,11 @@ async def digest(request: web.Request) -> web.Response:
     digest_id = read_token(settings.link_secrets, DIGEST_TOKEN_PURPOSE, request.match_info['token'])
     items = await request.app[PG].fetch(ITEMS, digest_id) if digest_id is not None else []
     if not items:
-        return not_found('Page not found', 'This link is not one of ours, or the list it showed has been removed.')
-    entries = ''.join(
-        f'<li><a href="{escape(_url(item, settings.link_secrets[0]))}">{escape(item["title"])}</a>'
-        f'<p>{escape(item["summary"])}</p></li>'
+        return broken(request, 'links.digest.gone_title', 'links.digest.gone_body')
+    lang = language(request)
+    entries = [
+        {'href': _url(item, settings.link_secrets[0]), 'title': item['title'], 'summary': item['summary'],
+         'when': format_date(item['occurred_at'].astimezone(LONDON), lang)}
         for item in items
-    )
-    return page(f'Your {len(items)} updates', f'<ul>{entries}</ul>', headers=PRIVATE)
+    ]  # fmt: skip
+    return render(request, 'links/digest.html', {'items': entries, 'count': len(entries)})

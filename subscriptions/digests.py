@@ -136,7 +136,7 @@ async def _queue_digest(
         frequency=digest['frequency'],
         see_all_url=see_all_url(public_url, secret, digest['id']),
         unsubscribe_url=links.unsubscribe_url(public_url, secret, subscription_id) if subscription_id else None,
-        manage_url=links.manage_url(public_url),
+        manage_url=links.manage_url(public_url, secret, subscription_id),
     )
     return await conn.fetchval(
         INSERT_DIGEST_MESSAGE,

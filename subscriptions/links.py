@@ -5,6 +5,7 @@ from __future__ import annotations
 from subscriptions.tokens import make_token, unsubscribe_token
 
 EVENT_TOKEN_PURPOSE = 'event'
+MANAGE_TOKEN_PURPOSE = 'manage'
 
 
 def is_private(topic: str, case_reference: str | None) -> bool:
@@ -31,5 +32,8 @@ def unsubscribe_url(public_url: str, secret: bytes, subscription_id: int) -> str
     return f'{public_url}/unsubscribe/{unsubscribe_token(secret, subscription_id)}'
 
 
-def manage_url(public_url: str) -> str:
+def manage_url(public_url: str, secret: bytes | None = None, subscription_id: int | None = None) -> str:
+    """A message's manage link: its subscription's page (after signing in), or /manage without one."""
+    if secret and subscription_id:
+        return f'{public_url}/manage/s/{make_token(secret, MANAGE_TOKEN_PURPOSE, subscription_id)}'
     return f'{public_url}/manage'

@@ -1,17 +1,19 @@
-"""The pages every message links to: the event (/e/{id}), confirm, unsubscribe and manage.
+"""The pages every message links to: the event (/e/{id}), confirm, and unsubscribe. Manage is subscriptions/manage*.
 
-Minimal, real HTML with every value escaped (the GOV.UK design system comes later). A link that is not ours, or
-whose subscription has gone, gets a kind page with status 404, never a traceback. Unsubscribing follows
-RFC 8058: a POST to the same URL (which Notify's one-click header makes mail clients send, with the body
-`List-Unsubscribe=One-Click`) ends the subscription at once, and doing it again changes nothing.
+An event page never moves: /e/{id} shows that version of the news, with every version of the same thing (its
+status history), who is responsible, the comment-by date with the council's comment link, and where it came from.
+A private event (someone's case) answers only its token link, exactly as if it did not exist otherwise.
+
+A link that is not ours, or whose subscription has gone, gets a kind page with status 404, never a traceback.
+Unsubscribing follows RFC 8058: a POST to the same URL (which Notify's one-click header makes mail clients send,
+with the body `List-Unsubscribe=One-Click` and no cookie) ends the subscription at once; doing it again changes
+nothing. Confirming is a button too: mail scanners fetch links, and a GET that confirmed would let anyone sign up
+someone else's address and have the scanner confirm it.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from datetime import datetime
-from html import escape
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -19,186 +21,155 @@ from aiohttp import web
 
 from notifier.app_keys import PG, SETTINGS
 from notifier.csrf import csrf_exempt
+from notifier.rendering import language, render
 from subscriptions import queries
 from subscriptions.api import confirm_subscription, read_confirm_token
 from subscriptions.links import EVENT_TOKEN_PURPOSE, event_path, is_private
+from subscriptions.manage_common import describe
 from subscriptions.tokens import read_token, read_unsubscribe_token
-from templates.personalisation import LONDON, describe_subscription, format_date
+from templates.personalisation import LABELS, LONDON, event_key, format_date
 
 routes = web.RouteTableDef()
 
+TOKEN = r'{token:[0-9]{1,18}\.[A-Za-z0-9_-]{1,40}}'  # `<id>.<mac>` (so /confirm/code is someone else's page)
 EVENT = """
-select id, source, external_key, version, kind, topic, title, summary, changes, attributes, url, occurred_at,
-       created_at, case_reference
-from events where id = $1
+select e.id, e.source, e.external_key, e.version, e.kind, e.topic, e.title, e.summary, e.changes, e.attributes,
+       e.url, e.occurred_at, e.case_reference, s.options ->> 'council' as source_council,
+       coalesce(s.options ->> 'label', e.source) as source_label
+from events e left join sources s on s.name = e.source
+where e.id = $1
 """
 HISTORY = """
-select id, version, kind, title, changes, occurred_at
+select id, version, kind, topic, title, changes, occurred_at
 from events where source = $1 and external_key = $2
 order by version
 """
 PRIVATE = {'Cache-Control': 'no-store'}  # pages reached with a token
 
 
-def page(title: str, body: str, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{escape(title)} – Tell Me</title></head>'
-        f'<body><main><h1>{escape(title)}</h1>{body}</main></body></html>'
-    )
-    return web.Response(text=html, content_type='text/html', charset='utf-8', status=status, headers=headers)
+def _when(moment: datetime, lang: str) -> str:
+    return format_date(moment.astimezone(LONDON), lang) or ''
 
 
-def not_found(title: str, explanation: str) -> web.Response:
-    return page(title, f'<p>{escape(explanation)}</p>', status=404, headers=PRIVATE)
+def _label(kind: str, topic: str, lang: str) -> str:
+    english, welsh = LABELS[event_key(kind, topic)]
+    return welsh if lang == 'cy' else english
 
 
-def _when(moment: datetime) -> str:
-    local = moment.astimezone(LONDON)
-    return f'{format_date(local.date(), "en")}, {local:%H:%M}'
-
-
-def _decode(value: Any, empty: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else (value if value is not None else empty)
-
-
-def _changes_html(changes: list[dict[str, Any]]) -> str:
-    items = []
-    for change in changes:
+def _changes(changes: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for change in changes or []:
         name = str(change.get('field') or '').replace('_', ' ')
         before, after = change.get('before'), change.get('after')
-        text = f'{name}: {before} → {after}' if before and after else f'{name}: {after or before or ""}'
-        items.append(f'<li>{escape(text)}</li>')
-    return f'<ul>{"".join(items)}</ul>' if items else ''
+        lines.append(f'{name}: {before} → {after}' if before and after else f'{name}: {after or before or ""}')
+    return lines
 
 
-def _history_html(rows: list[asyncpg.Record], current: int, link: Callable[[int], str]) -> str:
-    items = []
-    for row in rows:
-        label = f'{_when(row["occurred_at"])}: {row["title"]} ({row["kind"]})'
-        changes = _decode(row['changes'], [])
-        summary = '; '.join(
-            f'{c.get("field")}: {c.get("before") or "–"} → {c.get("after") or "–"}' for c in changes if c.get('field')
-        )
-        text = escape(label) + (f' — {escape(summary)}' if summary and row['version'] > 1 else '')
-        items.append(
-            f'<li><strong>{text}</strong></li>'
-            if row['id'] == current
-            else f'<li><a href="{escape(link(row["id"]))}">{text}</a></li>'
-        )
-    return f'<h2>History</h2><ol>{"".join(items)}</ol>' if len(rows) > 1 else ''
+def _comment(attributes: dict[str, Any], url: str | None, lang: str) -> dict[str, Any] | None:
+    """The comment-by date and where to comment (the event's comment link, else the council's page for it)."""
+    raw = attributes.get('comment_by')
+    if not raw:
+        return None
+    try:
+        closes = date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        return None
+    link = attributes.get('comment_url') or url
+    open_ = closes >= datetime.now(LONDON).date()
+    return {'by': format_date(closes, lang), 'open': open_, 'url': link if isinstance(link, str) else None}
+
+
+def _event_context(event: asyncpg.Record, history: list[asyncpg.Record], lang: str, council: str, link: Any) -> dict:
+    attributes = dict(event['attributes'] or {})
+    newest = history[-1]['id'] if history else event['id']
+    return {
+        'event': event,
+        'label': _label(event['kind'], event['topic'], lang),
+        'when': _when(event['occurred_at'], lang),
+        'paragraphs': [part for part in (event['summary'] or '').split('\n\n') if part.strip()],
+        'changes': _changes(event['changes']),
+        'where': attributes.get('address') or attributes.get('location'),
+        'status': attributes.get('status'),
+        'council': attributes.get('authority') or event['source_council'] or council,
+        'comment': _comment(attributes, event['url'], lang),
+        'newer': link(newest) if newest != event['id'] else None,
+        'history': [
+            {'current': row['id'] == event['id'], 'href': link(row['id']), 'when': _when(row['occurred_at'], lang),
+             'title': row['title'], 'label': _label(row['kind'], row['topic'], lang),
+             'changes': _changes(row['changes']) if row['version'] > 1 else []}
+            for row in history
+        ] if len(history) > 1 else [],
+    }  # fmt: skip
 
 
 @routes.get(r'/e/{ref:[0-9]{1,18}(\.[A-Za-z0-9_-]{1,40})?}', name='event-page')
 async def event_page(request: web.Request) -> web.Response:
-    ref, secrets = request.match_info['ref'], request.app[SETTINGS].link_secrets
+    ref, settings = request.match_info['ref'], request.app[SETTINGS]
+    secrets = settings.link_secrets
     by_token = '.' in ref
     event_id = read_token(secrets, EVENT_TOKEN_PURPOSE, ref) if by_token else int(ref)
     async with request.app[PG].acquire() as conn:
         event = await conn.fetchrow(EVENT, event_id) if event_id is not None else None
-        # a private event (someone's case) answers only its token link, exactly as if it did not exist otherwise
         if event is None or (not by_token and is_private(event['topic'], event['case_reference'])):
-            return not_found('Page not found', 'We could not find this update. Check the link is complete.')
-        history = await conn.fetch(HISTORY, event['source'], event['external_key'])
+            raise web.HTTPNotFound()
+        history = list(await conn.fetch(HISTORY, event['source'], event['external_key']))
 
     def link(other_id: int) -> str:
         return event_path(other_id, private=by_token, secret=secrets[0] if secrets else None)
 
-    attributes = _decode(event['attributes'], {})
-    where = attributes.get('address') or attributes.get('location')
-    parts = [f'<p>{escape(_when(event["occurred_at"]))}</p>']
-    if event['summary']:
-        parts += [f'<p>{escape(paragraph)}</p>' for paragraph in event['summary'].split('\n\n') if paragraph.strip()]
-    changes = _changes_html(_decode(event['changes'], []))
-    if changes:
-        parts.append(f'<h2>What has changed</h2>{changes}')
-    if where:
-        parts.append(f'<h2>Where</h2><p>{escape(str(where))}</p>')
-    if event['url']:
-        url = escape(event['url'], quote=True)
-        parts.append(f'<p><a href="{url}" rel="noopener noreferrer">Read more on the council’s website</a></p>')
-    if len(history) > 1 and history[-1]['id'] != event['id']:
-        newer = escape(link(history[-1]['id']))
-        parts.append(f'<p><a href="{newer}">There is a newer update about this</a></p>')
-    parts.append(_history_html(list(history), event['id'], link))
-    return page(event['title'], ''.join(parts), headers=PRIVATE if by_token else None)
+    context = _event_context(event, history, language(request), settings.council_name, link)
+    context['private'] = by_token
+    return render(request, 'event/event.html', context)
 
 
-@routes.get('/confirm/{token}', name='confirm-page')
+def broken(request: web.Request, title: str, body: str) -> web.Response:
+    """A link of ours that does not (or no longer) work: a kind page, status 404, never cached."""
+    return render(request, 'links/broken.html', {'title_key': title, 'body_key': body}, status=404)
+
+
+@routes.get(f'/confirm/{TOKEN}', name='confirm-page')
 async def confirm_page(request: web.Request) -> web.Response:
-    """A button, not an action: mail scanners fetch links in messages, and a GET that confirmed would let
-    anyone sign up someone else's address and have the scanner confirm it."""
     subscription_id = read_confirm_token(request.app[SETTINGS], request.match_info['token'])
     if subscription_id is None:
-        return not_found('This link does not work', 'Check you copied the whole link from your message.')
-    return page(
-        'Confirm your subscription',
-        '<p>Press the button to start getting updates. If you did not sign up, ignore this page.</p>'
-        '<form method="post"><button type="submit">Confirm</button></form>',
-        headers=PRIVATE,
-    )
+        return broken(request, 'links.broken.title', 'links.broken.body')
+    return render(request, 'links/confirm.html')
 
 
-@routes.post('/confirm/{token}', name='confirm')
+@routes.post(f'/confirm/{TOKEN}', name='confirm')
 @csrf_exempt  # the unguessable token in the URL is the proof; a forged POST cannot know it
 async def confirm(request: web.Request) -> web.Response:
     subscription_id = read_confirm_token(request.app[SETTINGS], request.match_info['token'])
     if subscription_id is None:
-        return not_found('This link does not work', 'Check you copied the whole link from your message.')
+        return broken(request, 'links.broken.title', 'links.broken.body')
     async with request.app[PG].acquire() as conn, conn.transaction():
         status = await confirm_subscription(conn, subscription_id)
     if status is None:
-        return not_found(
-            'This sign-up has expired',
-            'Sign-ups that are not confirmed within 7 days are deleted. Please sign up again.',
-        )
-    if status == 'ended':
-        return page('This subscription has ended', '<p>Sign up again to hear about this.</p>', headers=PRIVATE)
-    return page(
-        'You’re signed up',
-        '<p>Thank you for confirming. We will tell you when something you asked about happens.</p>'
-        '<p>Every message has a link to stop it.</p>',
-        headers=PRIVATE,
-    )
+        return broken(request, 'links.confirm.expired_title', 'links.confirm.expired_body')
+    return render(request, 'links/confirmed.html', {'ended': status == 'ended'})
 
 
 async def _subscription_for(request: web.Request) -> tuple[int, Any] | web.Response:
     subscription_id = read_unsubscribe_token(request.app[SETTINGS].link_secrets, request.match_info['token'])
     if subscription_id is None:
-        return not_found('This link does not work', 'Check you copied the whole link from your message.')
+        return broken(request, 'links.broken.title', 'links.broken.body')
     subscription = await queries.get_subscription(request.app[PG], subscription_id)  # type: ignore[arg-type]
     if subscription is None:
-        return not_found(
-            'Nothing to unsubscribe from',
-            'This subscription no longer exists, so we will not send you anything about it.',
-        )
+        return broken(request, 'links.unsubscribe.gone_title', 'links.unsubscribe.gone_body')
     return subscription_id, subscription
 
 
-@routes.get('/unsubscribe/{token}', name='unsubscribe-page')
+@routes.get(f'/unsubscribe/{TOKEN}', name='unsubscribe-page')
 async def unsubscribe_page(request: web.Request) -> web.Response:
     found = await _subscription_for(request)
     if isinstance(found, web.Response):
         return found
     _, subscription = found
     if subscription.status == 'ended':
-        return page(
-            'You have unsubscribed', '<p>We will not send you any more messages about this.</p>', headers=PRIVATE
-        )
-    what = describe_subscription(
-        'en', kind=subscription.kind, topics=subscription.topics, radius_m=subscription.radius_m,
-        place='your chosen place' if subscription.kind == 'near' else None, case_reference=subscription.case_reference,
-    )  # fmt: skip
-    return page(
-        'Unsubscribe',
-        f'<p>Stop getting messages about {escape(what)}?</p>'
-        '<form method="post"><button type="submit">Unsubscribe</button></form>',
-        headers=PRIVATE,
-    )
+        return render(request, 'links/unsubscribed.html')
+    return render(request, 'links/unsubscribe.html', {'what': describe(subscription, language(request), capital=False)})
 
 
-@routes.post('/unsubscribe/{token}', name='unsubscribe')
+@routes.post(f'/unsubscribe/{TOKEN}', name='unsubscribe')
 @csrf_exempt  # RFC 8058: mail clients POST here with no cookie; the token in the URL is the proof
 async def unsubscribe(request: web.Request) -> web.Response:
     found = await _subscription_for(request)
@@ -207,13 +178,4 @@ async def unsubscribe(request: web.Request) -> web.Response:
     subscription_id, _ = found
     async with request.app[PG].acquire() as conn, conn.transaction():
         await queries.end_subscription(conn, subscription_id, reason='unsubscribed', by='resident')
-    return page('You have unsubscribed', '<p>We will not send you any more messages about this.</p>', headers=PRIVATE)
-
-
-@routes.get('/manage', name='manage-page')
-async def manage_page(request: web.Request) -> web.Response:
-    return page(
-        'Manage your updates',
-        '<p>To stop a kind of message, use the unsubscribe link at the bottom of any message about it.</p>'
-        '<p>To change what you hear about, or to have your details deleted, contact the council.</p>',
-    )
+    return render(request, 'links/unsubscribed.html')

@@ -177,7 +177,7 @@ def reminder_message(wanted: _Wanted, *, now: datetime, public_url: str, secret:
         language=wanted.language,
         event_url=links.event_url(public_url, wanted.event_id),
         unsubscribe_url=links.unsubscribe_url(public_url, secret, wanted.subscription_id),
-        manage_url=links.manage_url(public_url),
+        manage_url=links.manage_url(public_url, secret, wanted.subscription_id),
     )
 
 

@@ -58,6 +58,8 @@ NOTICE_FIELDS = {
     'sign-in-link': frozenset({'sign_in_url', 'minutes'}),
     'confirm-code': frozenset({'subscription', 'code', 'minutes'}),
     'contact-suppressed': frozenset({'masked_address', 'manage_url'}),
+    'texts-stopped': frozenset(),  # the one reply to a STOP text
+    'texts-started': frozenset(),  # the one reply to a START text
 }
 
 # Longest value, in characters, per channel. Text messages are then fitted to Notify's 918 characters.

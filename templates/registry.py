@@ -68,6 +68,8 @@ NOTICE_OUTBOX_PURPOSE = {
     'sign-in': 'sign-in',
     'sign-in-link': 'sign-in',
     'contact-suppressed': 'notice',
+    'texts-stopped': 'reply',
+    'texts-started': 'reply',
 }
 # what gives way first when a text message would be over the limit
 EVENT_SHRINK_ORDER = ('summary', 'changes', 'title', 'where', 'decision', 'status', 'bulletin', 'bin')

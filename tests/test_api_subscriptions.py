@@ -187,7 +187,7 @@ async def test_the_event_page_shows_the_news_safely_with_its_history(api: Api) -
     assert 'Erection of a single-storey rear extension.' in html and '1 King St' in html
     assert str(event.url) in html and f'href="/e/{second.event_id}"' in html  # a newer version exists
     status, html = await api.page(f'/e/{second.event_id}')
-    assert 'What has changed' in html and 'validated → decided' in html and '<h2>History</h2>' in html
+    assert 'What has changed' in html and 'validated → decided' in html and '>History</h2>' in html
     assert (await api.page('/e/999999'))[0] == 404
     assert (await api.page('/e/99999999999999999'))[0] == 404
     assert (await api.page('/manage'))[0] == 200

@@ -163,9 +163,11 @@ async def test_stop_by_text_suppresses_the_number_and_ends_text_only_subscriptio
 async def test_other_texts_are_stored_for_staff(app: TestClient, sim: RunningSim, pg: asyncpg.Pool) -> None:
     async with sim.http.post(sim.url + '/_sim/inbound-sms', json={'user_number': '07700900789', 'content': 'When?'}):
         pass
-    await wait_for(pg, "select count(*) from notify_callbacks where kind = 'inbound-sms'", expected=1)
-    stored = await pg.fetchrow('select payload, outcome from notify_callbacks')
-    assert (stored['payload']['message'], stored['outcome']) == ('When?', 'stored')
+    # stored first (answered at once), then processed: wait for the processing, not just the row
+    await wait_for(pg, "select count(*) from notify_callbacks where kind = 'inbound-sms' and processed_at is not null",
+                   expected=1)  # fmt: skip
+    stored = await pg.fetchrow('select payload, outcome, for_staff from notify_callbacks')
+    assert (stored['payload']['message'], stored['outcome'], stored['for_staff']) == ('When?', 'stored', True)
 
 
 async def test_a_dead_email_address_is_explained_to_the_resident_by_text(
