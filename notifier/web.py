@@ -9,11 +9,11 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from notifier import callbacks, csrf, db, queue, rendering, staff_pages, views
+from notifier import callbacks, csrf, db, queue, rendering, staff_pages, staff_replies, views
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 from notifier.settings import Settings
 from sources import api as sources_api
-from sources import cases_api
+from sources import case_pages, case_signup, case_template_pages, case_tools_api, cases_api
 from sources import views as sources_views
 from subscriptions import api as subscriptions_api
 from subscriptions import (
@@ -120,6 +120,10 @@ def create_app(settings: Settings) -> web.Application:
     views.setup(app)
     app.add_routes(sources_api.routes)
     app.add_routes(cases_api.routes)
+    app.add_routes(case_pages.routes)
+    app.add_routes(case_template_pages.routes)
+    app.add_routes(case_signup.routes)
+    app.add_routes(case_tools_api.routes)
     app.add_routes(subscriptions_api.routes)
     app.add_routes(journey_confirm.routes)  # /confirm/code before /confirm/{token}
     app.add_routes(journey.routes)
@@ -136,4 +140,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(callbacks.routes)
     app.add_routes(sources_views.routes)
     app.add_routes(staff_pages.routes)
+    app.add_routes(staff_replies.routes)
     return app

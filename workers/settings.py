@@ -15,7 +15,7 @@ from notifier.notify_client import NotifyClient
 from notifier.rate_limit import SendLimiter
 from notifier.settings import Settings
 from workers import cron as sweeper
-from workers import housekeeping, jobs
+from workers import evidence, housekeeping, jobs
 from workers.heartbeat import Heartbeat
 from workers.pump import Pump
 
@@ -58,6 +58,7 @@ class WorkerSettings:
         cron(sweeper.queue_bin_reminders, minute=set(range(2, 60, 5)), second=20, unique=True, timeout=240),
         cron(sweeper.poll_due_sources, second=45, unique=True, timeout=540),  # every minute; each source's own interval
         cron(housekeeping.forget, minute=41, second=0, unique=True, timeout=300),  # hourly
+        cron(evidence.evidence_reminders, minute=set(range(3, 60, 5)), second=40, unique=True, timeout=240),
     ]
     on_startup = startup
     on_shutdown = shutdown
