@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     notify_sim_port: int = Field(8081, ge=0, le=65535, description='port of the embedded simulator in tellme dev')
     log_level: str = 'INFO'
     demo: bool = Field(True, description='tellme dev only: sign up demo residents and publish a demo event a minute')
+    # Bulletins (issue 6): what a text costs, when a second person must approve, what a message saves
+    sms_price_pence: float = Field(
+        2.27, ge=0, description='GOV.UK Notify: pence (before VAT) per text message fragment after the free allowance'
+    )
+    approval_threshold: int = Field(
+        5000, ge=0, description='a bulletin reaching more people than this needs a second person with the approver role'
+    )
+    saving_per_contact_pence: int = Field(
+        268, ge=0, description='what a message that saves a phone call saves: £2.83 − £0.15 (SOCITM 2012), in pence'
+    )
 
     @field_validator('database_url')
     @classmethod

@@ -17,6 +17,9 @@ from sources import case_pages, case_signup, case_template_pages, case_tools_api
 from sources import views as sources_views
 from subscriptions import api as subscriptions_api
 from subscriptions import (
+    bulletin_api,
+    bulletin_pages,
+    bulletin_send_pages,
     digest_page,
     journey,
     journey_bins,
@@ -141,4 +144,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(sources_views.routes)
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_replies.routes)
+    app.add_routes(bulletin_pages.routes)
+    app.add_routes(bulletin_send_pages.routes)
+    app.add_routes(bulletin_api.routes)
     return app

@@ -14,8 +14,8 @@ from notifier.delivery import Sender
 from notifier.notify_client import NotifyClient
 from notifier.rate_limit import SendLimiter
 from notifier.settings import Settings
+from workers import bulletins, evidence, housekeeping, jobs
 from workers import cron as sweeper
-from workers import evidence, housekeeping, jobs
 from workers.heartbeat import Heartbeat
 from workers.pump import Pump
 
@@ -59,6 +59,7 @@ class WorkerSettings:
         cron(sweeper.poll_due_sources, second=45, unique=True, timeout=540),  # every minute; each source's own interval
         cron(housekeeping.forget, minute=41, second=0, unique=True, timeout=300),  # hourly
         cron(evidence.evidence_reminders, minute=set(range(3, 60, 5)), second=40, unique=True, timeout=240),
+        cron(bulletins.send_due_bulletins, second=5, unique=True, timeout=50),  # every minute: scheduled bulletins
     ]
     on_startup = startup
     on_shutdown = shutdown
