@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from arq.connections import RedisSettings
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NOTIFY_PRODUCTION_URL = 'https://api.notifications.service.gov.uk'
@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     saving_per_contact_pence: int = Field(
         268, ge=0, description='what a message that saves a phone call saves: £2.83 − £0.15 (SOCITM 2012), in pence'
     )
+    # Staff sign-in through the council's OpenID Connect provider (e.g. Microsoft Entra ID); off while the issuer is
+    # empty. The redirect URI to register with the provider is {public_url}/staff/sign-in/oidc/callback.
+    oidc_issuer: str = Field(
+        '', description="the provider's issuer URL, e.g. https://login.microsoftonline.com/TENANT/v2.0"
+    )
+    oidc_client_id: str = Field('', description='the application (client) id registered with the provider')
+    oidc_client_secret: SecretStr = Field(SecretStr(''), description="the application's client secret")
+    oidc_roles_claim: str = Field(
+        '', description='a claim (e.g. roles or groups) whose values name Tell Me roles; empty: accounts must exist'
+    )
 
     @field_validator('database_url')
     @classmethod
@@ -76,6 +86,21 @@ class Settings(BaseSettings):
             raise ValueError('must be an http:// or https:// URL')
         return value.rstrip('/')
 
+    @field_validator('oidc_issuer')
+    @classmethod
+    def _oidc_issuer(cls, value: str) -> str:
+        parts = urlsplit(value)
+        local = parts.hostname in ('localhost', '127.0.0.1', '::1')
+        if value and (parts.scheme != 'https' and not (parts.scheme == 'http' and local) or not parts.netloc):
+            raise ValueError("must be an https:// URL (the issuer named in the provider's discovery document)")
+        return value.rstrip('/')
+
+    @model_validator(mode='after')
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret.get_secret_value()):
+            raise ValueError('TELLME_OIDC_ISSUER needs TELLME_OIDC_CLIENT_ID and TELLME_OIDC_CLIENT_SECRET as well')
+        return self
+
     @field_validator('notify_api_key')
     @classmethod
     def _notify_key_shape(cls, value: SecretStr) -> SecretStr:
@@ -97,6 +122,10 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies carry the Secure flag whenever the service is reached over HTTPS (always, in production)."""
         return self.public_url.startswith('https://')
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def link_secrets(self) -> list[bytes]:

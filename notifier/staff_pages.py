@@ -38,7 +38,8 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
 async def sign_in_page(request: web.Request) -> web.Response:
     if await staff_auth.current(request):
         raise web.HTTPSeeOther(_safe_next(request.query.get('next', '')))
-    return render(request, 'staff/sign_in.html', {'email': '', 'next': request.query.get('next', ''), 'oidc': False})
+    context = {'email': '', 'next': request.query.get('next', ''), 'oidc': request.app[SETTINGS].oidc_enabled}
+    return render(request, 'staff/sign_in.html', context)
 
 
 @routes.post('/staff/sign-in')
@@ -73,7 +74,7 @@ async def sign_in(request: web.Request) -> web.Response:
                 errors['email'] = 'This account is locked after too many wrong passwords. Try again in 15 minutes'
             else:
                 errors['email'] = 'Enter a correct email address and password'
-    context = {'email': email, 'next': next_path, 'errors': errors, 'oidc': False}
+    context = {'email': email, 'next': next_path, 'errors': errors, 'oidc': settings.oidc_enabled}
     return render(request, 'staff/sign_in.html', context)
 
 

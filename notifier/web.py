@@ -9,7 +9,18 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from notifier import callbacks, csrf, db, queue, rendering, staff_pages, staff_replies, views
+from notifier import (
+    callbacks,
+    csrf,
+    db,
+    oidc_pages,
+    overview_pages,
+    queue,
+    rendering,
+    staff_pages,
+    staff_replies,
+    views,
+)
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
 from notifier.settings import Settings
 from sources import api as sources_api
@@ -144,6 +155,8 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(sources_views.routes)
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_replies.routes)
+    app.add_routes(overview_pages.routes)
+    app.add_routes(oidc_pages.routes)
     app.add_routes(bulletin_pages.routes)
     app.add_routes(bulletin_send_pages.routes)
     app.add_routes(bulletin_api.routes)
