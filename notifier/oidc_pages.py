@@ -18,6 +18,7 @@ from aiohttp import web
 
 from notifier import oidc, staff_auth, staff_pages, throttle
 from notifier.app_keys import HTTP, PG, QUEUE, SETTINGS
+from notifier.client_ip import client_ip
 
 logger = logging.getLogger('notifier.oidc')
 routes = web.RouteTableDef()
@@ -78,7 +79,7 @@ async def callback(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if not settings.oidc_enabled or not settings.link_secrets:
         raise web.HTTPNotFound()
-    scope, remote = 'staff-oidc-ip', request.remote or ''
+    scope, remote = 'staff-oidc-ip', client_ip(request)
     if not await throttle.allow(request.app[QUEUE], settings.link_secrets[0], scope, remote, throttle.PER_IP):
         return _refused(request, 'Too many sign-in attempts from here. Wait a few minutes, then try again.', 429)
     try:

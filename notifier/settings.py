@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr('')
     council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')
     council_url: str = Field('', description="the council's own website, linked from every page's footer")
+    proxy_hops: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description='reverse proxies in front (load balancer, CDN): clients are read from X-Forwarded-For',
+    )
     host: str = '127.0.0.1'
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path('.tellme')

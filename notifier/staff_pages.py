@@ -14,6 +14,7 @@ from aiohttp import web
 
 from notifier import audit, rendering, staff_auth, throttle
 from notifier.app_keys import PG, QUEUE, SETTINGS
+from notifier.client_ip import client_ip
 from notifier.staff_accounts import SignIn, StaffError, authenticate, link_holder, password_problem, set_password
 
 routes = web.RouteTableDef()
@@ -56,7 +57,7 @@ async def sign_in(request: web.Request) -> web.Response:
     secret = settings.link_secrets[0]
     if not errors:
         allowed = await throttle.allow(redis, secret, 'staff-sign-in', email, ((10, 300),)) and await throttle.allow(
-            redis, secret, 'staff-sign-in-ip', request.remote or '', throttle.PER_IP
+            redis, secret, 'staff-sign-in-ip', client_ip(request), throttle.PER_IP
         )
         if not allowed:
             errors['email'] = 'Too many attempts. Wait 5 minutes, then try again'

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from notifier import rendering, sessions, throttle
 from notifier.app_keys import PG, QUEUE, SETTINGS
+from notifier.client_ip import client_ip
 from subscriptions import one_time, queries, signup
 from subscriptions.api import confirm_subscription
 from subscriptions.journey import see_other, t_for
@@ -87,7 +88,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
         subscription = await queries.get_subscription(conn, last['subscription_id'])
     if point is None or subscription is None or subscription.status != 'pending':
         return rendering.render(request, 'signup/no_code.html')
-    allowed = await throttle.allow(redis, settings.link_secrets[0], 'signup-ip', request.remote or '', throttle.PER_IP)
+    allowed = await throttle.allow(redis, settings.link_secrets[0], 'signup-ip', client_ip(request), throttle.PER_IP)
     allowed &= await throttle.allow(redis, settings.link_secrets[0], 'signup', point['address'])
     if not allowed:
         return _code_page(request, last, errors={'code': t_for(request)('signup.error.wait')}, resend=True)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from notifier import rendering, sessions, throttle
 from notifier.app_keys import PG, QUEUE, SETTINGS
+from notifier.client_ip import client_ip
 from notifier.settings import Settings
 from subscriptions import journey, one_time, queries, signup
 from subscriptions.journey import NAMES, Journey, journey_of, see_other, t_for, url
@@ -78,7 +79,7 @@ async def check(request: web.Request) -> web.Response:
 async def _allowed(request: web.Request, addresses: dict[str, str]) -> bool:
     settings, redis = request.app[SETTINGS], request.app[QUEUE]
     secret = settings.link_secrets[0]
-    allowed = await throttle.allow(redis, secret, 'signup-ip', request.remote or '', throttle.PER_IP)
+    allowed = await throttle.allow(redis, secret, 'signup-ip', client_ip(request), throttle.PER_IP)
     for address in addresses.values():
         allowed &= await throttle.allow(redis, secret, 'signup', address)
     return allowed

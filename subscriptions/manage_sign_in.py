@@ -19,6 +19,7 @@ from aiohttp import web
 
 from notifier import sessions, throttle
 from notifier.app_keys import PG, QUEUE, SETTINGS
+from notifier.client_ip import client_ip
 from notifier.rendering import language, render, translate
 from subscriptions import one_time
 from subscriptions.manage_common import NEXT, owned, read_manage_token, see_other
@@ -63,7 +64,7 @@ async def sign_in_page(request: web.Request) -> web.Response:
 async def _allowed(request: web.Request, address: str) -> bool:
     settings, redis = request.app[SETTINGS], request.app[QUEUE]
     secret = settings.link_secrets[0]
-    by_ip = await throttle.allow(redis, secret, 'manage-sign-in-ip', request.remote or '', throttle.PER_IP)
+    by_ip = await throttle.allow(redis, secret, 'manage-sign-in-ip', client_ip(request), throttle.PER_IP)
     by_address = await throttle.allow(redis, secret, 'manage-sign-in', address)
     return by_ip and by_address
 
