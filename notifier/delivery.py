@@ -214,7 +214,8 @@ class Sender:
         else:
             if row.template_id is None:
                 raise InvalidMessage('no template for this message')
-            one_click = unsubscribe if row.purpose not in ('confirmation', 'sign-in') else None
+            wanted = row.channel == 'email' and row.purpose not in ('confirmation', 'sign-in')
+            one_click = unsubscribe if wanted and (unsubscribe or '').startswith('https://') else None
             message = Outgoing(str(row.template_id), _strings(row.personalisation or {}), one_click)
         _check_recipient(row.channel, row.address)
         return message

@@ -259,7 +259,8 @@ def _message(
     if spec.channel == 'sms':
         personalisation = _fit_sms(spec, personalisation, [name for name in shrink if name in personalisation])
         fragments = sms_fragments(render(template(spec.template_id)['body'], personalisation))
-    one_click = unsubscribe_url if spec.channel == 'email' and unsubscribe_url else None
+    # Notify takes the header on emails only, and only as an https URL (a plain-http dev host sends without it)
+    one_click = unsubscribe_url if spec.channel == 'email' and (unsubscribe_url or '').startswith('https://') else None
     return Message(spec.template_id, personalisation, one_click, fragments)
 
 
