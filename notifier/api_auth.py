@@ -215,6 +215,7 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
             request[CALLER] = caller
             return await handler(request)
 
+        checked.api_roles = roles  # type: ignore[attr-defined]  # read by the OpenAPI document and its tests
         return checked
 
     return decorate
@@ -282,11 +283,31 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 async def read_json(request: web.Request) -> dict[str, Any]:
     try:
         data = json.loads(await request.read() or b'null')
-    except (ValueError, UnicodeDecodeError):
+        storable = _storable(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise json_error(400, 'invalid request', {'body': 'the body is not valid JSON'}) from None
     if not isinstance(data, dict):
         raise json_error(400, 'invalid request', {'body': 'send a JSON object'})
+    if not storable:
+        raise json_error(400, 'invalid request', {'body': 'the text has \\u0000 or an unpaired surrogate in it'})
     return data
+
+
+def _storable(value: Any) -> bool:
+    """False when any text in the body could not be stored: PostgreSQL refuses NUL, and UTF-8 lone surrogates."""
+    if isinstance(value, str):
+        if '\x00' in value:
+            return False
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
 
 
 async def read_body(request: web.Request, model: type[Model]) -> Model:

@@ -92,6 +92,7 @@ def staff_page(*roles: str) -> Callable[[Handler], Handler]:
                 raise web.HTTPForbidden()
             return await handler(request)
 
+        guarded.staff_roles = roles  # type: ignore[attr-defined]  # read by the role-matrix test
         return guarded
 
     return decorate

@@ -14,6 +14,7 @@ from notifier import (
     csrf,
     db,
     oidc_pages,
+    openapi,
     overview_pages,
     queue,
     rendering,
@@ -160,4 +161,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(bulletin_pages.routes)
     app.add_routes(bulletin_send_pages.routes)
     app.add_routes(bulletin_api.routes)
+    app.add_routes(openapi.routes)
     return app

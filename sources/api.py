@@ -37,6 +37,8 @@ def _check_topic(caller: Caller, event: Event) -> None:
 @requires('system', 'case_officer', 'comms')
 async def post_event(request: web.Request) -> web.Response:
     event = await read_body(request, Event)
+    if any(not 1 <= len(name) <= 100 for name in event.attributes):  # a change names its attribute (Change.field)
+        raise json_error(400, 'invalid request', {'attributes': 'each attribute name must be 1 to 100 characters'})
     _check_topic(request[CALLER], event)
     try:
         async with request.app[PG].acquire() as conn, conn.transaction():
