@@ -13,6 +13,7 @@ from notifier import (
     callbacks,
     csrf,
     db,
+    input_guard,
     oidc_pages,
     openapi,
     overview_pages,
@@ -124,7 +125,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[security_headers, rendering.middleware, error_middleware, csrf.middleware],
+        middlewares=[security_headers, rendering.middleware, error_middleware, input_guard.middleware, csrf.middleware],
         client_max_size=1024**2,
     )
     app[SETTINGS] = settings

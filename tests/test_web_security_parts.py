@@ -130,3 +130,15 @@ async def test_without_redis_the_throttle_lets_people_through() -> None:
         assert await throttle.allow(dead, SECRET, 'sign-up', 'someone@example.com')
     finally:
         await dead.aclose()
+
+
+async def test_text_no_database_can_hold_gets_a_page_saying_so_not_a_crash(client: Any) -> None:
+    query = await client.get('/privacy', params={'q': 'a\x00b'})
+    assert query.status == 400 and 'Sorry, we could not read that' in await query.text()
+    api = await client.get('/api/notifications/1', params={'x': 'a\x00b'})
+    assert api.status == 400 and (await api.json())['errors']
+    from notifier import csrf
+
+    client.session.cookie_jar.update_cookies({csrf.COOKIE: 'c' * 22})
+    form = await client.post('/privacy', data={csrf.FIELD: csrf._sign(SECRET, 'c' * 22), 'title': 'bad\x00title'})
+    assert form.status == 400 and 'Sorry, we could not read that' in await form.text()
