@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := notifier/static/vendor/.locked
 
-.PHONY: setup browser run test lint format bench clean
+.PHONY: setup browser run test screenshots lint format bench clean
 
 setup: $(STAMP) $(ASSETS) browser
 
@@ -35,6 +35,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The main pages at phone and desktop widths, from a real browser, into docs/screenshots/ (the README shows them)
+screenshots: setup
+	TELLME_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_browser_screenshots.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,0 +1,101 @@
+"""Browser tests: Debian's Chromium driven by Playwright for Python against the whole service on a real port.
+
+Fixtures: `chromium` (one browser for the browser tests), `live` (the app, a worker and the Notify simulator, fresh
+per test: tests/browser/live.py), `page` (a new browser context per test) and `resident` (that page with a
+screenshot of every page visited, tests/browser/browse.py). The suite is skipped, with one reason, only when
+Chromium is not installed (`make setup` installs it where it can).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+
+from tests.browser.browse import ARTEFACTS, DESKTOP, Browse
+from tests.browser.chromium import ARGS, CHROMIUM, MISSING, SAYS_WHY
+from tests.browser.live import EventLoopThread, LiveServer
+from tests.conftest import Services
+
+if MISSING:  # one module is collected, and says why the browser tests are skipped
+    collect_ignore = [path.name for path in Path(__file__).parent.glob('test_*.py') if path.name != SAYS_WHY]
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report = yield
+    if report.when == 'call':
+        item.stash[FAILED] = report.failed
+    return report
+
+
+@pytest.fixture(scope='package')
+def playwright() -> Iterator[Playwright]:
+    if MISSING:  # a test file named on the command line is collected all the same
+        pytest.skip(MISSING)
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope='package')
+def chromium(playwright: Playwright) -> Iterator[Browser]:
+    # launch() gives the browser a fresh, temporary profile of its own every time
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope='package')
+def server_loop() -> Iterator[EventLoopThread]:
+    loop = EventLoopThread()
+    yield loop
+    loop.stop()
+
+
+@pytest.fixture
+def live(server_loop: EventLoopThread, services: Services) -> Iterator[LiveServer]:
+    server = LiveServer(server_loop, services).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page_problems() -> list[str]:
+    """What the page did wrong: Content-Security-Policy violations and uncaught JavaScript errors."""
+    return []
+
+
+@pytest.fixture
+def page(chromium: Browser, live: LiveServer, page_problems: list[str]) -> Iterator[Page]:
+    """A page in a fresh context (no cookies), failing the test if the page breaks its CSP or throws."""
+    context = chromium.new_context(viewport=DESKTOP, locale='en-GB', ignore_https_errors=True)  # our test certificate
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == 'error' and 'Content Security Policy' in message.text:
+            page_problems.append(f'{page.url}: {message.text}')
+
+    page.on('console', on_console)
+    page.on('pageerror', lambda error: page_problems.append(f'{page.url}: JavaScript error: {error}'))
+    yield page
+    context.close()
+    assert not page_problems, 'the pages broke their Content-Security-Policy or threw:\n' + '\n'.join(page_problems)
+
+
+@pytest.fixture
+def resident(page: Page, live: LiveServer, request: pytest.FixtureRequest) -> Iterator[Browse]:
+    folder = ARTEFACTS / re.sub(r'[^A-Za-z0-9_.\-]+', '-', request.node.name).strip('-')
+    shutil.rmtree(folder, ignore_errors=True)
+    browse = Browse(page, live, folder)
+    yield browse
+    failed = request.node.stash.get(FAILED, False)
+    if not page.is_closed() and (failed or page.url != browse.last_url):
+        browse.snap('failed' if failed else 'last')  # how the page looked when the test ended

@@ -1,0 +1,108 @@
+"""Bin day reminders in Chromium: pick your address at a postcode, choose the evening before (a morning time for
+an evening reminder is explained, not lost), confirm from the email, get the reminder when the evening comes,
+manage it from the link in the reminder, unsubscribe in one click and get no more reminders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sources.adapters.ukbcd import schedule_event
+from subscriptions.reminders import Queued, queue_reminders
+from tests.browser.browse import Browse
+from tests.browser.journeys import (
+    STRETFORD,
+    T,
+    confirm_from_email,
+    one_click_unsubscribe,
+    pick,
+    sign_in_from_message,
+    sign_up_by_email,
+)
+from tests.browser.live import LiveServer
+from tests.factories import make_resident, make_subscription, record
+
+UPRN = '100012345678'
+ADDRESS = f'12 King Street, Stretford, {STRETFORD}'
+EMAIL = 'bins.resident@example.com'
+LONDON = ZoneInfo('Europe/London')
+pytestmark = pytest.mark.timeout(120)
+
+
+def publish_schedule(live: LiveServer) -> None:
+    """The council's bin schedule for the property: collections tomorrow and for the next two weeks."""
+    now = datetime.now(UTC)
+    tomorrow = now.astimezone(LONDON).date() + timedelta(days=1)
+    days = {tomorrow + timedelta(weeks=n) for n in range(3)}
+    event = schedule_event('testshire-bins', UPRN, {'Refuse': days}, {'address': ADDRESS}, now, url=None)
+    live.run(record(live.pg, event, now=now))
+
+
+def evening_comes(live: LiveServer, weeks_later: int = 0) -> Queued:
+    """The reminder cron runs (today, or `weeks_later`), and the time it chose comes round: the reminder goes now."""
+    now = datetime.now(UTC) + timedelta(weeks=weeks_later)
+
+    async def run() -> Queued:
+        async with live.pg.acquire() as conn, conn.transaction():
+            queued = await queue_reminders(
+                conn, now=now, public_url=live.base_url, secret=live.settings.link_secrets[0]
+            )
+            await conn.execute("update notifications set not_before = now() where purpose = 'reminder'")
+        return queued
+
+    queued = live.run(run())
+    live.wake_senders()
+    return queued
+
+
+def test_a_resident_gets_bin_reminders_for_their_address_and_stops_them(resident: Browse, live: LiveServer) -> None:
+    publish_schedule(live)
+    resident.open('/')
+    resident.click_link(T('start.bins_link'))
+    assert resident.heading() == T('bins.postcode.title')
+    resident.accessible('bins postcode')
+    resident.fill(T('bins.postcode.title'), 'M32')
+    resident.press(T('common.continue'))
+    assert resident.error_summary() == [T('near.error.postcode_format')]
+    resident.accessible('a part postcode')
+    resident.fill(T('bins.postcode.title'), STRETFORD)
+    resident.press(T('common.continue'))
+    assert resident.heading() == T('bins.address.title')
+    resident.accessible('pick an address')
+    resident.choose(ADDRESS)
+    resident.press(T('common.continue'))
+    assert resident.heading() == T('bins.when.title')
+    pick(resident, 'remind_at', 'evening-before')
+    resident.fill(T('bins.when.time'), '07:00')
+    resident.press(T('common.continue'))
+    assert resident.error_messages() == [T('bins.error.time_evening')]
+    assert resident.page.locator('input[name="remind_at"][value="evening-before"]').is_checked(), 'choice kept'
+    resident.accessible('a morning time for an evening reminder')
+    resident.fill(T('bins.when.time'), '')
+    resident.press(T('common.continue'))
+    sign_up_by_email(resident, EMAIL)
+    confirm_from_email(resident, live, EMAIL)
+
+    assert len(evening_comes(live).queued) == 1
+    reminder = live.wait_for_messages(2, where=lambda m: m.recipient == EMAIL)[-1]
+    assert 'Refuse' in reminder.body or 'refuse' in reminder.body
+    subscription = live.fetchval("select id from subscriptions where kind = 'address'")
+    sign_in_from_message(resident, live, reminder, EMAIL, subscription)
+    resident.accessible('the bin reminder subscription')
+
+    assert one_click_unsubscribe(live, reminder) in (200, 202, 204)
+    resident.page.reload()
+    resident.snap('after-one-click')
+    assert resident.page.locator('#value-status').inner_text() == T('manage.status.ended')
+
+    # Next week the neighbour who shares the collection is reminded; our resident is not.
+    neighbour = live.run(make_resident(live.pg, email='next.door@example.com'))
+    live.run(
+        make_subscription(live.pg, neighbour, kind='address', uprn=UPRN, topics=['bins'], remind_at='evening-before')
+    )
+    assert len(evening_comes(live, weeks_later=1).queued) == 1
+    live.wait_for_messages(1, where=lambda m: m.recipient == 'next.door@example.com')
+    live.wait_until_idle()
+    assert len(live.messages(to=EMAIL)) == 3  # confirmation, the reminder, the sign-in link: nothing since

@@ -1,0 +1,115 @@
+"""Screenshots of the main pages at a phone's width (375 px) and a desktop's (1280 px), reached the way a resident
+reaches them, each at most 300 KB. `make test` takes the phone's into tests/artefacts/screenshots/docs/ (the other
+browser tests see every page at desktop width); `make screenshots` (TELLME_UPDATE_SCREENSHOTS=1) takes both and
+writes them to docs/screenshots/, the copies the README shows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from sources.models import Event
+from tests.browser.browse import ARTEFACTS, DESKTOP, PHONE, Browse
+from tests.browser.journeys import (
+    STRETFORD,
+    T,
+    confirm_from_email,
+    near_choices,
+    pick,
+    planning_event,
+    sign_in_by_email,
+)
+from tests.browser.live import LiveServer
+from tests.factories import place, record
+
+DOCS = Path(__file__).resolve().parents[2] / 'docs' / 'screenshots'
+MAX_BYTES = 300_000
+EMAIL = 'alex@example.com'
+DEVICES = {'phone': PHONE, 'desktop': DESKTOP}
+UPDATING = bool(os.environ.get('TELLME_UPDATE_SCREENSHOTS'))
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(params=list(DEVICES) if UPDATING else ['phone'])  # the desktop pages are every other test's
+def device(request: pytest.FixtureRequest, chromium: Browser, live: LiveServer) -> Iterator[tuple[str, Browse]]:
+    name = request.param
+    context = chromium.new_context(
+        viewport=DEVICES[name], device_scale_factor=1, is_mobile=name == 'phone', has_touch=name == 'phone',
+        locale='en-GB', ignore_https_errors=True,
+    )  # fmt: skip
+    context.set_default_timeout(10_000)
+    browse = Browse(context.new_page(), live, ARTEFACTS / f'journey-{name}')
+    yield name, browse
+    context.close()
+
+
+def keep(browse: Browse, device: str, name: str) -> Path:
+    """Save the page as docs/screenshots/<name>-<device>.png would show it: whole page, unless that is too big."""
+    folder = ARTEFACTS / 'docs'
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f'{name}-{device}.png'
+    browse.page.screenshot(path=str(path), full_page=True)
+    if path.stat().st_size > MAX_BYTES:
+        browse.page.screenshot(path=str(path))  # the first screenful
+    assert path.stat().st_size <= MAX_BYTES, f'{path.name} is {path.stat().st_size} bytes'
+    if UPDATING:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / path.name)
+    return path
+
+
+async def past_applications(live: LiveServer) -> None:
+    """Twelve weeks of planning applications around Stretford, so the distance page has estimates to show."""
+    here = place(STRETFORD)
+    now = datetime.now(UTC)
+    for n in range(40):
+        near = planning_event(
+            STRETFORD, title=f'Application {n}', occurred_at=(now - timedelta(days=2 * n)).isoformat()
+        )
+        near.update(lat=here.lat + 0.0004 * (n % 20), lng=here.lng + 0.0003 * (n % 7))
+        await record(live.pg, Event.model_validate(near), now=now)
+
+
+def test_the_main_pages_at_phone_and_desktop_widths(device: tuple[str, Browse], live: LiveServer) -> None:
+    name, resident = device
+    live.run(past_applications(live))
+    resident.open('/')
+    keep(resident, name, '01-start')
+    resident.click_link(T('start.near_link'))
+    resident.press(T('common.continue'))
+    keep(resident, name, '02-postcode-error')
+    resident.fill(T('near.postcode.title'), STRETFORD)
+    resident.press(T('common.continue'))
+    keep(resident, name, '03-distance')
+    near_choices(resident)
+    pick(resident, 'channel', 'email')
+    resident.press(T('common.continue'))
+    resident.fill(T('signup.contact.title_email'), EMAIL)
+    resident.press(T('common.continue'))
+    keep(resident, name, '04-check-your-answers')
+    resident.press(T('signup.check.submit'))
+    keep(resident, name, '05-we-have-sent-you-a-link')
+    confirm_from_email(resident, live, EMAIL)
+
+    comment_by = (datetime.now(UTC) + timedelta(days=21)).date().isoformat()
+    attributes = {'address': '6 King Street, Stretford, M32 0AH', 'status': 'Awaiting decision',
+                  'comment_by': comment_by}  # fmt: skip
+    event = planning_event(
+        STRETFORD, title='Single-storey rear extension at 6 King Street', attributes=attributes,
+        summary='Erection of a single-storey rear extension with a flat roof and two roof lights.',
+    )  # fmt: skip
+    published = live.publish(event)
+    resident.open(f'/e/{published["event_id"]}')
+    keep(resident, name, '06-event')
+    sign_in_by_email(resident, live, EMAIL)
+    keep(resident, name, '07-your-subscriptions')
+    resident.open(f'/manage/subscriptions/{live.fetchval("select id from subscriptions")}')
+    keep(resident, name, '08-a-subscription')
+    resident.open('/', lang='cy')
+    keep(resident, name, '09-start-welsh')
