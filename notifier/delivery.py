@@ -237,18 +237,24 @@ class Sender:
                 data,
                 channel=row.channel,
                 language=row.language,
-                event_url=links.event_url(
-                    public,
-                    row.event_id,
-                    private=links.is_private(event['topic'], event['case_reference']),
-                    secret=self.settings.link_secrets[0] if self.settings.link_secrets else None,
+                event_url=links.in_language(
+                    links.event_url(
+                        public,
+                        row.event_id,
+                        private=links.is_private(event['topic'], event['case_reference']),
+                        secret=self.settings.link_secrets[0] if self.settings.link_secrets else None,
+                    ),
+                    row.language,
                 ),  # fmt: skip
-                unsubscribe_url=unsubscribe,
-                manage_url=links.manage_url(
-                    public,
-                    self.settings.link_secrets[0] if self.settings.link_secrets else None,
-                    row.subscription_id,
-                ),
+                unsubscribe_url=links.in_language(unsubscribe, row.language),
+                manage_url=links.in_language(
+                    links.manage_url(
+                        public,
+                        self.settings.link_secrets[0] if self.settings.link_secrets else None,
+                        row.subscription_id,
+                    ),
+                    row.language,
+                ),  # fmt: skip
             )
         except (KeyError, ValueError) as exc:
             raise InvalidMessage(f'no message for this event: {exc}') from exc

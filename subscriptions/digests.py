@@ -129,14 +129,20 @@ async def _queue_digest(
 ) -> UUID:
     # the newest item's subscription answers the one-click unsubscribe; the manage page shows the others
     subscription_id = items[0]['subscription_id']
+    language = items[0]['language']
     message = digest_message(
-        [(EventInput.from_row(item), _item_url(item, public_url, secret)) for item in items],
+        [
+            (EventInput.from_row(item), links.in_language(_item_url(item, public_url, secret), language))
+            for item in items
+        ],
         channel=digest['channel'],
-        language=items[0]['language'],
+        language=language,
         frequency=digest['frequency'],
-        see_all_url=see_all_url(public_url, secret, digest['id']),
-        unsubscribe_url=links.unsubscribe_url(public_url, secret, subscription_id) if subscription_id else None,
-        manage_url=links.manage_url(public_url, secret, subscription_id),
+        see_all_url=links.in_language(see_all_url(public_url, secret, digest['id']), language),
+        unsubscribe_url=links.in_language(
+            links.unsubscribe_url(public_url, secret, subscription_id) if subscription_id else None, language
+        ),
+        manage_url=links.in_language(links.manage_url(public_url, secret, subscription_id), language),
     )
     return await conn.fetchval(
         INSERT_DIGEST_MESSAGE,

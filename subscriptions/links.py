@@ -37,3 +37,11 @@ def manage_url(public_url: str, secret: bytes | None = None, subscription_id: in
     if secret and subscription_id:
         return f'{public_url}/manage/s/{make_token(secret, MANAGE_TOKEN_PURPOSE, subscription_id)}'
     return f'{public_url}/manage'
+
+
+def in_language(url: str | None, language: str) -> str | None:
+    """A link for a Welsh reader opens its page in Welsh (`?lang=cy`, GOV.UK's switch, which the page remembers);
+    English is the pages' default, so English links stay as they are."""
+    if not url or language == 'en':
+        return url
+    return f'{url}{"&" if "?" in url else "?"}lang={language}'

@@ -175,9 +175,11 @@ def reminder_message(wanted: _Wanted, *, now: datetime, public_url: str, secret:
         event,
         channel=wanted.channel,
         language=wanted.language,
-        event_url=links.event_url(public_url, wanted.event_id),
-        unsubscribe_url=links.unsubscribe_url(public_url, secret, wanted.subscription_id),
-        manage_url=links.manage_url(public_url, secret, wanted.subscription_id),
+        event_url=links.in_language(links.event_url(public_url, wanted.event_id), wanted.language),
+        unsubscribe_url=links.in_language(
+            links.unsubscribe_url(public_url, secret, wanted.subscription_id), wanted.language
+        ),
+        manage_url=links.in_language(links.manage_url(public_url, secret, wanted.subscription_id), wanted.language),
     )
 
 
