@@ -27,7 +27,7 @@ from datetime import datetime
 
 import asyncpg
 
-from subscriptions.matching import _NEXT_DIGEST, _NOT_BEFORE, EARTH_RADIUS_M
+from subscriptions.matching import EARTH_RADIUS_M, OPEN_DIGESTS, outbox_rows
 
 _LONDON = "'Europe/London'"
 
@@ -133,33 +133,8 @@ with clock as materialized (
 {_SPOTS},
 {_MATCHED},
 {_RECIPIENTS},
-open_digests as (
-    insert into digests (contact_point_id, channel, frequency, due_at)
-    select k.contact_point_id, k.channel, k.frequency, {_NEXT_DIGEST}
-    from (select contact_point_id, channel, frequency, min(digest_time) as digest_time
-          from recipients where frequency <> 'immediate'
-          group by contact_point_id, channel, frequency) k
-    cross join clock
-    on conflict (contact_point_id, channel, frequency) where status = 'open'
-        do update set due_at = digests.due_at
-    returning id, contact_point_id, channel, frequency, due_at
-),
-written as (
-    insert into notifications (
-        event_id, digest_id, contact_point_id, subscription_id, channel, purpose, status, urgency, not_before
-    )
-    select b.event_id, d.id, r.contact_point_id, r.subscription_id, r.channel, 'event',
-           case when d.id is null then 'pending' else 'held' end, r.urgency,
-           {_NOT_BEFORE}
-    from recipients r
-    cross join b
-    cross join clock
-    left join open_digests d
-        on d.contact_point_id = r.contact_point_id and d.channel = r.channel and d.frequency = r.frequency
-    where b.event_id is not null
-    on conflict (event_id, contact_point_id, channel) where event_id is not null do nothing
-    returning 1
-)
+{OPEN_DIGESTS},
+{outbox_rows('b', 'b.event_id', 'where b.event_id is not null')}
 select count(*) from written
 """
 

@@ -107,6 +107,43 @@ _NOT_BEFORE = f"""case
                   else date_trunc('day', clock.local) + interval '1 day' + r.quiet_end end) at time zone {_LONDON}
         else clock.now end"""
 
+# Shared with bulletins (subscriptions/bulletin_audience.py): from a `recipients` CTE and `clock`, open (or find)
+# each digest that daily and weekly recipients' rows wait in — the upsert changes nothing and only locks the open
+# digest and returns its id — then write one outbox row per recipient, held in its digest or due when quiet hours
+# allow; a second fan-out of the same event writes nothing.
+OPEN_DIGESTS = f"""open_digests as (
+    insert into digests (contact_point_id, channel, frequency, due_at)
+    select k.contact_point_id, k.channel, k.frequency, {_NEXT_DIGEST}
+    from (select contact_point_id, channel, frequency, min(digest_time) as digest_time
+          from recipients where frequency <> 'immediate'
+          group by contact_point_id, channel, frequency) k
+    cross join clock
+    on conflict (contact_point_id, channel, frequency) where status = 'open'
+        do update set due_at = digests.due_at
+    returning id, contact_point_id, channel, frequency, due_at
+)"""
+
+
+def outbox_rows(source: str, event_id: str, where: str = '') -> str:
+    """The `written` CTE; `source` is the CTE holding the event and `event_id` the expression for its id."""
+    return f"""written as (
+    insert into notifications (
+        event_id, digest_id, contact_point_id, subscription_id, channel, purpose, status, urgency, not_before
+    )
+    select {event_id}, d.id, r.contact_point_id, r.subscription_id, r.channel, 'event',
+           case when d.id is null then 'pending' else 'held' end, r.urgency,
+           {_NOT_BEFORE}
+    from recipients r
+    cross join {source}
+    cross join clock
+    left join open_digests d
+        on d.contact_point_id = r.contact_point_id and d.channel = r.channel and d.frequency = r.frequency
+    {where}
+    on conflict (event_id, contact_point_id, channel) where event_id is not null do nothing
+    returning 1
+)"""
+
+
 FAN_OUT = f"""
 with clock as materialized (
     select coalesce($2::timestamptz, now()) as now,
@@ -131,32 +168,8 @@ recipients as (
                             case when ev.urgency = 'urgent' then 'immediate' else m.frequency end),
              m.id
 ),
-open_digests as (
-    insert into digests (contact_point_id, channel, frequency, due_at)
-    select k.contact_point_id, k.channel, k.frequency, {_NEXT_DIGEST}
-    from (select contact_point_id, channel, frequency, min(digest_time) as digest_time
-          from recipients where frequency <> 'immediate'
-          group by contact_point_id, channel, frequency) k
-    cross join clock
-    on conflict (contact_point_id, channel, frequency) where status = 'open'
-        do update set due_at = digests.due_at  -- no change: it locks the open digest and returns its id
-    returning id, contact_point_id, channel, frequency, due_at
-),
-written as (
-    insert into notifications (
-        event_id, digest_id, contact_point_id, subscription_id, channel, purpose, status, urgency, not_before
-    )
-    select ev.id, d.id, r.contact_point_id, r.subscription_id, r.channel, 'event',
-           case when d.id is null then 'pending' else 'held' end, r.urgency,
-           {_NOT_BEFORE}
-    from recipients r
-    cross join ev
-    cross join clock
-    left join open_digests d
-        on d.contact_point_id = r.contact_point_id and d.channel = r.channel and d.frequency = r.frequency
-    on conflict (event_id, contact_point_id, channel) where event_id is not null do nothing
-    returning 1
-),
+{OPEN_DIGESTS},
+{outbox_rows('ev', 'ev.id')},
 counted as (select count(*) as n from written)
 update events set matched_at = clock.now, matched_count = coalesce(events.matched_count, 0) + counted.n
 from clock, counted
