@@ -153,8 +153,9 @@ async def edit(request: web.Request) -> web.Response:
             return _compose(request, draft, errors, row=row)
         try:
             await bulletins.update(conn, row['id'], draft, target, staff_auth.actor(staff))
-        except bulletins.BulletinError:
-            pass  # sent meanwhile: its page says so
+        except bulletins.BulletinError as exc:
+            # sent or cancelled while this form was open: show the edit again with why, so nothing vanishes silently
+            return _compose(request, draft, {'title': str(exc)}, row=row)
     raise web.HTTPSeeOther(f'/staff/bulletins/{row["id"]}')
 
 

@@ -238,3 +238,21 @@ async def test_changing_a_bulletin_sends_it_back_to_draft_for_checking_and_appro
     )
     assert row['audience'] is None and not row['needs_approval']
     assert [action for action, _ in await actions(pg, bulletin)][-1] == 'bulletin.edit'
+
+
+async def test_an_edit_of_a_bulletin_cancelled_meanwhile_says_so_and_keeps_what_was_typed(
+    desk: Desk, pg: asyncpg.Pool
+) -> None:
+    await sale_ward(pg)
+    await desk.staff('comms@council.example', 'comms')
+    bulletin = await desk.compose(title='Water off')
+    page = await (await desk.client.get(f'/staff/bulletins/{bulletin}/edit')).text()
+    await pg.execute("update bulletins set status = 'cancelled' where id = $1", bulletin)  # another person, meanwhile
+    fields = [('title', 'Water back on'), ('message', 'Water is back.'), ('topics', 'bulletins'), ('area', 'wards'),
+              ('wards', SALE_WARD), ('channels', 'email'), ('urgency', 'normal')]  # fmt: skip
+    refused = await desk.client.post(
+        f'/staff/bulletins/{bulletin}/edit', data=[('csrf_token', csrf_of(page)), *fields], allow_redirects=False
+    )
+    html = await refused.text()
+    assert refused.status == 200 and 'cannot be changed' in text_of(html) and 'value="Water back on"' in html
+    assert await pg.fetchval('select title from bulletins where id = $1', bulletin) == 'Water off'
