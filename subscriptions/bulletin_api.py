@@ -19,7 +19,7 @@ from aiohttp import web
 from notifier import audit
 from notifier.api_auth import CALLER, json_error, read_json, requires
 from notifier.app_keys import PG, SETTINGS
-from subscriptions import bulletin_audience, bulletin_costs, bulletin_reports, bulletins
+from subscriptions import bulletin_costs, bulletin_reports, bulletins
 from subscriptions.bulletin_drafts import draft_from_json, resolve
 from subscriptions.bulletin_pages import MAX_AHEAD, wake
 
@@ -81,13 +81,7 @@ async def status(request: web.Request) -> web.Response:
 async def preview(request: web.Request) -> web.Response:
     row = await _row(request)
     settings = request.app[SETTINGS]
-    audience = await bulletin_audience.count(request.app[PG], row['id'])
-    shown = bulletin_costs.previews(
-        row['title'], row['message'], row['urgency'], channels=list(row['channels']), public_url=settings.public_url,
-        secret=settings.link_secrets[0],
-    )  # fmt: skip
-    cost = bulletin_costs.cost(audience, shown, sms_price_pence=settings.sms_price_pence,
-                               saving_per_contact_pence=settings.saving_per_contact_pence)  # fmt: skip
+    audience, shown, cost = await bulletin_costs.check(request.app[PG], row, settings)
     body = {
         'id': row['id'], 'status': row['status'],
         'messages': [{'channel': channel, 'language': language, 'subject': p.subject, 'body': p.body,

@@ -27,9 +27,7 @@ from datetime import datetime
 
 import asyncpg
 
-from subscriptions.matching import EARTH_RADIUS_M, OPEN_DIGESTS, outbox_rows
-
-_LONDON = "'Europe/London'"
+from subscriptions.matching import CLOCK, EARTH_RADIUS_M, OPEN_DIGESTS, SUBSCRIPTION_COLUMNS, outbox_rows
 
 
 def _distance(lat1: str, lng1: str, lat2: str, lng2: str) -> str:
@@ -67,7 +65,7 @@ _TOPICS = """
       and ('*' = any(b.topics) or cardinality(s.topics) = 0 or exists (
             select 1 from unnest(s.topics) as t(topic) where t.topic = any(b.topics) or split_part(t.topic, '/', 1) = any(b.topics)))"""  # noqa: E501
 
-_SUB = 's.id, s.resident_id, s.channels, s.frequency, s.digest_time, s.quiet_start, s.quiet_end'
+_SUB = SUBSCRIPTION_COLUMNS
 _ACTIVE = "s.status = 'active'"
 
 _MATCHED = f"""
@@ -126,10 +124,7 @@ select null, null, null, count(distinct resident_id) from recipients
 
 
 FAN_OUT = f"""
-with clock as materialized (
-    select coalesce($2::timestamptz, now()) as now,
-           coalesce($2::timestamptz, now()) at time zone {_LONDON} as local
-),
+with {CLOCK},
 {_SPOTS},
 {_MATCHED},
 {_RECIPIENTS},

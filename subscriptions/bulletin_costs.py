@@ -14,10 +14,15 @@ call £2.83, a web visit £0.15).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from subscriptions import links
+import asyncpg
+
+from notifier.settings import Settings
+from subscriptions import bulletin_audience, links
 from subscriptions.bulletin_audience import Audience
 from templates.registry import EventInput, Preview, event_message, preview
 
@@ -89,3 +94,17 @@ def cost(
         people=audience.people,
         saving_pence=audience.people * saving_per_contact_pence,
     )
+
+
+async def check(
+    db: asyncpg.Pool | asyncpg.Connection, row: Mapping[str, Any], settings: Settings
+) -> tuple[Audience, dict[tuple[str, str], Preview], Cost]:
+    """What a bulletin would reach now, the messages as Notify will show them, and what it costs and saves: the
+    check page and GET /api/bulletins/{id}/preview show the same."""
+    audience = await bulletin_audience.count(db, row['id'])
+    shown = previews(
+        row['title'], row['message'], row['urgency'], channels=list(row['channels']), public_url=settings.public_url,
+        secret=settings.link_secrets[0],
+    )  # fmt: skip
+    return audience, shown, cost(audience, shown, sms_price_pence=settings.sms_price_pence,
+                                 saving_per_contact_pence=settings.saving_per_contact_pence)  # fmt: skip

@@ -18,7 +18,7 @@ from aiohttp import web
 from notifier import queue, staff_auth
 from notifier.app_keys import PG, QUEUE, SETTINGS
 from notifier.staff_pages import STAFF_MENU, render
-from subscriptions import bulletin_audience, bulletin_costs, bulletins
+from subscriptions import bulletin_costs, bulletins
 from subscriptions.bulletin_drafts import ALL, TOPICS, Draft, read_list, resolve
 from subscriptions.bulletin_reports import CHANNEL_WORDS
 
@@ -168,13 +168,7 @@ async def show_page(
 ) -> web.Response:  # fmt: skip
     settings = request.app[SETTINGS]
     staff = await staff_auth.current(request)
-    audience = await bulletin_audience.count(request.app[PG], row['id'])
-    shown = bulletin_costs.previews(
-        row['title'], row['message'], row['urgency'], channels=list(row['channels']), public_url=settings.public_url,
-        secret=settings.link_secrets[0],
-    )  # fmt: skip
-    cost = bulletin_costs.cost(audience, shown, sms_price_pence=settings.sms_price_pence,
-                               saving_per_contact_pence=settings.saving_per_contact_pence)  # fmt: skip
+    audience, shown, cost = await bulletin_costs.check(request.app[PG], row, settings)
     creator = (row['created_by_kind'], row['created_by_id'])
     context = status_context(row) | {
         'facts': facts(row), 'audience': audience, 'previews': shown, 'cost': cost,

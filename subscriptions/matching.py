@@ -42,7 +42,7 @@ ev as materialized (
     where id = $1
 )"""
 
-_COLUMNS = 's.id, s.resident_id, s.channels, s.frequency, s.digest_time, s.quiet_start, s.quiet_end'
+SUBSCRIPTION_COLUMNS = 's.id, s.resident_id, s.channels, s.frequency, s.digest_time, s.quiet_start, s.quiet_end'
 
 # Same for every branch: the topic filter and the exclusions (a missing attribute never excludes).
 _FILTERS = """
@@ -68,7 +68,7 @@ _BRANCHES = {
 _MATCHED = (
     'matched as (\n'
     + '\n    union all\n'.join(
-        f'    select {_COLUMNS} from ev, subscriptions s\n'
+        f'    select {SUBSCRIPTION_COLUMNS} from ev, subscriptions s\n'
         f"    where s.status = 'active' and s.kind = '{kind}' and {condition}{_FILTERS}"
         + ('' if kind == 'case' else '\n      and not ev.private')
         for kind, condition in _BRANCHES.items()
@@ -106,6 +106,12 @@ _NOT_BEFORE = f"""case
                   then date_trunc('day', clock.local) + r.quiet_end
                   else date_trunc('day', clock.local) + interval '1 day' + r.quiet_end end) at time zone {_LONDON}
         else clock.now end"""
+
+# The fan-out's "now" ($2, or the database's clock) in UTC and on the London wall clock.
+CLOCK = f"""clock as materialized (
+    select coalesce($2::timestamptz, now()) as now,
+           coalesce($2::timestamptz, now()) at time zone {_LONDON} as local
+)"""
 
 # Shared with bulletins (subscriptions/bulletin_audience.py): from a `recipients` CTE and `clock`, open (or find)
 # each digest that daily and weekly recipients' rows wait in — the upsert changes nothing and only locks the open
@@ -145,10 +151,7 @@ def outbox_rows(source: str, event_id: str, where: str = '') -> str:
 
 
 FAN_OUT = f"""
-with clock as materialized (
-    select coalesce($2::timestamptz, now()) as now,
-           coalesce($2::timestamptz, now()) at time zone {_LONDON} as local
-),
+with {CLOCK},
 {_EVENT},
 {_MATCHED},
 recipients as (
