@@ -5,6 +5,8 @@ Each POST is checked (bearer token, compared in constant time with TELLME_NOTIFY
 transaction of its own. If processing fails the stored row stays unprocessed and the sweeper
 (`process_unprocessed`) retries it, so Notify gets its answer quickly and nothing is lost. Storing is idempotent on
 (kind, notify id, status): Notify retries, so duplicates are expected and are answered 200 and not reprocessed.
+A NUL or lone surrogate (which PostgreSQL cannot hold) is stored as U+FFFD, with the exact body beside it as
+ASCII-escaped JSON (`original_json`), so a resident's text is never lost to a 500.
 
 Order-independence: Notify's final statuses (delivered, permanent-failure, temporary-failure, technical-failure) are
 terminal for us. The first final status recorded for a notification stays; a later receipt for the same message
@@ -21,6 +23,7 @@ one text; START puts back what STOP ended; anything else is kept for staff.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 from datetime import timedelta
@@ -31,7 +34,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from notifier import text_replies
+from notifier import input_guard, text_replies
 from notifier.api_auth import field_errors
 from notifier.app_keys import PG, SETTINGS
 from subscriptions import links, queries
@@ -115,11 +118,14 @@ async def _receive(request: web.Request, kind: str, model: type[BaseModel]) -> w
     if not _authorised(request):
         return web.json_response({'message': 'invalid or missing bearer token'}, status=401)
     try:
-        payload = await request.json()
+        received = await request.json()
+        payload = input_guard.storable(received)
         parsed: Any = model.model_validate(payload)
     except ValueError as exc:  # pydantic's ValidationError and JSON errors are both ValueErrors
         details = field_errors(exc) if isinstance(exc, ValidationError) else 'the body is not JSON'
         return web.json_response({'message': 'invalid callback', 'details': details}, status=400)
+    if payload != received:  # the exact original, recoverable with json.loads (ASCII, so storable)
+        payload['original_json'] = json.dumps(received)
     pool = request.app[PG]
     status = getattr(parsed, 'status', None)
     reference = getattr(parsed, 'reference', None)

@@ -3,6 +3,7 @@ and anything else is kept for staff — never lost, never answered by a machine.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -117,3 +118,43 @@ async def test_stop_and_start_are_each_confirmed_by_one_text(
     started = await pg.fetchval("select id from notifications where purpose = 'reply' and id <> $1", stopped['id'])
     assert await sender.deliver(started) == 'sent'
     assert 'your texts have started again' in sim.sent(started)[0].body
+
+
+@pytest.mark.parametrize(
+    ('message', 'kept_as'),
+    [('Bin missed\u0000 call me', 'Bin missed\ufffd call me'), ('lone \ud83d half', 'lone \ufffd half')],
+)
+async def test_a_text_with_a_nul_or_lone_surrogate_is_kept_not_lost(
+    app: TestClient, pg: asyncpg.Pool, bea: Resident, message: str, kept_as: str
+) -> None:
+    """PostgreSQL cannot hold NUL or a lone surrogate: the text is kept with U+FFFD in their place (and the exact
+    original, JSON-escaped, beside it) and Notify hears 200, so a resident's reply is never lost."""
+    body = {'id': str(uuid.uuid4()), 'source_number': '07700900456', 'destination_number': '07700900000',
+            'message': message, 'date_received': '2026-11-22T10:00:00.000000Z'}  # fmt: skip
+    response = await app.post('/notify/callbacks/inbound-sms', json=body, headers=AUTH)
+    assert response.status == 200
+    query = 'select payload, outcome, for_staff from notify_callbacks where notify_id = $1'
+    kept = await pg.fetchrow(query, body['id'])
+    assert kept is not None and kept['payload']['message'] == kept_as
+    assert json.loads(kept['payload']['original_json'])['message'] == message, 'the original can be recovered'
+    assert kept['outcome'] == 'stored' and kept['for_staff'], 'kept for staff'
+
+
+async def test_a_stop_with_a_nul_in_it_still_stops(app: TestClient, pg: asyncpg.Pool, bea: Resident) -> None:
+    await make_subscription(pg, bea, kind='topic', topics=['planning'], channels=['sms'])
+    assert (await text(app, '07700900456', '\u0000STOP')).startswith('stop: suppressed')
+
+
+async def test_the_input_guard_never_refuses_notify(app: TestClient, pg: asyncpg.Pool) -> None:
+    """The guard 400s NUL in a query or form on pages; Notify would not retry usefully, so its callbacks pass."""
+    body = {'id': str(uuid.uuid4()), 'source_number': '07700900456', 'message': 'hello'}
+    response = await app.post('/notify/callbacks/inbound-sms?x=%00', json=body, headers=AUTH)
+    assert response.status == 200
+    assert await pg.fetchval('select count(*) from notify_callbacks where notify_id = $1', body['id']) == 1
+
+
+async def test_a_receipt_with_a_nul_in_its_reference_is_stored(app: TestClient, pg: asyncpg.Pool) -> None:
+    body = {'id': str(uuid.uuid4()), 'reference': 'ref\u0000', 'status': 'delivered', 'notification_type': 'sms'}
+    response = await app.post('/notify/callbacks/status', json=body, headers=AUTH)
+    assert response.status == 200
+    assert await pg.fetchval('select reference from notify_callbacks where notify_id = $1', body['id']) == 'ref\ufffd'
