@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,39 @@ def test_a_rule_repeating_every_second_is_refused_not_expanded() -> None:
     page = Page('https://bins.example.gov.uk/cal.ics?uprn=100012345678', body, 'text/calendar')
     with pytest.raises(SourceError, match='repeats secondly'):
         ADAPTERS['ical'].parse(page, {}, source='cal', now=datetime(2026, 11, 21, tzinfo=UTC))
+
+
+def _calendar(*events: str) -> bytes:
+    body = ''.join(
+        f'BEGIN:VEVENT\r\nUID:secret-uid-{n}@example\r\nSUMMARY:Grey bin {n}\r\n{event}END:VEVENT\r\n'
+        for n, event in enumerate(events)
+    )
+    return f'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{body}END:VCALENDAR\r\n'.encode()
+
+
+EVERY_MINUTE = 'BYHOUR=' + ','.join(map(str, range(24))) + ';BYMINUTE=' + ','.join(map(str, range(60)))
+
+
+@pytest.mark.parametrize(
+    ('events', 'days', 'message'),
+    [
+        # passes the FREQ check, yet 1,440 a day: 576,000 occurrences in 400 days
+        ([f'DTSTART:20261101T000000Z\r\nRRULE:FREQ=DAILY;{EVERY_MINUTE}\r\n'], '400',
+         'event 1 repeats 1440 times a day'),
+        # two rules on one event: twice a day, more occurrences than days in the window
+        (['DTSTART:20261101T070000Z\r\nRRULE:FREQ=DAILY;BYHOUR=7\r\nRRULE:FREQ=DAILY;BYHOUR=8\r\n'], '56',
+         r'event 1 happens \d+ times in the 56 days read: more than once a day'),
+        # each is daily, but together more than a calendar may hold in one poll
+        (['DTSTART;VALUE=DATE:20261101\r\nRRULE:FREQ=DAILY\r\n'] * 13, '400', 'more than 5000 collections'),
+        # a daily rule started long ago is expanded from its start: a runaway before the window is reached
+        (['DTSTART;VALUE=DATE:19000101\r\nRRULE:FREQ=DAILY\r\n'] * 30, '56', 'start too long ago'),
+    ],
+)  # fmt: skip
+def test_a_calendar_that_would_expand_into_too_many_occurrences_is_refused_quickly(
+    events: list[str], days: str, message: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=message) as refused:
+        parse(_calendar(*events), datetime(2026, 11, 21, tzinfo=UTC), {**OPTIONS, 'days': days})
+    assert time.monotonic() - started < 2, 'refused before expanding, not after'
+    assert 'secret-uid' not in str(refused.value) and 'Grey bin' not in str(refused.value), 'no feed content quoted'

@@ -15,6 +15,10 @@ collection on a bank holiday moves, to the next day that is not one). Dates come
 bundled GOV.UK data (`bank_holiday_division`: england-and-wales (default), scotland, northern-ireland); no request
 is made. Occurrences the calendar itself moved (RECURRENCE-ID) and one-off events are never shifted.
 
+A calendar that would expand into more occurrences than a bin schedule has — a rule repeating several times a
+day, rules starting long ago, one event more than once a day, more than 5,000 occurrences in one poll — is refused
+with a reason that quotes none of it (see `_refuse_runaway_rules`).
+
 Options: `uprn` (required unless the URL has `uprn=`), `address`, `days` (window, default 56, at most 400),
 `encoding`, `bank_holidays`, `bank_holiday_division`.
 """
@@ -22,6 +26,7 @@ Options: `uprn` (required unless the URL has `uprn=`), `address`, `days` (window
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -77,8 +82,8 @@ class IcalAdapter:
         uprn = property_uprn(page.url, options)
         days = int_option(options, 'days', 56, high=400)
         calendar = _calendar(page, options)
-        _refuse_runaway_rules(calendar)
         today = now.astimezone(_LONDON).date()
+        _refuse_runaway_rules(calendar, today + timedelta(days=days))
         parsed = Parsed()
         occurrences = _expand(calendar, today, today + timedelta(days=days), parsed)
         dates, moved = _collect(occurrences, calendar, _shifter(options), parsed)
@@ -95,43 +100,92 @@ class IcalAdapter:
         return parsed
 
 
-# bin collections repeat by the day, week or month; a rule repeating every hour or faster would expand into
-# millions of occurrences over the window and stall the worker that parses it
+# Bin collections repeat by the day, week or month. A calendar is refused, saying why but quoting none of it (an
+# event is named by its place in the file), before it can stall the worker that expands it:
+# - a rule repeating every hour or faster, or several times a day (FREQ=DAILY;BYHOUR=0,1,…;BYMINUTE=0,…,59 is
+#   1,440 a day): refused from the rule alone, before any expansion;
+# - rules starting long ago: dateutil expands every rule from its DTSTART, so the days from each rule's start to the
+#   end of the window, added up over the calendar, may not pass MAX_RULE_DAYS (100 weekly rules from 2000 fit);
+# - one event (a UID) happening more often than once a day in the window, from rules, RDATEs and overrides together;
+# - more than MAX_OCCURRENCES occurrences in the whole calendar, which is everything one poll reads.
 _RUNAWAY_FREQUENCIES = frozenset({'SECONDLY', 'MINUTELY', 'HOURLY'})
+_WITHIN_A_DAY = ('BYHOUR', 'BYMINUTE', 'BYSECOND')
+MAX_RULE_DAYS = 1_000_000
+MAX_OCCURRENCES = 5000  # twelve bins collected every day for 400 days still fit
 
 
-def _refuse_runaway_rules(calendar: Calendar) -> None:
-    for component in calendar.walk('VEVENT'):
-        rules = component.get('RRULE')
-        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+def _rules(component: Any) -> list[Any]:
+    rules = component.get('RRULE')
+    return rules if isinstance(rules, list) else [rules] if rules is not None else []
+
+
+def _refuse_runaway_rules(calendar: Calendar, end: date) -> None:
+    rule_days = 0
+    for position, component in enumerate(calendar.walk('VEVENT'), start=1):
+        for rule in _rules(component):
             frequency = [str(value).upper() for value in rule.get('FREQ', [])]
             if _RUNAWAY_FREQUENCIES.intersection(frequency):
-                uid = component.get('UID', '(no UID)')
-                raise SourceError(f'event {uid} repeats {frequency[0].lower()}: not a collection schedule')
+                raise SourceError(f'event {position} repeats {frequency[0].lower()}: not a collection schedule')
+            per_day = math.prod(len(rule.get(part, [])) or 1 for part in _WITHIN_A_DAY)
+            if per_day > 1:
+                raise SourceError(f'event {position} repeats {per_day} times a day: not a collection schedule')
+            rule_days += _days_expanded(component, rule, end)
+    if rule_days > MAX_RULE_DAYS:
+        raise SourceError(
+            f"the calendar's repeating events start too long ago to be read ({rule_days:,} days of rules to expand, "
+            f'at most {MAX_RULE_DAYS:,}): ask the council for a calendar whose rules start nearer today'
+        )
+
+
+def _days_expanded(component: Any, rule: Any, end: date) -> int:
+    """Roughly how many days dateutil steps through to reach `end` for this rule (it always starts at DTSTART)."""
+    start = component.get('DTSTART')
+    try:
+        days = (end - _day(start.dt)).days if start is not None else 0
+        for until in rule.get('UNTIL', [])[:1]:
+            days = min(days, (_day(until) - _day(start.dt)).days)
+        for count in rule.get('COUNT', [])[:1]:
+            days = min(days, int(count))
+    except (AttributeError, TypeError, ValueError):
+        return 0  # unreadable: expansion rejects the series, saying why
+    return max(days, 0)
 
 
 _EXPANSION_ERRORS = (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar)
 
 
 def _expand(calendar: Calendar, start: date, end: date, parsed: Parsed) -> list[Any]:
-    """Occurrences in [start, end); a series that cannot be expanded is rejected by UID and the rest kept."""
-    try:
-        return list(recurring_ical_events.of(calendar).between(start, end))
-    except _EXPANSION_ERRORS:
-        pass
+    """Occurrences in [start, end), each series on its own: one that cannot be expanded is rejected by UID and the
+    rest kept; one that happens more than once a day, or more than MAX_OCCURRENCES in all, refuses the calendar."""
     series: dict[str, list[Any]] = {}
-    for component in calendar.walk('VEVENT'):
-        series.setdefault(str(component.get('UID', '')), []).append(component)
+    positions: dict[str, int] = {}
+    for position, component in enumerate(calendar.walk('VEVENT'), start=1):
+        uid = str(component.get('UID', ''))
+        series.setdefault(uid, []).append(component)
+        positions.setdefault(uid, position)
     zones = list(calendar.walk('VTIMEZONE'))
+    days = (end - start).days
     occurrences: list[Any] = []
     for uid, components in series.items():
         single = Calendar()
         for component in zones + components:
             single.add_component(component)
         try:
-            occurrences.extend(recurring_ical_events.of(single).between(start, end))
+            found = recurring_ical_events.of(single).between(start, end)
         except _EXPANSION_ERRORS as error:
             parsed.rejected.append(Rejected(f'event {uid or "(no UID)"}', f'could not be expanded: {error}'))
+            continue
+        if len(found) > days + 1:
+            raise SourceError(
+                f'event {positions[uid]} happens {len(found)} times in the {days} days read: more than once a day, '
+                'not a collection schedule'
+            )
+        occurrences.extend(found)
+        if len(occurrences) > MAX_OCCURRENCES:
+            raise SourceError(
+                f'the calendar has more than {MAX_OCCURRENCES} collections in the {days} days read, more than one '
+                'poll reads: not a collection schedule for one property'
+            )
     return occurrences
 
 
