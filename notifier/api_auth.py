@@ -28,6 +28,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from notifier import audit
 from notifier.app_keys import PG
 
 logger = logging.getLogger('notifier.api_auth')
@@ -65,6 +66,11 @@ class Caller:
 
     def may_push_for(self, source: str) -> bool:
         return not self.sources or source in self.sources
+
+    @property
+    def actor(self) -> audit.Actor:
+        """Who the audit log says did it."""
+        return audit.Actor('token', self.token_id, self.name)
 
 
 CALLER = web.RequestKey('caller', Caller)  # the authenticated caller, on requests that passed `requires`

@@ -120,10 +120,10 @@ async def subscribe_reporter(
     verified, warnings = trusted_channels(caller, reporter)
     try:
         async with conn.transaction():  # a savepoint: a refused sign-up leaves nothing behind, the update stays
-            resident_id, language = await signup.resident_for(conn, reporter.language, addresses)
-            points = await signup.add_contact_points(conn, resident_id, addresses, verified=verified)
+            placed = await signup.place(conn, reporter.language, addresses, vouched=frozenset(verified))
     except signup.SignupRefused as exc:
         return {'subscribed': False, 'reason': exc.message}, None
+    resident_id, language, points = placed.resident_id, placed.language, placed.points
     existing = await conn.fetchrow(EXISTING_SUBSCRIPTION, resident_id, source, reference)
     if existing is not None:
         reason = (

@@ -120,12 +120,11 @@ async def sign_up(
     addresses: dict[Channel, Any] = {channel: json.loads(address) if channel == 'letter' else address}
     try:
         async with conn.transaction():
-            resident_id, language = await signup.resident_for(conn, consent['language'], addresses)
-            points = await signup.add_contact_points(
-                conn, resident_id, addresses, verified=frozenset({'letter'}) & {channel}
-            )
+            # a letter's address is the council's own record of where the person lives: it vouches for itself
+            placed = await signup.place(conn, consent['language'], addresses, vouched=frozenset({'letter'}) & {channel})
     except signup.SignupRefused as exc:
         raise Refused(FIELD[channel], f'{exc.message[:1].upper()}{exc.message[1:]}') from None
+    resident_id, language, points = placed.resident_id, placed.language, placed.points
     existing = await conn.fetchrow(EXISTING_SUBSCRIPTION, resident_id, source, reference)
     if existing is not None and existing['status'] != 'ended':
         raise Refused(FIELD[channel], f'They are already subscribed to this case ({existing["status"]})')

@@ -27,7 +27,7 @@ from sources import queries as sources_queries
 from sources.adapters.open311 import _STAGE_WORDS as STAGE_WORDS
 from sources.adapters.open311 import STAGES
 from sources.case_reporters import Reporter, canonical_addresses, subscribe_reporter
-from sources.ingest import IngestRace, describe_changes, ingest
+from sources.ingest import IngestRace, IngestRefused, describe_changes, ingest
 from sources.models import Event
 from subscriptions import signup
 from subscriptions.models import Channel
@@ -172,6 +172,8 @@ async def save_update(
             await audit.record(conn, actor, 'case.update', target_kind='case', target_id=reference, details=details)
     except IngestRace:
         raise json_error(409, 'this case is being changed by another request; send it again') from None
+    except IngestRefused as exc:
+        raise json_error(409, str(exc), {'reference': 'names a record that is not a case'}) from None
     if result.matched:
         try:
             await queue.wake_for_event(app[QUEUE], result.event_id or 0)

@@ -33,7 +33,6 @@ from pydantic import ValidationError
 
 from notifier.api_auth import CALLER, check_source, field_errors, json_error, read_json, requires
 from notifier.app_keys import PG, SETTINGS
-from notifier.audit import Actor
 from sources import case_queries, registry
 from sources.adapters.open311 import STAGES, stage_map
 from sources.base import SourceError
@@ -112,8 +111,7 @@ async def post_case_update(request: web.Request) -> web.Response:
             400, 'invalid request', {'evidence_due': f'only for the stage {NEED_INFO} ("we need something from you")'}
         )
     place = await _place(request, update.location)
-    actor = Actor('token', caller.token_id, caller.name)
-    status, body = await save_update(request.app, reference, update, stage, place, actor=actor, caller=caller)
+    status, body = await save_update(request.app, reference, update, stage, place, actor=caller.actor, caller=caller)
     return web.json_response(body, status=status)
 
 

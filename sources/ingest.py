@@ -25,6 +25,7 @@ from sources import queries
 from sources.dates import LONDON
 from sources.models import Change, Event
 from sources.schedules import SCHEDULE_ATTRIBUTES, is_schedule, schedule_changes
+from subscriptions.links import is_private
 from subscriptions.matching import fan_out
 
 logger = logging.getLogger('notifier.ingest')
@@ -37,6 +38,23 @@ _ATTEMPTS = 3
 
 class IngestRace(RuntimeError):
     """Other transactions kept recording versions of this thing while we tried; the caller may retry."""
+
+
+class IngestRefused(ValueError):
+    """A new version may not turn a record into another kind of record: its topic and its privacy (someone's case
+    or public news) stay what the first version said. Otherwise whoever may push one topic could republish another
+    topic's private record (a case's note, postcode and place) as public news under the same key."""
+
+
+def check_same_record(previous: asyncpg.Record | Mapping[str, Any], event: Event) -> None:
+    if previous['topic'] != event.topic:
+        raise IngestRefused(
+            f'{event.source}/{event.external_key} is a {previous["topic"]} record: a new version may not make it '
+            f'{event.topic}'
+        )
+    if is_private(previous['topic'], previous['case_reference']) != is_private(event.topic, event.case_reference):
+        was = 'private (a case)' if is_private(previous['topic'], previous['case_reference']) else 'public'
+        raise IngestRefused(f'{event.source}/{event.external_key} is {was}: a new version may not change that')
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,8 @@ async def ingest(conn: asyncpg.Connection, event: Event, *, now: datetime | None
         raise RuntimeError('ingest must run inside a transaction, so the event and its outbox rows commit together')
     for _ in range(_ATTEMPTS):
         previous = await queries.latest_version(conn, event.source, event.external_key)
+        if previous is not None:
+            check_same_record(previous, event)
         outcome, version_event, changes = decide(previous, event)
         if previous is not None and outcome == 'unchanged':
             if event.fingerprint_ignores:

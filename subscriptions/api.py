@@ -19,7 +19,8 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from notifier.api_auth import field_errors, iso, json_error, read_body, read_json, requires
+from notifier import audit
+from notifier.api_auth import CALLER, field_errors, iso, json_error, read_body, read_json, requires
 from notifier.app_keys import PG, QUEUE, SETTINGS
 from notifier.settings import Settings
 from subscriptions import queries, signup
@@ -74,10 +75,17 @@ def read_confirm_token(settings: Settings, token: str) -> int | None:
     return read_token(settings.link_secrets, CONFIRM, token)
 
 
-async def confirm_subscription(conn: asyncpg.Connection, subscription_id: int) -> str | None:
+async def confirm_subscription(
+    conn: asyncpg.Connection, subscription_id: int, *, signed_in: int | None = None
+) -> str | None:
     """Activate a pending subscription and verify the address the confirmation went to. Returns the status it is
-    in afterwards ('active' also when it already was), or None when there is no such subscription."""
+    in afterwards ('active' also when it already was), or None when there is no such subscription.
+
+    `signed_in`: the resident whose session confirmed it (a code typed in the browser that asked for it), if any.
+    See signup.separate_unproven for what happens when the address was never proved to be that resident's."""
     via = await conn.fetchval(CONFIRMATION_CONTACT, subscription_id)
+    if via is not None:
+        await signup.separate_unproven(conn, subscription_id, via, signed_in=signed_in)
     await queries.activate_subscription(conn, subscription_id, via_contact_point_id=via)
     subscription = await queries.get_subscription(conn, subscription_id)
     return subscription.status if subscription else None
@@ -150,14 +158,20 @@ async def create_subscription(request: web.Request) -> web.Response:
     contact, addresses, spec = await _checked_signup(request)
     async with request.app[PG].acquire() as conn, conn.transaction():
         try:
-            resident_id, language = await signup.resident_for(conn, contact.language, addresses)
-            points = await signup.add_contact_points(conn, resident_id, addresses)
+            placed = await signup.place(conn, contact.language, addresses)
+            subscription_id = await queries.create_subscription(conn, placed.resident_id, spec)
+            notification_id, channel = await signup.queue_confirmation(
+                conn, settings, subscription_id, spec, language=placed.language, points=placed.points,
+                place=_place(contact, spec),
+            )  # fmt: skip
+            await audit.record(
+                conn, request[CALLER].actor, 'subscription.create', target_kind='subscription',
+                target_id=subscription_id,
+                details={'kind': spec.kind, 'channels': list(spec.channels),
+                         'to': {channel: mask_address(channel, address) for channel, address in addresses.items()}},
+            )  # fmt: skip
         except signup.SignupRefused as exc:
             raise json_error(409, exc.message, exc.errors or None) from None
-        subscription_id = await queries.create_subscription(conn, resident_id, spec)
-        notification_id, channel = await signup.queue_confirmation(
-            conn, settings, subscription_id, spec, language=language, points=points, place=_place(contact, spec)
-        )
     await signup.send_confirmation(request.app[QUEUE], notification_id)
     body = {
         'subscription_id': subscription_id,

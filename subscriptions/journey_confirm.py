@@ -58,11 +58,13 @@ async def code_post(request: web.Request) -> web.StreamResponse:
         key = 'signup.error.code_missing' if not digits else 'signup.error.code_format'
         return _code_page(request, last, typed=typed, errors={'code': t(key)})
     secrets = request.app[SETTINGS].link_secrets
+    signed_in = (await sessions.get(request)).resident_id
     async with request.app[PG].acquire() as conn, conn.transaction():
         result, subscription_id = await one_time.check_code(
             conn, secrets, purpose='confirm', contact_point_id=last['contact_point_id'], code=digits
         )
-        status = await confirm_subscription(conn, subscription_id) if result is one_time.CodeCheck.OK else None
+        confirmed = result is one_time.CodeCheck.OK
+        status = await confirm_subscription(conn, subscription_id, signed_in=signed_in) if confirmed else None
     if result is not one_time.CodeCheck.OK:
         key = {
             one_time.CodeCheck.WRONG: 'signup.error.code_wrong',

@@ -142,14 +142,17 @@ async def _sign_up(
     settings = request.app[SETTINGS]
     async with request.app[PG].acquire() as conn, conn.transaction():
         await _check_reporter(conn, spec, addresses)
-        resident_id, language = await signup.resident_for(conn, rendering.language(request), addresses)  # type: ignore[arg-type]
-        points = await signup.add_contact_points(conn, resident_id, addresses)  # type: ignore[arg-type]
-        subscription_id = await queries.create_subscription(conn, resident_id, spec)
+        session = await sessions.get(request)
+        placed = await signup.place(conn, rendering.language(request), addresses, signed_in=session.resident_id)  # type: ignore[arg-type]
+        language, points = placed.language, placed.points
+        subscription_id = await queries.create_subscription(conn, placed.resident_id, spec)
         if 'email' in addresses:
             notification_id, _ = await signup.queue_confirmation(
                 conn, settings, subscription_id, spec, language=language, points=points, place=chosen.place(answers)
             )
             return notification_id, {'channel': 'email', 'shown': answers['email_typed']}
+        if 'sms' not in points:
+            raise signup.SignupRefused('that address was registered by someone else just now; try again')
         notification_id = await queue_code(
             conn, settings, subscription_id=subscription_id, contact_point_id=points['sms'].id, language=language,
             subscription=describe(chosen, spec, language, answers),

@@ -31,11 +31,14 @@ routes = web.RouteTableDef()
 
 PURPOSE = 'sign-in'
 JOURNEY = 'manage'
+# Only an address the resident proved (a confirmation reached it) signs in: an address typed at sign-up alongside
+# someone else's is not theirs to sign in with (subscriptions/signup.py `place`). An unproved one is answered exactly
+# as an unknown one.
 KNOWN = """
 select cp.id, cp.resident_id, r.language from contact_points cp join residents r on r.id = cp.resident_id
-where cp.channel = $1 and cp.address = $2 and cp.suppressed_at is null
+where cp.channel = $1 and cp.address = $2 and cp.suppressed_at is null and cp.verified_at is not null
 """
-VERIFY = 'update contact_points set verified_at = coalesce(verified_at, now()) where id = $1 returning resident_id'
+OWNER = 'select resident_id from contact_points where id = $1 and verified_at is not null and suppressed_at is null'
 
 
 def _read_address(typed: str) -> tuple[str, str] | str:
@@ -175,7 +178,9 @@ async def _signed_in(request: web.Request, contact_point_id: int) -> web.Respons
     """Sign the person in (a new session id) and open the subscription a manage link asked for, if theirs."""
     wanted = (await sessions.get(request)).data.get(NEXT)
     async with request.app[PG].acquire() as conn:
-        resident_id = await conn.fetchval(VERIFY, contact_point_id)
+        resident_id = await conn.fetchval(OWNER, contact_point_id)
+        if resident_id is None:  # suppressed (or deleted) since the link or code was sent
+            return render(request, 'manage/link_broken.html', status=404)
         target = '/manage/subscriptions'
         if isinstance(wanted, int) and await owned(conn, resident_id, wanted) is not None:
             target = f'/manage/subscriptions/{wanted}'

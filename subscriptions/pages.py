@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from notifier import sessions
 from notifier.app_keys import PG, SETTINGS
 from notifier.csrf import csrf_exempt
 from notifier.rendering import language, render
@@ -40,7 +41,7 @@ from events e left join sources s on s.name = e.source
 where e.id = $1
 """
 HISTORY = """
-select id, version, kind, topic, title, changes, occurred_at
+select id, version, kind, topic, title, changes, occurred_at, case_reference
 from events where source = $1 and external_key = $2
 order by version
 """
@@ -113,6 +114,9 @@ async def event_page(request: web.Request) -> web.Response:
         if event is None or (not by_token and is_private(event['topic'], event['case_reference'])):
             raise web.HTTPNotFound()
         history = list(await conn.fetch(HISTORY, event['source'], event['external_key']))
+        # a record that was ever private (someone's case) has no public page at all, history included
+        if not by_token and any(is_private(row['topic'], row['case_reference']) for row in history):
+            raise web.HTTPNotFound()
 
     def link(other_id: int) -> str:
         return event_path(other_id, private=by_token, secret=secrets[0] if secrets else None)
@@ -141,8 +145,9 @@ async def confirm(request: web.Request) -> web.Response:
     subscription_id = read_confirm_token(request.app[SETTINGS], request.match_info['token'])
     if subscription_id is None:
         return broken(request, 'links.broken.title', 'links.broken.body')
+    signed_in = (await sessions.get(request)).resident_id  # only this browser's own sign-in proves anything
     async with request.app[PG].acquire() as conn, conn.transaction():
-        status = await confirm_subscription(conn, subscription_id)
+        status = await confirm_subscription(conn, subscription_id, signed_in=signed_in)
     if status is None:
         return broken(request, 'links.confirm.expired_title', 'links.confirm.expired_body')
     return render(request, 'links/confirmed.html', {'ended': status == 'ended'})
