@@ -43,6 +43,7 @@ from subscriptions import (
     manage_changes,
     manage_pages,
     manage_sign_in,
+    manage_sign_out,
     your_data,
 )
 from subscriptions import pages as subscription_pages
@@ -149,7 +150,9 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(journey_case.routes)
     app.add_routes(subscription_pages.routes)
     app.add_routes(digest_page.routes)
-    app.add_routes(manage_sign_in.routes)
+    # signing out is a POST (manage_sign_out); manage_sign_in's old GET that signed out is left out until it goes
+    app.add_routes(route for route in manage_sign_in.routes if getattr(route, 'path', None) != manage_sign_out.PATH)
+    app.add_routes(manage_sign_out.routes)
     app.add_routes(manage_pages.routes)
     app.add_routes(manage_changes.routes)
     app.add_routes(your_data.routes)

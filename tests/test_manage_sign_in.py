@@ -159,7 +159,7 @@ async def test_signing_out_ends_the_session(client: TestClient, pg: asyncpg.Pool
     await make_resident(pg, email='eve@example.com')
     await sign_in(client, pg, 'eve@example.com')
     assert (await client.get('/manage/subscriptions', allow_redirects=False)).status == 200
-    out = await client.get('/manage/sign-out')
+    out = await post_form(client, '/manage/sign-out', page='/manage/subscriptions')
     assert 'You have signed out' in await out.text()
     assert (await client.get('/manage/subscriptions', allow_redirects=False)).headers['Location'] == '/manage'
     assert await pg.fetchval('select count(*) from web_sessions where resident_id is not null') == 0
