@@ -1,16 +1,24 @@
-"""Staff accounts: who they are, their roles, their passwords (argon2id) and the lock after repeated failures.
+"""Staff accounts: who they are, their roles, their passwords (argon2id) and what wrong guesses cost.
 
 An account is made by `tellme staff add EMAIL --role ROLE`, which prints a one-time "set your password" link
 (128 random bits, 24 hours); nobody ever types a password on a command line. Sign-in checks the password with
 argon2id and takes the same time whether or not the email is known (a dummy hash is verified for unknown ones), so
-the form cannot be used to learn who works here. After LOCK_AFTER failures in a row the account is locked for
-LOCK_FOR; a success resets the count.
+the form cannot be used to learn who works here.
+
+Wrong guesses (docs/decisions.md, following the NCSC's advice to throttle rather than lock): they are counted per
+(email typed, client address), for any email, known or not. After LOCK_AFTER in a row from one address, that
+address may not try that email for LOCK_FOR, even with the right password; every other address still may, so a
+stranger cannot lock an officer out. Across all addresses, more than SLOW_AFTER failures for one email in
+SLOW_WINDOW slow every further attempt at it down (a growing wait before the answer, at most MAX_SLOW) instead of
+locking it. A locked pair, a wrong password and an unknown email all get the same answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,9 +27,17 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from notifier import audit
+from notifier.audit import Actor
+from templates.personalisation import mask_address
+
 STAFF_ROLES = ('case_officer', 'comms', 'approver', 'admin')
-LOCK_AFTER = 5
+LOCK_AFTER = 5  # in a row, from one client address, for one email
 LOCK_FOR = timedelta(minutes=15)
+SLOW_AFTER = 10  # for one email from all addresses in SLOW_WINDOW
+SLOW_WINDOW = timedelta(hours=1)
+MAX_SLOW = 10.0  # seconds
+FORGET_AFTER = timedelta(days=1)
 PASSWORD_LINK_TTL = timedelta(hours=24)
 MIN_PASSWORD = 12
 
@@ -35,8 +51,9 @@ class StaffError(ValueError):
 
 class SignIn(enum.Enum):
     OK = 'ok'
-    WRONG = 'wrong'  # unknown email or wrong password: the same answer for both
-    LOCKED = 'locked'
+    WRONG = 'wrong'  # wrong password
+    UNKNOWN = 'unknown'  # no such (active) account
+    LOCKED = 'locked'  # too many wrong guesses from this address: the password was not checked
 
 
 @dataclass(frozen=True)
@@ -161,7 +178,7 @@ async def set_password(conn: asyncpg.Connection, token: str, password: str) -> S
             raise StaffError('This link has expired or has been used. Ask an administrator for a new one.')
         staff = await conn.fetchrow(
             """
-            update staff set password_hash = $2, failed_attempts = 0, locked_until = null
+            update staff set password_hash = $2
             where id = $1 and disabled_at is null returning *
             """,
             row['staff_id'],
@@ -180,32 +197,85 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-async def authenticate(conn: asyncpg.Connection, email: str, password: str) -> tuple[SignIn, Staff | None]:
-    async with conn.transaction():
+def email_key(secret: bytes, email: str) -> bytes:
+    """What the failure counts are kept under: an HMAC of the email typed, never the text itself."""
+    return hmac.new(secret, f'staff-sign-in:{email.strip().lower()}'.encode(), hashlib.sha256).digest()
+
+
+async def slow_down(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def slowdown_for(recent_failures: int) -> float:
+    """Seconds to wait before answering, given the failures for this email in SLOW_WINDOW from every address."""
+    return min(MAX_SLOW, float(recent_failures - SLOW_AFTER + 1)) if recent_failures >= SLOW_AFTER else 0.0
+
+
+FAILURES = """
+select coalesce(sum(failures) filter (where last_failed_at > now() - $3::interval), 0)::int as recent,
+       coalesce(bool_or(client_ip = $2 and failures >= $4 and last_failed_at > now() - $5::interval), false) as locked
+from staff_sign_in_failures where email_key = $1
+"""
+COUNT_FAILURE = """
+with forgotten as (delete from staff_sign_in_failures where last_failed_at < now() - $4::interval)
+insert into staff_sign_in_failures as f (email_key, client_ip, failures) values ($1, $2, 1)
+on conflict (email_key, client_ip) do update
+set failures = case when f.last_failed_at > now() - $3::interval then f.failures + 1 else 1 end,
+    last_failed_at = now()
+"""
+FORGET_PAIR = 'delete from staff_sign_in_failures where email_key = $1 and client_ip = $2'
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: SignIn
+    staff: Staff | None = None  # only when the outcome is OK
+
+
+SIGN_IN_FORM = Actor('system', None, 'staff sign-in form')
+FAILURE_REASONS = {
+    SignIn.WRONG: 'wrong password',
+    SignIn.UNKNOWN: 'no such account',
+    SignIn.LOCKED: 'too many wrong guesses from this address',
+}
+
+
+async def authenticate(pool: asyncpg.Pool, email: str, password: str, *, client_ip: str, secret: bytes) -> Attempt:
+    """Check one sign-in; a failure is counted and written to the audit log (never the password) in the same
+    transaction. The password is always verified once (a dummy hash when there is no account, or when this address
+    is locked out of this email), so every answer takes the same time."""
+    key, client_ip = email_key(secret, email), client_ip[:100]
+    state = await pool.fetchrow(FAILURES, key, client_ip, SLOW_WINDOW, LOCK_AFTER, LOCK_FOR)
+    wait = slowdown_for(state['recent'])
+    if wait:
+        await slow_down(wait)  # holding no connection and no lock
+    async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            'select *, locked_until > now() as locked from staff where email = $1 and disabled_at is null for update',
-            email.strip().lower(),
+            'select * from staff where email = $1 and disabled_at is null for update', email.strip().lower()
         )
-        matches = _verify(row['password_hash'] if row else None, password[:256])
+        usable = row is not None and not state['locked']
+        matches = _verify(row['password_hash'] if usable else None, password[:256])
+        if usable and matches:
+            await conn.execute(FORGET_PAIR, key, client_ip)
+            await conn.execute('update staff set last_sign_in_at = now() where id = $1', row['id'])
+            if _hasher.check_needs_rehash(row['password_hash']):
+                await conn.execute(
+                    'update staff set password_hash = $2 where id = $1', row['id'], _hasher.hash(password)
+                )
+            return Attempt(SignIn.OK, staff_from(row))
+        outcome = SignIn.LOCKED if state['locked'] else SignIn.UNKNOWN if row is None else SignIn.WRONG
+        if outcome is not SignIn.LOCKED:  # the lock runs out LOCK_FOR after the last counted failure
+            await conn.execute(COUNT_FAILURE, key, client_ip, LOCK_FOR, FORGET_AFTER)
+        details = {'reason': FAILURE_REASONS[outcome], 'ip': client_ip}
         if row is None:
-            return SignIn.WRONG, None
-        if row['locked']:
-            return SignIn.LOCKED, None
-        if not matches:
-            failures = row['failed_attempts'] + 1
-            locks = failures >= LOCK_AFTER
-            await conn.execute(
-                'update staff set failed_attempts = $2, locked_until = now() + $3::interval where id = $1'
-                if locks
-                else 'update staff set failed_attempts = $2 where id = $1',
-                row['id'],
-                *((0, LOCK_FOR) if locks else (failures,)),
-            )
-            return (SignIn.LOCKED if failures >= LOCK_AFTER else SignIn.WRONG), None
-        await conn.execute(
-            'update staff set failed_attempts = 0, locked_until = null, last_sign_in_at = now() where id = $1',
-            row['id'],
-        )
-        if _hasher.check_needs_rehash(row['password_hash']):
-            await conn.execute('update staff set password_hash = $2 where id = $1', row['id'], _hasher.hash(password))
-    return SignIn.OK, staff_from(row)
+            details['email'] = mask_address('email', email.strip().lower())[:100]
+        await audit.record(
+            conn, SIGN_IN_FORM, 'staff.sign_in_failed', target_kind='staff',
+            target_id=row['id'] if row else None, details=details,
+        )  # fmt: skip
+    return Attempt(outcome)
+
+
+async def forget_failures(conn: asyncpg.Connection, secret: bytes, email: str) -> None:
+    """Let every address try this email again (`tellme staff reset-password`)."""
+    await conn.execute('delete from staff_sign_in_failures where email_key = $1', email_key(secret, email))

@@ -78,12 +78,10 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, settings: Set
 
 
 async def _list(conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings) -> int:
-    rows = await conn.fetch('select *, locked_until > now() as locked from staff order by email')
+    rows = await conn.fetch('select * from staff order by email')
     sys.stdout.write(f'{"id":>4}  {"state":<9}  {"last sign-in (UTC)":<18}  {"roles":<36}  email\n')
     for row in rows:
-        state = 'disabled' if row['disabled_at'] else 'locked' if row['locked'] else (
-            'active' if row['password_hash'] else 'invited'
-        )  # fmt: skip
+        state = 'disabled' if row['disabled_at'] else 'active' if row['password_hash'] else 'invited'
         last = f'{row["last_sign_in_at"]:%Y-%m-%d %H:%M}' if row['last_sign_in_at'] else 'never'
         sys.stdout.write(f'{row["id"]:>4}  {state:<9}  {last:<18}  {",".join(row["roles"]):<36}  {row["email"]}\n')
     return 0
@@ -102,7 +100,7 @@ async def _reset(conn: asyncpg.Connection, args: argparse.Namespace, settings: S
     row = await staff_accounts.find_staff(conn, args.email)
     if row is None or row['disabled_at'] is not None:
         raise StaffError(f'no active account for {args.email}')
-    await conn.execute('update staff set failed_attempts = 0, locked_until = null where id = $1', row['id'])
+    await staff_accounts.forget_failures(conn, settings.link_secrets[0], row['email'])
     token = await staff_accounts.password_link(conn, row['id'])
     await audit.record(conn, CLI, 'staff.reset_password', target_kind='staff', target_id=row['id'])
     sys.stderr.write(f'send this link to {row["email"]} (works once, 24 hours):\n')

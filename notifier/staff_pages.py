@@ -1,8 +1,8 @@
 """Staff sign-in, sign-out, set-password, the staff home page and the audit log (admins).
 
-Sign-in answers "Enter a correct email address and password" whether the email is unknown or the password wrong,
-says when an account is locked, is throttled per email and per IP, and records every sign-in (and each failure
-against a known account) in the audit log.
+Sign-in answers "Enter a correct email address and password" whether the email is unknown, the password wrong or
+this address locked out of this email after too many wrong guesses (notifier/staff_accounts.py); it is throttled
+per IP, and every sign-in and every failure is in the audit log (never the password).
 """
 
 from __future__ import annotations
@@ -54,27 +54,22 @@ async def sign_in(request: web.Request) -> web.Response:
     if not password:
         errors['password'] = 'Enter your password'
     settings, redis = request.app[SETTINGS], request.app[QUEUE]
-    secret = settings.link_secrets[0]
+    secret, ip = settings.link_secrets[0], client_ip(request)
+    # per address only: a limit per email would let a stranger lock its owner out (staff_accounts.py)
+    if not errors and not await throttle.allow(redis, secret, 'staff-sign-in-ip', ip, throttle.PER_IP):
+        errors['email'] = 'Too many attempts. Wait 5 minutes, then try again'
     if not errors:
-        allowed = await throttle.allow(redis, secret, 'staff-sign-in', email, ((10, 300),)) and await throttle.allow(
-            redis, secret, 'staff-sign-in-ip', client_ip(request), throttle.PER_IP
-        )
-        if not allowed:
-            errors['email'] = 'Too many attempts. Wait 5 minutes, then try again'
-    if not errors:
-        async with request.app[PG].acquire() as conn:
-            outcome, staff = await authenticate(conn, email, password)
-            if outcome is SignIn.OK and staff is not None:
-                await audit.record(
-                    conn, staff_auth.actor(staff), 'staff.sign_in', target_kind='staff', target_id=staff.id
-                )
-                response = web.HTTPSeeOther(next_path)
-                await staff_auth.start(request, response, staff)
-                raise response
-            if outcome is SignIn.LOCKED:
-                errors['email'] = 'This account is locked after too many wrong passwords. Try again in 15 minutes'
-            else:
-                errors['email'] = 'Enter a correct email address and password'
+        attempt = await authenticate(request.app[PG], email, password, client_ip=ip, secret=secret)
+        if attempt.outcome is SignIn.OK and attempt.staff is not None:
+            staff = attempt.staff
+            await audit.record(
+                request.app[PG], staff_auth.actor(staff), 'staff.sign_in', target_kind='staff', target_id=staff.id
+            )
+            response = web.HTTPSeeOther(next_path)
+            await staff_auth.start(request, response, staff)
+            raise response
+        # wrong password, unknown email, or this address locked out of this email: one answer for all three
+        errors['email'] = 'Enter a correct email address and password'
     context = {'email': email, 'next': next_path, 'errors': errors, 'oidc': settings.oidc_enabled}
     return render(request, 'staff/sign_in.html', context)
 

@@ -110,7 +110,7 @@ async def test_a_weak_or_mistyped_password_is_refused_with_a_message(
     assert 'The passwords do not match' in await mismatch.text()
 
 
-async def test_wrong_passwords_lock_the_account_and_unknown_emails_get_the_same_answer(
+async def test_wrong_passwords_lock_this_address_out_and_unknown_emails_get_the_same_answer(
     client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await add_with_password(client, settings, 'lock@council.example', 'comms', mp=monkeypatch)
@@ -119,13 +119,15 @@ async def test_wrong_passwords_lock_the_account_and_unknown_emails_get_the_same_
     assert 'Enter a correct email address and password' in await unknown.text()
     assert 'Enter a correct email address and password' in await wrong.text()
     for _ in range(LOCK_AFTER - 1):
-        last = await sign_in(client, 'lock@council.example', 'still not it')
-    assert 'locked' in await last.text()
+        await sign_in(client, 'lock@council.example', 'still not it')
     right_but_locked = await sign_in(client, 'lock@council.example', PASSWORD)
-    assert right_but_locked.status == 200 and 'locked' in await right_but_locked.text()
+    assert (
+        right_but_locked.status == 200 and 'Enter a correct email address and password' in await right_but_locked.text()
+    )
     code, out, _ = await run_cli(settings, 'reset-password', 'lock@council.example', monkeypatch=monkeypatch)
     assert code == 0
-    assert await pg.fetchval("select locked_until from staff where email = 'lock@council.example'") is None
+    assert await pg.fetchval('select count(*) from staff_sign_in_failures') == 1, 'only the unknown email is left'
+    assert (await sign_in(client, 'lock@council.example', PASSWORD)).status == 303, 'reset-password lets it in'
 
 
 async def test_staff_pages_answer_only_their_roles(
@@ -167,3 +169,99 @@ async def test_a_disabled_account_cannot_sign_in(
 async def test_the_cli_refuses_an_unknown_role(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit):
         await run_cli(settings, 'add', 'x@council.example', '--role', 'overlord', monkeypatch=monkeypatch)
+
+
+# --- guessing: a stranger cannot lock an officer out, nor learn who has an account ---------------------------------
+@pytest.fixture
+async def proxied(aiohttp_client: Any, settings: Settings, pg: asyncpg.Pool, redis: Any) -> Any:
+    """The app behind one proxy, so each test request can come from the address it names (emptied afterwards)."""
+    return await aiohttp_client(create_app(settings.model_copy(update={'proxy_hops': 1})))
+
+
+async def sign_in_from(client: Any, ip: str, email: str, password: str) -> Any:
+    headers = {'X-Forwarded-For': ip}
+    page = await client.get('/staff/sign-in', headers=headers)
+    form = {'csrf_token': csrf_of(await page.text()), 'email': email, 'password': password, 'next': ''}
+    return await client.post('/staff/sign-in', data=form, headers=headers, allow_redirects=False)
+
+
+def answer_of(html: str, email: str) -> str:
+    """The page without what differs by design: the email typed back, the CSRF token and the script nonce."""
+    html = html.replace(email, 'EMAIL')
+    html = re.sub(r'name="csrf_token" value="[^"]+"', '', html)
+    return re.sub(r'nonce="[^"]+"', '', html)
+
+
+async def test_a_locked_account_and_an_unknown_email_get_the_same_answer(
+    proxied: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_with_password(proxied, settings, 'real@council.example', 'comms', mp=monkeypatch)
+    for _ in range(LOCK_AFTER):
+        await sign_in_from(proxied, '203.0.113.7', 'real@council.example', 'a wrong guess')
+    locked = await sign_in_from(proxied, '203.0.113.7', 'real@council.example', PASSWORD)
+    unknown = await sign_in_from(proxied, '198.51.100.4', 'nobody@council.example', 'whatever')
+    for _ in range(LOCK_AFTER):
+        await sign_in_from(proxied, '192.0.2.9', 'ghost@council.example', 'a wrong guess')
+    unknown_locked = await sign_in_from(proxied, '192.0.2.9', 'ghost@council.example', 'whatever')
+    assert locked.status == unknown.status == unknown_locked.status == 200
+    page = answer_of(await locked.text(), 'real@council.example')
+    assert page == answer_of(await unknown.text(), 'nobody@council.example')
+    assert page == answer_of(await unknown_locked.text(), 'ghost@council.example')
+    assert 'Enter a correct email address and password' in page
+
+
+async def test_a_stranger_cannot_lock_an_officer_out(
+    proxied: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_with_password(proxied, settings, 'targeted@council.example', 'case_officer', mp=monkeypatch)
+    for _ in range(3 * LOCK_AFTER):
+        await sign_in_from(proxied, '203.0.113.7', 'targeted@council.example', 'a wrong guess')
+    stranger = await sign_in_from(proxied, '203.0.113.7', 'targeted@council.example', PASSWORD)
+    assert stranger.status == 200, 'the address that guessed is locked out, even with the right password'
+    officer = await sign_in_from(proxied, '198.51.100.4', 'targeted@council.example', PASSWORD)
+    assert (officer.status, officer.headers['Location']) == (303, '/staff'), 'the officer, elsewhere, is not'
+
+
+async def test_many_failures_for_one_account_slow_it_down_without_locking_it(
+    proxied: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notifier import staff_accounts
+
+    await add_with_password(proxied, settings, 'sprayed@council.example', 'comms', mp=monkeypatch)
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(staff_accounts, 'slow_down', no_wait)
+    for n in range(staff_accounts.SLOW_AFTER):  # from as many addresses, so no pair is locked
+        await sign_in_from(proxied, f'203.0.113.{n + 1}', 'sprayed@council.example', 'a wrong guess')
+    assert waits == [], 'no slowdown before SLOW_AFTER failures'
+    officer = await sign_in_from(proxied, '198.51.100.4', 'sprayed@council.example', PASSWORD)
+    assert officer.status == 303, 'slowed down, never locked'
+    assert waits and waits[-1] > 0
+
+
+async def test_failed_sign_ins_are_in_the_audit_log_without_the_password(
+    proxied: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    await add_with_password(proxied, settings, 'audited@council.example', 'comms', mp=monkeypatch)
+    staff_id = await pg.fetchval("select id from staff where email = 'audited@council.example'")
+    before = await pg.fetchval('select coalesce(max(id), 0) from audit_log')
+    secret = 'Tr0ub4dor&3-not-it'
+    await sign_in_from(proxied, '203.0.113.7', 'audited@council.example', secret)
+    await sign_in_from(proxied, '203.0.113.8', 'nobody@council.example', secret)
+    await sign_in_from(proxied, '203.0.113.9', secret, secret)  # a password typed into the email box
+    rows = await pg.fetch(
+        "select * from audit_log where action = 'staff.sign_in_failed' and id > $1 order by id", before
+    )
+    assert [(row['target_kind'], row['target_id']) for row in rows] == [
+        ('staff', str(staff_id)),
+        ('staff', None),
+        ('staff', None),
+    ]
+    assert [row['details']['ip'] for row in rows] == ['203.0.113.7', '203.0.113.8', '203.0.113.9']
+    assert rows[1]['details']['email'] == 'n***@council.example'
+    everything = await pg.fetchval('select string_agg(audit_log::text, chr(10)) from audit_log')
+    assert secret not in everything and secret[:6] not in everything, 'never the password'
+    assert secret not in caplog.text
