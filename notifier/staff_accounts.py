@@ -19,9 +19,13 @@ import asyncio
 import enum
 import hashlib
 import hmac
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import asyncpg
 from argon2 import PasswordHasher
@@ -43,6 +47,10 @@ MIN_PASSWORD = 12
 
 _hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# argon2 costs tens of milliseconds of CPU and 64 MiB by design: it runs on these threads (cffi lets go of the GIL),
+# never on the event loop, so a burst of sign-ins queues here while every page is still served; few threads, so
+# the burst cannot take all the memory either
+_ARGON2 = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix='argon2')
 
 
 class StaffError(ValueError):
@@ -165,6 +173,7 @@ async def link_holder(conn: asyncpg.Connection, token: str) -> Staff | None:
 
 
 async def set_password(conn: asyncpg.Connection, token: str, password: str) -> Staff:
+    new_hash = await _off_loop(_hasher.hash, password)
     async with conn.transaction():
         row = await conn.fetchrow(
             """
@@ -182,12 +191,19 @@ async def set_password(conn: asyncpg.Connection, token: str, password: str) -> S
             where id = $1 and disabled_at is null returning *
             """,
             row['staff_id'],
-            _hasher.hash(password),
+            new_hash,
         )
         if staff is None:
             raise StaffError('This account has been disabled.')
         await conn.execute('delete from staff_sessions where staff_id = $1', row['staff_id'])
     return staff_from(staff)
+
+
+T = TypeVar('T')
+
+
+async def _off_loop(work: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_ARGON2, work, *args)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -241,39 +257,53 @@ FAILURE_REASONS = {
 
 
 async def authenticate(pool: asyncpg.Pool, email: str, password: str, *, client_ip: str, secret: bytes) -> Attempt:
-    """Check one sign-in; a failure is counted and written to the audit log (never the password) in the same
-    transaction. The password is always verified once (a dummy hash when there is no account, or when this address
-    is locked out of this email), so every answer takes the same time."""
-    key, client_ip = email_key(secret, email), client_ip[:100]
+    """Check one sign-in; a failure is counted and written to the audit log (never the password) in one transaction.
+
+    The password is always verified once (a dummy hash when there is no account, or when this address is locked out
+    of this email), so every answer takes the same time; it is verified off the event loop holding no database
+    connection or lock, and the account is then signed in only if its password and state are still the ones checked.
+    """
+    key, client_ip, email = email_key(secret, email), client_ip[:100], email.strip().lower()
     state = await pool.fetchrow(FAILURES, key, client_ip, SLOW_WINDOW, LOCK_AFTER, LOCK_FOR)
     wait = slowdown_for(state['recent'])
     if wait:
         await slow_down(wait)  # holding no connection and no lock
+    row = await pool.fetchrow('select * from staff where email = $1 and disabled_at is null', email)
+    stored = row['password_hash'] if row is not None and not state['locked'] else None
+    matches = await _off_loop(_verify, stored, password[:256])
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            'select * from staff where email = $1 and disabled_at is null for update', email.strip().lower()
-        )
-        usable = row is not None and not state['locked']
-        matches = _verify(row['password_hash'] if usable else None, password[:256])
-        if usable and matches:
+        signed_in = await conn.fetchrow(SIGNED_IN, row['id'], stored) if matches and row is not None else None
+        if signed_in is not None:
             await conn.execute(FORGET_PAIR, key, client_ip)
-            await conn.execute('update staff set last_sign_in_at = now() where id = $1', row['id'])
-            if _hasher.check_needs_rehash(row['password_hash']):
-                await conn.execute(
-                    'update staff set password_hash = $2 where id = $1', row['id'], _hasher.hash(password)
-                )
-            return Attempt(SignIn.OK, staff_from(row))
-        outcome = SignIn.LOCKED if state['locked'] else SignIn.UNKNOWN if row is None else SignIn.WRONG
-        if outcome is not SignIn.LOCKED:  # the lock runs out LOCK_FOR after the last counted failure
-            await conn.execute(COUNT_FAILURE, key, client_ip, LOCK_FOR, FORGET_AFTER)
-        details = {'reason': FAILURE_REASONS[outcome], 'ip': client_ip}
-        if row is None:
-            details['email'] = mask_address('email', email.strip().lower())[:100]
-        await audit.record(
-            conn, SIGN_IN_FORM, 'staff.sign_in_failed', target_kind='staff',
-            target_id=row['id'] if row else None, details=details,
-        )  # fmt: skip
-    return Attempt(outcome)
+            staff = staff_from(signed_in)
+        else:
+            outcome = SignIn.LOCKED if state['locked'] else SignIn.UNKNOWN if row is None else SignIn.WRONG
+            await _failed(conn, outcome, key, client_ip, email, row)
+            return Attempt(outcome)
+    if _hasher.check_needs_rehash(stored):
+        new_hash = await _off_loop(_hasher.hash, password)
+        await pool.execute(REHASH, staff.id, new_hash, stored)
+    return Attempt(SignIn.OK, staff)
+
+
+SIGNED_IN = """
+update staff set last_sign_in_at = now() where id = $1 and password_hash = $2 and disabled_at is null returning *
+"""
+REHASH = 'update staff set password_hash = $2 where id = $1 and password_hash = $3'
+
+
+async def _failed(
+    conn: asyncpg.Connection, outcome: SignIn, key: bytes, client_ip: str, email: str, row: asyncpg.Record | None
+) -> None:
+    if outcome is not SignIn.LOCKED:  # the lock runs out LOCK_FOR after the last counted failure
+        await conn.execute(COUNT_FAILURE, key, client_ip, LOCK_FOR, FORGET_AFTER)
+    details = {'reason': FAILURE_REASONS[outcome], 'ip': client_ip}
+    if row is None:
+        details['email'] = mask_address('email', email)[:100]
+    await audit.record(
+        conn, SIGN_IN_FORM, 'staff.sign_in_failed', target_kind='staff',
+        target_id=row['id'] if row else None, details=details,
+    )  # fmt: skip
 
 
 async def forget_failures(conn: asyncpg.Connection, secret: bytes, email: str) -> None:

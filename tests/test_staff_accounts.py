@@ -265,3 +265,40 @@ async def test_failed_sign_ins_are_in_the_audit_log_without_the_password(
     everything = await pg.fetchval('select string_agg(audit_log::text, chr(10)) from audit_log')
     assert secret not in everything and secret[:6] not in everything, 'never the password'
     assert secret not in caplog.text
+
+
+async def test_a_password_check_does_not_stall_other_requests(
+    client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes tens of milliseconds of CPU by design: it runs off the event loop, so a burst of sign-ins
+    cannot stall every page. Here each check takes half a second; a page asked for meanwhile comes back first."""
+    import threading
+    import time
+
+    from notifier import staff_accounts
+
+    await add_with_password(client, settings, 'slow@council.example', 'comms', mp=monkeypatch)
+    real = staff_accounts._hasher
+    started, finished = threading.Event(), []
+
+    class SlowHasher:
+        def verify(self, stored: str, password: str) -> bool:
+            started.set()
+            time.sleep(0.5)
+            try:
+                return real.verify(stored, password)
+            finally:
+                finished.append(time.monotonic())
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(staff_accounts, '_hasher', SlowHasher())
+    signing_in = asyncio.create_task(sign_in(client, 'slow@council.example', PASSWORD))
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    page = await client.get('/staff/sign-in')
+    served = time.monotonic()
+    assert page.status == 200
+    assert (await signing_in).status == 303
+    assert finished and served < finished[0], 'the page was served while the password was being checked'
