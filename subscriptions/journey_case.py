@@ -1,8 +1,11 @@
 """Track my case (/case): the case reference (and which service, when more than one case system has that
 reference), then the shared steps (subscriptions/journey.py). The subscription is kind 'case'.
 
-The case must exist: some event carries that reference (any case, any letter case typed). When none does, a
-kind page says so and what to do, and keeps the reference typed so it can be corrected.
+The case must exist: some event carries that reference (any case, any letter case typed). Whether it does is said
+only at the end, with the contact details, and in the same words as for a case reported with other contact details
+(subscriptions/journey_submit.py REPORTER_GUARD): a stranger cannot learn from these pages whether a case exists,
+whether someone reported it with their contact details, or whose they were. The reference typed is kept, so it can
+be corrected from the check page.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from notifier import rendering
+from notifier import sessions
 from notifier.app_keys import PG
-from subscriptions import journey
+from subscriptions import journey, journey_submit
 from subscriptions.journey import Translate, answers_for, page, register, store, t_for
 
 routes = web.RouteTableDef()
@@ -65,16 +68,32 @@ async def reference_post(request: web.Request) -> web.StreamResponse:
         error = t('case.error.reference_missing') if not typed else t('case.error.reference_long')
         return page(request, 'case/reference.html', CASE, answers, '', typed=typed[:200], errors={'reference': error})
     rows = await request.app[PG].fetch(CASES, typed)
-    if not rows:
-        for name in ('reference', 'source', 'found'):
-            answers.pop(name, None)
-        await store(request, CASE, '', typed=typed)
-        return rendering.render(request, 'case/not_found.html', {'reference': typed, 'back': '/case'})
     found = [{'source': row['source'], 'reference': row['case_reference'], 'service': row['service']} for row in rows]
     only = {'source': found[0]['source']} if len(found) == 1 else {}
     if not only:
         answers.pop('source', None)
-    return await store(request, CASE, '', typed=typed, reference=found[0]['reference'], found=found, **only)
+    # no case with that reference goes on all the same: it is refused at the end, as a wrong contact is
+    reference = found[0]['reference'] if found else typed
+    return await store(request, CASE, '', typed=typed, reference=reference, found=found, **only)
+
+
+# the message journey_submit gives a case reported with other contact details (its key is chosen there)
+NOT_MATCHED = 'signup.error.not_reporter'
+
+
+@routes.post('/case/check')
+async def check_post(request: web.Request) -> web.StreamResponse:
+    """Before the shared submit (journey_submit.submit): a reference no case has is refused with the same words,
+    status and per-address and per-IP limits as a case whose reporter gave other contact details."""
+    answers = (await sessions.get(request)).journey(CASE.name)
+    if 'reference' not in answers or answers.get('found') or journey.first_unanswered(CASE, answers) is not None:
+        return await journey_submit.submit(request)
+    addresses = {channel: answers['email' if channel == 'email' else 'mobile'] for channel in answers['channels']}
+    t = t_for(request)
+    if not await journey_submit._allowed(request, addresses):  # the same counters as every sign-up
+        return journey_submit.check_page(request, CASE, answers, errors={'main-content': t('signup.error.wait')},
+                                         status=429)  # fmt: skip
+    return journey_submit.check_page(request, CASE, answers, errors={'main-content': t(NOT_MATCHED)})
 
 
 @routes.get('/case/service', name='case-service')

@@ -1,6 +1,6 @@
-"""Track my case in Chromium: a reference we do not know gets a kind page, the right one (typed in any case) signs
-up, the confirmation link comes by email, the next update to the case arrives with links to its page and to
-manage it (how often: weekly), and one-click unsubscribe from the mail client ends it."""
+"""Track my case in Chromium: a reference we do not know is refused at the end (as a wrong contact is), the right
+one (typed in any case) signs up, the confirmation link comes by email, the next update to the case arrives with
+links to its page and to manage it (how often: weekly), and one-click unsubscribe from the mail client ends it."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from tests.browser.journeys import (
     change_frequency,
     confirm_from_email,
     one_click_unsubscribe,
+    pick,
     sign_in_from_message,
-    sign_up_by_email,
 )
 from tests.browser.live import LiveServer
 
@@ -41,13 +41,22 @@ def test_a_reporter_tracks_their_case_hears_of_progress_and_leaves(resident: Bro
     resident.accessible('case reference')
     resident.fill(T('case.reference.title'), 'FMS-99999')
     resident.press(T('common.continue'))
-    assert resident.heading() == T('case.not_found.title')
-    resident.accessible('case not found')
-    resident.press(T('case.not_found.again'))  # a link styled, and announced, as a button
+    # whether a case exists is said only with the contact details, as for a reporter's case with other details
+    assert resident.heading() == T('signup.channel.title')
+    pick(resident, 'channel', 'email')
+    resident.press(T('common.continue'))
+    resident.fill(T('signup.contact.title_email'), EMAIL)
+    resident.press(T('common.continue'))
+    resident.press(T('signup.check.submit'))
+    assert resident.error_summary() == [T('signup.error.not_reporter')]
+    resident.accessible('case not matched')
+    resident.open('/case', change='1')
     assert resident.page.get_by_label(T('case.reference.title')).input_value() == 'FMS-99999', 'what was typed is kept'
     resident.fill(T('case.reference.title'), REFERENCE.lower())
     resident.press(T('common.continue'))
-    sign_up_by_email(resident, EMAIL)
+    assert resident.heading() == T('signup.check.title')
+    resident.press(T('signup.check.submit'))
+    assert resident.heading() == T('signup.sent.title')
     confirm_from_email(resident, live, EMAIL)
 
     progress = case_update(live, 'investigating', 'An inspector visits on Monday.')
