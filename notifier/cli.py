@@ -22,7 +22,9 @@ COMMANDS = {
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
     'addresses': "addresses import FILE.csv: load a council's LLPG addresses for bin day reminders",
-    'staff': 'staff add|list|roles|reset-password|disable (accounts), create-token|list-tokens|revoke-token (API)',
+    'staff': (
+        'staff add|list|roles|reset-password|allow-oidc|disable (accounts), create-token|list-tokens|revoke-token (API)'
+    ),
     'sources': 'sources add|set|reset-cursor|list|show|check|poll|pause|resume|remove: the feeds Tell Me polls',
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
 }

@@ -8,12 +8,16 @@ issuer. The ID token is verified with PyJWT against the provider's JWKS (PyJWKCl
 token names a key it has not seen): signature with an asymmetric algorithm only, issuer, audience (our client id),
 expiry (LEEWAY for clock skew) and the nonce of this sign-in.
 
-Who may sign in: the token's `email` (else `preferred_username` / `upn`, which Entra ID fills with the user's
-sign-in address) is matched, lower-cased, to an active staff account made by `tellme staff add`. When
-TELLME_OIDC_ROLES_CLAIM names a claim (Entra ID app roles: `roles`), its values that name Tell Me roles (`admin`,
-`comms`, … or `TellMe.Admin`-style) set the account's roles, and an account is made on first sign-in; a person with
-no such value is refused. An account is bound to the provider's `sub` on its first sign-in and refused for any other
-`sub` afterwards (a recycled address cannot take over an old account). Disabled accounts are always refused.
+Who may sign in. Once an account is bound to the provider's (issuer, `sub`), that alone finds it: the email in the
+token no longer matters (a renamed person keeps their account; a recycled address cannot take it over). An account
+is bound by its email only when the provider vouches for it — the claim named by TELLME_OIDC_EMAIL_VERIFIED_CLAIM
+(`email_verified`; for Microsoft Entra ID, which sends none, add the optional claim `xms_edov` and name it) is true —
+never from `preferred_username` or `upn`, which some tenants let people choose. Even then an account that exists is
+bound only where an administrator allowed it (`tellme staff allow-oidc EMAIL` or `tellme staff add --oidc`), and
+only once: a matching address alone never takes over an account made for someone. When TELLME_OIDC_ROLES_CLAIM
+names a claim (Entra ID app roles: `roles`), its values that name Tell Me roles (`admin`, `comms`, … or
+`TellMe.Admin`-style) set the account's roles at every sign-in, and an account that does not exist is made, bound,
+on first sign-in; a person with no such value is refused. Disabled accounts are always refused.
 """
 
 from __future__ import annotations
@@ -230,17 +234,21 @@ async def verify(settings: Settings, found: Provider, id_token: str, flow: Flow)
 # --- who it is ------------------------------------------------------------------------------------------------
 
 
-def email_of(claims: dict[str, Any]) -> str:
-    for name in ('email', 'preferred_username', 'upn'):
-        value = claims.get(name)
-        if isinstance(value, str) and '@' in value:
-            if name == 'email' and claims.get('email_verified') is False:
-                break
-            try:
-                return checked_email(value)
-            except StaffError:
-                break
-    raise OidcError('no-email', 'Your council account did not tell us your email address. Ask IT to check it.')
+NO_VERIFIED_EMAIL = (
+    'Your council account did not tell us a verified email address, so it cannot be linked to a Tell Me account. '
+    'Ask IT to check it.'
+)
+
+
+def verified_email(claims: dict[str, Any], settings: Settings) -> str:
+    """The token's email, lower-cased, when the provider vouches for it; OidcError (audited) otherwise."""
+    value, vouched = claims.get('email'), claims.get(settings.oidc_email_verified_claim)
+    if isinstance(value, str) and (vouched is True or (isinstance(vouched, str) and vouched.lower() == 'true')):
+        try:
+            return checked_email(value)
+        except StaffError:
+            pass
+    raise _refuse('unverified-email', NO_VERIFIED_EMAIL)
 
 
 def roles_from(value: object) -> list[str]:
@@ -259,64 +267,109 @@ def _refuse(reason: str, message: str) -> OidcError:
     return OidcError(reason, message, audited=True)
 
 
-async def _account(conn: asyncpg.Connection, settings: Settings, claims: dict[str, Any], email: str) -> asyncpg.Record:
+BOUND = """
+select * from staff where oidc_subject = $2 and (oidc_issuer = $1 or oidc_issuer is null)
+order by oidc_issuer nulls last limit 1 for update
+"""
+BIND = """
+update staff set oidc_issuer = $2, oidc_subject = $3, oidc_link_allowed_at = null, last_sign_in_at = now()
+where id = $1 returning *
+"""
+
+
+async def sign_in(conn: asyncpg.Connection, settings: Settings, claims: dict[str, Any]) -> Staff:
+    """The active account these verified claims are for — found by (issuer, subject), else bound by a verified email
+    where allowed, or made from the roles claim — with its roles from that claim, and the sign-in audited. OidcError
+    (audited) when the person may not sign in."""
+    issuer, subject = str(claims['iss']), str(claims['sub'])
+    who = 'unknown'
+    try:
+        async with conn.transaction():
+            row = await conn.fetchrow(BOUND, issuer, subject)
+            if row is None:
+                who = mask_address('email', str(claims.get('email', '')))
+                email = verified_email(claims, settings)
+                who = mask_address('email', email)
+                row = await _bind(conn, settings, claims, email, issuer, subject)
+            else:
+                who = mask_address('email', row['email'])
+                row = await _signed_in(conn, settings, claims, row, issuer)
+            staff = staff_from(row)
+            await audit.record(conn, audit.Actor('staff', staff.id, staff.email), 'staff.sign_in',
+                               target_kind='staff', target_id=staff.id, details={'method': 'oidc'})  # fmt: skip
+    except OidcError as exc:
+        if exc.audited:
+            details = {'method': 'oidc', 'reason': exc.reason}
+            await audit.record(conn, audit.SYSTEM, 'staff.sign_in_refused', target_kind='staff', target_id=who,
+                               details=details)  # fmt: skip
+        raise
+    return staff
+
+
+async def _signed_in(
+    conn: asyncpg.Connection, settings: Settings, claims: dict[str, Any], row: asyncpg.Record, issuer: str
+) -> asyncpg.Record:
+    """An account already bound to this subject (an account bound before issuers were kept gets this one)."""
+    if row['disabled_at'] is not None:
+        raise _refuse('disabled', 'Your Tell Me account has been disabled. Ask an administrator.')
+    await _set_roles(conn, settings, claims, row)
+    return await conn.fetchrow(
+        'update staff set oidc_issuer = $2, last_sign_in_at = now() where id = $1 returning *', row['id'], issuer
+    )
+
+
+async def _bind(
+    conn: asyncpg.Connection, settings: Settings, claims: dict[str, Any], email: str, issuer: str, subject: str
+) -> asyncpg.Record:
+    """A subject seen for the first time, with a verified email: the account for that email, where an
+    administrator allowed it and it is bound to nobody yet, or a new one made from the roles claim."""
     row = await conn.fetchrow('select * from staff where email = $1 for update', email)
     if row is not None and row['disabled_at'] is not None:
         raise _refuse('disabled', 'Your Tell Me account has been disabled. Ask an administrator.')
-    if not settings.oidc_roles_claim:
-        if row is None:
+    if row is not None and row['oidc_subject'] is not None:
+        raise _refuse('subject', 'This email address is linked to a different council account. Ask an administrator.')
+    if row is not None and row['oidc_link_allowed_at'] is None:
+        raise _refuse(
+            'not-allowed',
+            f'Your Tell Me account ({email}) is not linked to your council account yet. Ask an administrator to '
+            'allow it (tellme staff allow-oidc), or sign in with your password.',
+        )
+    if row is None:
+        if not settings.oidc_roles_claim:
             raise _refuse('unknown', f'There is no Tell Me account for {email}. Ask an administrator to add you.')
-        return row
+        roles = _roles(settings, claims)
+        staff_id = await add_staff(conn, email, roles, str(claims.get('name', ''))[:200])
+        await audit.record(conn, _OIDC, 'staff.add', target_kind='staff', target_id=staff_id,
+                           details={'via': 'oidc', 'roles': roles})  # fmt: skip
+        row = await conn.fetchrow('select * from staff where id = $1', staff_id)
+    else:
+        await _set_roles(conn, settings, claims, row)
+    try:
+        async with conn.transaction():
+            return await conn.fetchrow(BIND, row['id'], issuer, subject)
+    except asyncpg.UniqueViolationError:
+        message = 'Your council account is linked to another Tell Me account. Ask an administrator.'
+        raise _refuse('subject', message) from None
+
+
+_OIDC = audit.Actor('system', None, 'oidc')
+
+
+def _roles(settings: Settings, claims: dict[str, Any]) -> list[str]:
     roles = roles_from(claims.get(settings.oidc_roles_claim))
     if not roles:
         raise _refuse(
             'no-role', 'Your council account has not been given a Tell Me role. Ask IT or an administrator for one.'
         )
-    actor = audit.Actor('system', None, 'oidc')
-    if row is None:
-        staff_id = await add_staff(conn, email, roles, str(claims.get('name', ''))[:200])
-        await audit.record(conn, actor, 'staff.add', target_kind='staff', target_id=staff_id,
-                           details={'via': 'oidc', 'roles': roles})  # fmt: skip
-    elif list(row['roles']) != roles:
+    return roles
+
+
+async def _set_roles(conn: asyncpg.Connection, settings: Settings, claims: dict[str, Any], row: asyncpg.Record) -> None:
+    """With a roles claim, the provider's roles are the account's (a person with none is refused)."""
+    if not settings.oidc_roles_claim:
+        return
+    roles = _roles(settings, claims)
+    if list(row['roles']) != roles:
         await conn.execute('update staff set roles = $2 where id = $1', row['id'], roles)
-        await audit.record(conn, actor, 'staff.roles', target_kind='staff', target_id=row['id'],
+        await audit.record(conn, _OIDC, 'staff.roles', target_kind='staff', target_id=row['id'],
                            details={'via': 'oidc', 'roles': roles, 'before': list(row['roles'])})  # fmt: skip
-    return await conn.fetchrow('select * from staff where email = $1', email)
-
-
-async def sign_in(conn: asyncpg.Connection, settings: Settings, claims: dict[str, Any]) -> Staff:
-    """The active account these verified claims are for (made or re-roled if the roles claim says so), bound to
-    the provider's subject, with the sign-in audited. OidcError (audited) when the person may not sign in."""
-    email = email_of(claims)
-    subject = str(claims['sub'])
-    try:
-        return await _bind(conn, settings, claims, email, subject)
-    except OidcError as exc:
-        if exc.audited:
-            details = {'method': 'oidc', 'reason': exc.reason}
-            await audit.record(conn, audit.SYSTEM, 'staff.sign_in_refused', target_kind='staff',
-                               target_id=mask_address('email', email), details=details)  # fmt: skip
-        raise
-
-
-async def _bind(
-    conn: asyncpg.Connection, settings: Settings, claims: dict[str, Any], email: str, subject: str
-) -> Staff:
-    async with conn.transaction():
-        row = await _account(conn, settings, claims, email)
-        if row['oidc_subject'] not in (None, subject):
-            raise _refuse(
-                'subject', 'This email address is linked to a different council account. Ask an administrator.'
-            )
-        try:
-            async with conn.transaction():
-                await conn.execute(
-                    'update staff set oidc_subject = $2, last_sign_in_at = now() where id = $1', row['id'], subject
-                )
-        except asyncpg.UniqueViolationError:
-            message = 'Your council account is linked to another Tell Me account. Ask an administrator.'
-            raise _refuse('subject', message) from None
-        staff = staff_from(row)
-        await audit.record(conn, audit.Actor('staff', staff.id, staff.email), 'staff.sign_in', target_kind='staff',
-                           target_id=staff.id, details={'method': 'oidc'})  # fmt: skip
-    return staff

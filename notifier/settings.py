@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = Field(
         '', description='a claim (e.g. roles or groups) whose values name Tell Me roles; empty: accounts must exist'
     )
+    oidc_email_verified_claim: str = Field(
+        'email_verified',
+        description='the claim that must be true for the email claim to be trusted (Microsoft Entra ID: xms_edov, '
+        'added as an optional claim in the app registration)',
+    )
 
     @field_validator('database_url')
     @classmethod

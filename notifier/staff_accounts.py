@@ -113,13 +113,18 @@ def _link_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def add_staff(conn: asyncpg.Connection, email: str, roles: list[str], name: str = '') -> int:
+async def add_staff(
+    conn: asyncpg.Connection, email: str, roles: list[str], name: str = '', *, allow_oidc: bool = False
+) -> int:
+    """A new account; `allow_oidc`: its first council sign-in with this email (verified) may bind it (oidc.py)."""
     try:
         return await conn.fetchval(
-            'insert into staff (email, roles, name) values ($1, $2, $3) returning id',
+            'insert into staff (email, roles, name, oidc_link_allowed_at) '
+            'values ($1, $2, $3, case when $4 then now() end) returning id',
             checked_email(email),
             checked_roles(roles),
             name.strip(),
+            allow_oidc,
         )
     except asyncpg.UniqueViolationError:
         raise StaffError(f'{email} already has an account: use `tellme staff roles` to change it') from None
@@ -134,6 +139,19 @@ async def set_roles(conn: asyncpg.Connection, email: str, roles: list[str]) -> b
         'update staff set roles = $2 where email = $1', email.strip().lower(), checked_roles(roles)
     )
     return status.endswith(' 1')
+
+
+async def allow_oidc(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
+    """Let the next council sign-in whose verified email is this one bind the account, ending any binding it had
+    (the person's council account was remade, say). The account as it was, or None if there is no active one."""
+    return await conn.fetchrow(
+        """
+        update staff s set oidc_link_allowed_at = now(), oidc_issuer = null, oidc_subject = null
+        from staff before where s.id = before.id and s.email = $1 and s.disabled_at is null
+        returning before.*
+        """,
+        email.strip().lower(),
+    )
 
 
 async def disable(conn: asyncpg.Connection, email: str) -> bool:

@@ -1,6 +1,8 @@
-"""`tellme staff add|list|roles|reset-password|disable`: staff accounts for the staff pages.
+"""`tellme staff add|list|roles|reset-password|allow-oidc|disable`: staff accounts for the staff pages.
 
     tellme staff add jo.bloggs@council.gov.uk --role case_officer --role approver --name "Jo Bloggs"
+    tellme staff add jo.bloggs@council.gov.uk --role comms --oidc   # may also sign in with the council account
+    tellme staff allow-oidc jo.bloggs@council.gov.uk         # let the next council sign-in link to this account
     tellme staff list
     tellme staff roles jo.bloggs@council.gov.uk --role comms
     tellme staff reset-password jo.bloggs@council.gov.uk     # a new set-password link; also unlocks
@@ -8,6 +10,10 @@
 
 `add` and `reset-password` print a one-time link (24 hours) for the person to set their own password: no password
 is ever typed on a command line or seen by whoever runs it. Each change is written to the audit log.
+
+Council sign-in (OpenID Connect, notifier/oidc.py) links to an account that exists only where an administrator
+allowed it: `add --oidc`, or `allow-oidc` (which also undoes any earlier link, e.g. after the council account was
+remade); the next sign-in with that verified email is linked to the account, and from then on its subject decides.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from notifier import audit, db, staff_accounts
 from notifier.settings import Settings
 from notifier.staff_accounts import STAFF_ROLES, StaffError
 
-ACTIONS = ('add', 'list', 'roles', 'reset-password', 'disable')
+ACTIONS = ('add', 'list', 'roles', 'reset-password', 'allow-oidc', 'disable')
 CLI = audit.Actor('system', None, 'tellme staff (command line)')
 
 
@@ -33,12 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument('email')
     add.add_argument('--role', action='append', required=True, choices=STAFF_ROLES, dest='roles')
     add.add_argument('--name', default='')
+    add.add_argument(
+        '--oidc', action='store_true',
+        help="the person's first sign-in with their council account (OpenID Connect) links it to this account",
+    )  # fmt: skip
     sub.add_parser('list', help='list accounts and their roles')
     roles = sub.add_parser('roles', help="replace an account's roles")
     roles.add_argument('email')
     roles.add_argument('--role', action='append', required=True, choices=STAFF_ROLES, dest='roles')
     reset = sub.add_parser('reset-password', help='print a new set-password link (and unlock the account)')
     reset.add_argument('email')
+    allow = sub.add_parser(
+        'allow-oidc', help='let the next council sign-in with this (verified) email link to this account'
+    )
+    allow.add_argument('email')
     disable = sub.add_parser('disable', help='stop an account signing in, and end its sessions')
     disable.add_argument('email')
     return parser
@@ -67,9 +81,10 @@ def _link(settings: Settings, token: str) -> str:
 
 
 async def _add(conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings) -> int:
-    staff_id = await staff_accounts.add_staff(conn, args.email, args.roles, args.name)
+    staff_id = await staff_accounts.add_staff(conn, args.email, args.roles, args.name, allow_oidc=args.oidc)
     token = await staff_accounts.password_link(conn, staff_id)
-    await audit.record(conn, CLI, 'staff.add', target_kind='staff', target_id=staff_id, details={'roles': args.roles})
+    details = {'roles': args.roles, **({'oidc': 'allowed'} if args.oidc else {})}
+    await audit.record(conn, CLI, 'staff.add', target_kind='staff', target_id=staff_id, details=details)
     sys.stderr.write(
         f'account {staff_id} made; send this link to {args.email.strip().lower()} (works once, 24 hours):\n'
     )
@@ -108,6 +123,18 @@ async def _reset(conn: asyncpg.Connection, args: argparse.Namespace, settings: S
     return 0
 
 
+async def _allow_oidc(conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings) -> int:
+    before = await staff_accounts.allow_oidc(conn, args.email)
+    if before is None:
+        raise StaffError(f'no active account for {args.email}')
+    details = {'unlinked': 'an earlier council account'} if before['oidc_subject'] else {}
+    await audit.record(conn, CLI, 'staff.allow_oidc', target_kind='staff', target_id=before['id'], details=details)
+    sys.stdout.write(
+        f'{before["email"]}: the next council sign-in with this email address will be linked to this account\n'
+    )
+    return 0
+
+
 async def _disable(conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings) -> int:
     if not await staff_accounts.disable(conn, args.email):
         raise StaffError(f'no active account for {args.email}')
@@ -116,4 +143,7 @@ async def _disable(conn: asyncpg.Connection, args: argparse.Namespace, settings:
     return 0
 
 
-ACTION_HANDLERS = {'add': _add, 'list': _list, 'roles': _roles, 'reset-password': _reset, 'disable': _disable}
+ACTION_HANDLERS = {
+    'add': _add, 'list': _list, 'roles': _roles, 'reset-password': _reset, 'allow-oidc': _allow_oidc,
+    'disable': _disable,
+}  # fmt: skip

@@ -31,7 +31,9 @@ UNIT_DAYS = {'d': 1, 'w': 7, 'y': 365}
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='tellme staff',
-        description='API tokens for staff and systems. Accounts: tellme staff add|list|roles|reset-password|disable.',
+        description=(
+            'API tokens for staff and systems. Accounts: tellme staff add|list|roles|reset-password|allow-oidc|disable.'
+        ),
     )
     sub = parser.add_subparsers(dest='action', required=True, metavar='ACTION')
     create = sub.add_parser('create-token', help='make a token and print it once')

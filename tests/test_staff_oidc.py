@@ -146,8 +146,13 @@ async def test_a_council_account_signs_in_to_the_matching_staff_account(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
     async with pg.acquire() as conn:
-        staff_id = await add_staff(conn, 'jo.bloggs@council.example', ['case_officer'])
-    provider.identity = {'sub': 'entra-object-1', 'email': 'Jo.Bloggs@Council.example', 'name': 'Jo Bloggs'}
+        staff_id = await add_staff(conn, 'jo.bloggs@council.example', ['case_officer'], allow_oidc=True)
+    provider.identity = {
+        'sub': 'entra-object-1',
+        'email': 'Jo.Bloggs@Council.example',
+        'email_verified': True,
+        'name': 'Jo Bloggs',
+    }
     back = await through_provider(client, '/staff/cases')
     page = await back.text()
     assert back.status == 200 and 'You are signed in' in page and 'href="/staff/cases"' in page
@@ -163,8 +168,8 @@ async def test_a_sign_in_whose_state_was_changed_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
     async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'])
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example'}
+        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
+    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
     back = await through_provider(client, state='not-the-state-we-sent-ÿ')
     assert back.status == 400 and 'does not match the one started in this browser' in await back.text()
     assert await signed_in_as(client) is None
@@ -179,8 +184,8 @@ async def test_a_token_for_another_sign_in_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'])
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example'}
+        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
+    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
     provider.nonce = 'a-nonce-from-some-other-sign-in'
     caplog.set_level('INFO', logger='notifier.oidc')
     back = await through_provider(client)
@@ -191,8 +196,8 @@ async def test_a_token_for_another_sign_in_is_refused(
 
 async def test_an_expired_token_is_refused(client: Any, provider: FakeProvider, pg: asyncpg.Pool) -> None:
     async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'])
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example'}
+        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
+    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
     provider.lifetime = -600
     back = await through_provider(client)
     assert back.status == 400 and 'Your sign-in has expired' in await back.text()
@@ -203,8 +208,8 @@ async def test_a_token_signed_by_another_key_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'])
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example'}
+        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
+    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
     provider.signing_key = new_key()
     caplog.set_level('INFO', logger='notifier.oidc')
     back = await through_provider(client)
@@ -216,7 +221,7 @@ async def test_a_token_signed_by_another_key_is_refused(
 async def test_someone_without_a_staff_account_is_refused_and_it_is_audited(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    provider.identity = {'sub': 's9', 'email': 'stranger@council.example'}
+    provider.identity = {'sub': 's9', 'email': 'stranger@council.example', 'email_verified': True}
     back = await through_provider(client)
     text = await back.text()
     assert back.status == 403 and 'There is no Tell Me account for stranger@council.example' in text
@@ -230,16 +235,16 @@ async def test_a_disabled_account_or_a_different_subject_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
     async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'])
-        await add_staff(conn, 'gone@council.example', ['comms'])
+        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
+        await add_staff(conn, 'gone@council.example', ['comms'], allow_oidc=True)
         await disable(conn, 'gone@council.example')
-    provider.identity = {'sub': 'first', 'email': 'jo@council.example'}
+    provider.identity = {'sub': 'first', 'email': 'jo@council.example', 'email_verified': True}
     assert (await through_provider(client)).status == 200
     client.session.cookie_jar.clear()
-    provider.identity = {'sub': 'someone-else', 'email': 'jo@council.example'}
+    provider.identity = {'sub': 'someone-else', 'email': 'jo@council.example', 'email_verified': True}
     again = await through_provider(client)
     assert again.status == 403 and 'linked to a different council account' in await again.text()
-    provider.identity = {'sub': 'gone', 'email': 'gone@council.example'}
+    provider.identity = {'sub': 'gone', 'email': 'gone@council.example', 'email_verified': True}
     gone = await through_provider(client)
     assert gone.status == 403 and 'has been disabled' in await gone.text()
     reasons = [row['details']['reason'] for row in await pg.fetch(
@@ -251,8 +256,8 @@ async def test_roles_can_come_from_the_providers_roles_claim(
     aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
     client = await aiohttp_client(create_app(settings_for(services, provider, oidc_roles_claim='roles')))
-    provider.identity = {'sub': 'n1', 'email': 'new.starter@council.example', 'name': 'New Starter',
-                         'roles': ['TellMe.Comms', 'Something.Else']}  # fmt: skip
+    provider.identity = {'sub': 'n1', 'email': 'new.starter@council.example', 'email_verified': True,
+                         'name': 'New Starter', 'roles': ['TellMe.Comms', 'Something.Else']}  # fmt: skip
     assert (await through_provider(client, '/staff/overview')).status == 200
     assert (await client.get('/staff/overview')).status == 200
     row = await pg.fetchrow("select roles, name from staff where email = 'new.starter@council.example'")
@@ -261,7 +266,12 @@ async def test_roles_can_come_from_the_providers_roles_claim(
     assert actions == ['staff.add', 'staff.sign_in']
 
     client.session.cookie_jar.clear()
-    provider.identity = {'sub': 'n2', 'email': 'no.role@council.example', 'roles': ['Something.Else']}
+    provider.identity = {
+        'sub': 'n2',
+        'email': 'no.role@council.example',
+        'email_verified': True,
+        'roles': ['Something.Else'],
+    }
     refused = await through_provider(client)
     assert refused.status == 403 and 'has not been given a Tell Me role' in await refused.text()
 
@@ -296,8 +306,8 @@ async def test_a_code_used_twice_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'])
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example'}
+        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
+    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
     start = await client.get('/staff/sign-in/oidc', allow_redirects=False)
     flow_cookie = start.cookies['tellme_oidc'].value
     async with aiohttp.ClientSession() as browser:
@@ -327,3 +337,102 @@ def test_role_names_are_read_the_ways_councils_write_them() -> None:
     claim = ['TellMe.Admin', 'Case officer', 'tell me comms', 'TellMe-Approver', 'Finance.Reader', 42]
     assert roles_from(claim) == ['case_officer', 'comms', 'approver', 'admin']
     assert roles_from('comms') == ['comms'] and roles_from(None) == [] and roles_from({'admin': True}) == []
+
+
+# --- whose account: a verified email binds once, where an administrator allowed it; then the subject decides ------
+async def run_staff_cli(settings: Settings, *args: str) -> int:
+    import asyncio
+
+    from notifier import staff_cli
+
+    return await asyncio.to_thread(staff_cli.main, list(args), settings)
+
+
+@pytest.mark.parametrize(
+    'identity',
+    [
+        {'sub': 'attacker', 'email': 'jo@council.example'},  # no email_verified at all (Entra sends none)
+        {'sub': 'attacker', 'email': 'jo@council.example', 'email_verified': False},
+        {'sub': 'attacker', 'email': 'jo@council.example', 'email_verified': 'yes'},
+        {'sub': 'attacker', 'preferred_username': 'jo@council.example'},  # anyone's to choose in some tenants
+        {'sub': 'attacker', 'upn': 'jo@council.example'},
+    ],
+)
+async def test_an_email_the_provider_does_not_vouch_for_binds_nothing(
+    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool, identity: dict[str, Any]
+) -> None:
+    settings = settings_for(services, provider)
+    client = await aiohttp_client(create_app(settings))
+    async with pg.acquire() as conn:
+        await add_staff(conn, 'jo@council.example', ['admin'])
+    assert await run_staff_cli(settings, 'allow-oidc', 'jo@council.example') == 0
+    provider.identity = identity
+    back = await through_provider(client)
+    assert back.status == 403 and 'did not tell us a verified email address' in await back.text()
+    assert await signed_in_as(client) is None
+    assert await pg.fetchval('select oidc_subject from staff') is None
+
+
+async def test_an_existing_account_is_bound_only_where_an_administrator_allowed_it(
+    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
+) -> None:
+    settings = settings_for(services, provider)
+    client = await aiohttp_client(create_app(settings))
+    async with pg.acquire() as conn:
+        await add_staff(conn, 'jo@council.example', ['admin'])
+    provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'email_verified': True}
+    refused = await through_provider(client)
+    assert refused.status == 403 and 'not linked to your council account yet' in await refused.text()
+    assert await pg.fetchval('select oidc_subject from staff') is None
+    entry = await pg.fetchrow("select details from audit_log where action = 'staff.sign_in_refused'")
+    assert entry['details'] == {'method': 'oidc', 'reason': 'not-allowed'}
+
+    assert await run_staff_cli(settings, 'allow-oidc', 'jo@council.example') == 0
+    assert (await through_provider(client)).status == 200
+    assert await signed_in_as(client) == 'jo@council.example'
+    bound = await pg.fetchrow('select oidc_issuer, oidc_subject, oidc_link_allowed_at from staff')
+    assert (bound['oidc_issuer'], bound['oidc_subject'], bound['oidc_link_allowed_at']) == (
+        provider.url,
+        'entra-jo',
+        None,
+    ), 'bound to (issuer, subject); the permission is used up'
+
+
+async def test_staff_add_with_oidc_allows_the_first_council_sign_in(
+    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
+) -> None:
+    settings = settings_for(services, provider)
+    client = await aiohttp_client(create_app(settings))
+    assert await run_staff_cli(settings, 'add', 'new@council.example', '--role', 'comms', '--oidc') == 0
+    provider.identity = {'sub': 'entra-new', 'email': 'new@council.example', 'email_verified': True}
+    assert (await through_provider(client)).status == 200
+    assert await signed_in_as(client) == 'new@council.example'
+
+
+async def test_once_bound_the_subject_decides_whatever_the_email_says(
+    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
+) -> None:
+    settings = settings_for(services, provider)
+    client = await aiohttp_client(create_app(settings))
+    assert await run_staff_cli(settings, 'add', 'jo@council.example', '--role', 'comms', '--oidc') == 0
+    provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'email_verified': True}
+    assert (await through_provider(client)).status == 200
+    client.session.cookie_jar.clear()
+    provider.identity = {'sub': 'entra-jo', 'email': 'jo.married.name@council.example'}  # renamed, not verified
+    assert (await through_provider(client)).status == 200
+    assert await signed_in_as(client) == 'jo@council.example'
+    client.session.cookie_jar.clear()
+    provider.identity = {'sub': 'someone-else', 'email': 'jo@council.example', 'email_verified': True}
+    assert (await through_provider(client)).status == 403, 'the address alone never moves the account'
+
+
+async def test_entra_can_vouch_for_the_email_with_xms_edov(
+    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
+) -> None:
+    settings = settings_for(services, provider, oidc_email_verified_claim='xms_edov')
+    client = await aiohttp_client(create_app(settings))
+    assert await run_staff_cli(settings, 'add', 'jo@council.example', '--role', 'comms', '--oidc') == 0
+    provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'email_verified': True}
+    assert (await through_provider(client)).status == 403, 'only the claim configured counts'
+    provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'xms_edov': True}
+    assert (await through_provider(client)).status == 200
