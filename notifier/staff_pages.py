@@ -128,5 +128,7 @@ async def home(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     before = request.query.get('before', '')
     page = 100
-    entries = await audit.entries(request.app[PG], limit=page + 1, before=int(before) if before.isdigit() else None)
+    # only 0-9 (str.isdigit also takes '²') and only what fits a bigint: anything else is the first page, not a 500
+    newest = int(before) if before.isascii() and before.isdigit() and len(before) <= 18 else None
+    entries = await audit.entries(request.app[PG], limit=page + 1, before=newest)
     return render(request, 'staff/audit.html', {'entries': entries[:page], 'more': len(entries) > page})

@@ -302,3 +302,13 @@ async def test_a_password_check_does_not_stall_other_requests(
     assert page.status == 200
     assert (await signing_in).status == 303
     assert finished and served < finished[0], 'the page was served while the password was being checked'
+
+
+@pytest.mark.parametrize('before', ['99999999999999999999', '²', '-1', ''])
+async def test_the_audit_log_pages_from_any_number_typed_without_an_error(
+    client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, before: str
+) -> None:
+    await add_with_password(client, settings, 'pager@council.example', 'admin', mp=monkeypatch)
+    await sign_in(client, 'pager@council.example', PASSWORD)
+    page = await client.get('/staff/audit', params={'before': before})
+    assert page.status == 200, 'a number too big for the database, or a digit that is not 0-9, is no 500'
