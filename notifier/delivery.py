@@ -99,9 +99,11 @@ class Sender:
         self._events: OrderedDict[int, asyncpg.Record] = OrderedDict()  # event versions never change
 
     # claiming ------------------------------------------------------------------------------------------------
-    async def claim_one(self, notification_id: UUID) -> Claimed | None:
+    async def claim_one(self, notification_id: UUID, *, now: datetime | None = None) -> Claimed | None:
+        """This row if it is ready; `now` (default: the database's clock) is the moment it is judged ready at and
+        its quiet hours are reckoned from."""
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(sql.CLAIM_ONE, notification_id)
+            row = await conn.fetchrow(sql.CLAIM_ONE, notification_id, now)
         return _claimed(row) if row else None
 
     async def claim_ready(self, limit: int, *, skip_channels: list[str] | None = None) -> list[Claimed]:
@@ -117,9 +119,10 @@ class Sender:
         return int((await self.pool.execute(sql.RELEASE, ids)).split()[-1])
 
     # one row -------------------------------------------------------------------------------------------------
-    async def deliver(self, notification_id: UUID) -> str:
-        """Claim this row and send it; 'skipped' when it is not ready (sent already, in flight, or not yet due)."""
-        claimed = await self.claim_one(notification_id)
+    async def deliver(self, notification_id: UUID, *, now: datetime | None = None) -> str:
+        """Claim this row and send it; 'skipped' when it is not ready (sent already, in flight, or not yet due).
+        `now` as for `claim_one`."""
+        claimed = await self.claim_one(notification_id, now=now)
         return await self.send(claimed) if claimed else 'skipped'
 
     async def send(self, row: Claimed) -> str:

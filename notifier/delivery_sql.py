@@ -1,8 +1,11 @@
 """The delivery engine's SQL (notifier/delivery.py). Every state change is guarded by the state it expects, so a
 late writer (a slow worker, the sweeper, a callback) never overwrites a newer truth."""
 
-# Claimed rows come back with what sending needs: recipient, language, suppression, subscription state.
-_CLAIM_RETURNING = """
+
+# Claimed rows come back with what sending needs: recipient, language, suppression, subscription state, and
+# when quiet hours end if `now` (SQL for the claim's moment) falls inside them.
+def _claim_returning(now: str) -> str:
+    return f"""
 returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.purpose, n.template_id,
           n.personalisation, n.attempts, c.address, r.language, c.suppressed_at is not null as suppressed,
           (select s.status from subscriptions s where s.id = n.subscription_id) as subscription_status,
@@ -20,27 +23,25 @@ returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.
                             end) at time zone 'Europe/London'
                   end
            from subscriptions s,
-                (select now() at time zone 'Europe/London' as local,
-                        (now() at time zone 'Europe/London')::time as t) l
+                (select {now} at time zone 'Europe/London' as local,
+                        ({now} at time zone 'Europe/London')::time as t) l
            where s.id = n.subscription_id) as quiet_until
 """
 
-CLAIM_ONE = (
-    """
+
+# $2: the moment to claim at (null: the database's clock), so a test can claim at a chosen time of day
+CLAIM_ONE = """
 with ready as (
     select id from notifications
-    where id = $1 and status in ('pending', 'retry') and not_before <= now()
+    where id = $1 and status in ('pending', 'retry') and not_before <= coalesce($2::timestamptz, now())
     for update skip locked
 )
 update notifications n set status = 'sending', attempts = n.attempts + 1
 from ready, contact_points c, residents r
 where n.id = ready.id and c.id = n.contact_point_id and r.id = c.resident_id
-"""
-    + _CLAIM_RETURNING
-)
+""" + _claim_returning('coalesce($2::timestamptz, now())')
 
-CLAIM_READY = (
-    """
+CLAIM_READY = """
 with ready as (
     select id from notifications
     where status in ('pending', 'retry') and not_before <= now() and not (channel = any($2::text[]))
@@ -51,9 +52,7 @@ with ready as (
 update notifications n set status = 'sending', attempts = n.attempts + 1
 from ready, contact_points c, residents r
 where n.id = ready.id and c.id = n.contact_point_id and r.id = c.resident_id
-"""
-    + _CLAIM_RETURNING
-)
+""" + _claim_returning('now()')
 
 RELEASE = """
 update notifications set status = 'retry', attempts = greatest(attempts - 1, 0), not_before = now()
