@@ -1,10 +1,14 @@
 """Bin day reminders in Chromium: pick your address at a postcode, choose the evening before (a morning time for
 an evening reminder is explained, not lost), confirm from the email, get the reminder when the evening comes,
-manage it from the link in the reminder, unsubscribe in one click and get no more reminders."""
+manage it from the link in the reminder, unsubscribe in one click and get no more reminders.
+
+The reminder cron runs at chosen instants (the evenings before a fixed week's collections), never at the time the
+test happens to run: a reminder is only queued up to two hours after its moment, so "the evening before tomorrow's
+collection" read from the wall clock has already gone late at night."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,27 +32,32 @@ UPRN = '100012345678'
 ADDRESS = f'12 King Street, Stretford, {STRETFORD}'
 EMAIL = 'bins.resident@example.com'
 LONDON = ZoneInfo('Europe/London')
+# The council publishes the property's schedule on a Monday morning: refuse goes on Tuesdays. A resident who leaves
+# the time blank is reminded at 18:00 the evening before.
+PUBLISHED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+TUESDAYS = [date(2026, 11, 24) + timedelta(weeks=n) for n in range(3)]
+EVENINGS = [datetime(2026, 11, 23, 18, 0, tzinfo=LONDON) + timedelta(weeks=n) for n in range(3)]
 pytestmark = pytest.mark.timeout(120)
 
 
 def publish_schedule(live: LiveServer) -> None:
-    """The council's bin schedule for the property: collections tomorrow and for the next two weeks."""
-    now = datetime.now(UTC)
-    tomorrow = now.astimezone(LONDON).date() + timedelta(days=1)
-    days = {tomorrow + timedelta(weeks=n) for n in range(3)}
-    event = schedule_event('testshire-bins', UPRN, {'Refuse': days}, {'address': ADDRESS}, now, url=None)
-    live.run(record(live.pg, event, now=now))
+    """The council's bin schedule for the property: three weekly collections."""
+    event = schedule_event('testshire-bins', UPRN, {'Refuse': set(TUESDAYS)}, {'address': ADDRESS}, PUBLISHED, url=None)
+    live.run(record(live.pg, event, now=PUBLISHED))
 
 
-def evening_comes(live: LiveServer, weeks_later: int = 0) -> Queued:
-    """The reminder cron runs (today, or `weeks_later`), and the time it chose comes round: the reminder goes now."""
-    now = datetime.now(UTC) + timedelta(weeks=weeks_later)
+def evening_comes(live: LiveServer, week: int = 0) -> Queued:
+    """The reminder cron runs on the evening before week `week`'s collection, at the time the reminder is for, and
+    that time comes round: the reminder goes now."""
+    evening = EVENINGS[week]
 
     async def run() -> Queued:
         async with live.pg.acquire() as conn, conn.transaction():
             queued = await queue_reminders(
-                conn, now=now, public_url=live.base_url, secret=live.settings.link_secrets[0]
+                conn, now=evening, public_url=live.base_url, secret=live.settings.link_secrets[0]
             )
+            due = await conn.fetch('select not_before from notifications where id = any($1::uuid[])', queued.queued)
+            assert [row['not_before'] for row in due] == [evening] * len(due), 'at 18:00 the evening before'
             await conn.execute("update notifications set not_before = now() where purpose = 'reminder'")
         return queued
 
@@ -102,7 +111,7 @@ def test_a_resident_gets_bin_reminders_for_their_address_and_stops_them(resident
     live.run(
         make_subscription(live.pg, neighbour, kind='address', uprn=UPRN, topics=['bins'], remind_at='evening-before')
     )
-    assert len(evening_comes(live, weeks_later=1).queued) == 1
+    assert len(evening_comes(live, week=1).queued) == 1
     live.wait_for_messages(1, where=lambda m: m.recipient == 'next.door@example.com')
     live.wait_until_idle()
     assert len(live.messages(to=EMAIL)) == 3  # confirmation, the reminder, the sign-in link: nothing since
