@@ -150,8 +150,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(journey_case.routes)
     app.add_routes(subscription_pages.routes)
     app.add_routes(digest_page.routes)
-    # signing out is a POST (manage_sign_out); manage_sign_in's old GET that signed out is left out until it goes
-    app.add_routes(route for route in manage_sign_in.routes if getattr(route, 'path', None) != manage_sign_out.PATH)
+    app.add_routes(manage_sign_in.routes)
     app.add_routes(manage_sign_out.routes)
     app.add_routes(manage_pages.routes)
     app.add_routes(manage_changes.routes)

@@ -216,9 +216,3 @@ async def manage_link(request: web.Request) -> web.Response:
     session.set(NEXT, subscription_id)
     await sessions.save(request, session)
     return see_other('/manage')
-
-
-@routes.get('/manage/sign-out', name='manage-sign-out')
-async def sign_out(request: web.Request) -> web.Response:
-    await sessions.end(request)
-    return render(request, 'manage/signed_out.html')
