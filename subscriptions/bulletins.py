@@ -108,10 +108,17 @@ def _same(row: asyncpg.Record, actor: audit.Actor, prefix: str) -> bool:
 
 
 async def submit(
-    conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, *, send_at: datetime | None, threshold: int
+    conn: asyncpg.Connection,
+    bulletin_id: int,
+    actor: audit.Actor,
+    *,
+    send_at: datetime | None,
+    threshold: int,
+    now: datetime | None = None,
 ) -> str:
     """Ask for it to go (now, or at `send_at`): its new status. Over the threshold it waits for approval; due now
-    it starts sending (in this transaction; wake the senders after commit)."""
+    it starts sending (in this transaction; wake the senders after commit). `now` (default: the transaction's time)
+    is the moment it is due at and its digests and quiet hours are reckoned from."""
     async with conn.transaction():
         row = await _locked(conn, bulletin_id)
         if row['status'] != 'draft':
@@ -131,7 +138,7 @@ async def submit(
                      'send_at': send_at.isoformat() if send_at else 'now'},
         )  # fmt: skip
         if status == 'scheduled':
-            return await _start_if_due(conn, bulletin_id, actor, threshold)
+            return await _start_if_due(conn, bulletin_id, actor, threshold, now)
     return status
 
 
@@ -152,11 +159,17 @@ async def approve(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor
         return await _start_if_due(conn, bulletin_id, actor, threshold)
 
 
-async def _start_if_due(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, threshold: int) -> str:
-    due = await conn.fetchval('select coalesce(send_at, now()) <= now() from bulletins where id = $1', bulletin_id)
+async def _start_if_due(
+    conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, threshold: int, now: datetime | None = None
+) -> str:
+    due = await conn.fetchval(
+        'select coalesce(send_at, c.at) <= c.at from bulletins, (select coalesce($2::timestamptz, now()) as at) c '
+        'where id = $1',
+        bulletin_id, now,
+    )  # fmt: skip
     if not due:
         return 'scheduled'
-    return await start_sending(conn, bulletin_id, actor, threshold=threshold)
+    return await start_sending(conn, bulletin_id, actor, threshold=threshold, now=now)
 
 
 async def start_sending(

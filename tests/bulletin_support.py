@@ -6,9 +6,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp.test_utils import TestClient
@@ -23,6 +22,7 @@ from tests.factories import Resident, make_resident, make_subscription, place, p
 PASSWORD = 'correct horse battery staple'
 SALE_WARD = 'E05015254'  # M33 3BR, M33 7XF, M33 7XX, M33 7YE, M33 7YF in the sample postcodes
 TRAFFORD = 'E08000009'
+QUIET_HOURS = (time(22, 30), time(7, 0))  # the 'quiet' resident's own (the default is 21:00–08:00)
 _HASH = PasswordHasher().hash(PASSWORD)
 
 
@@ -59,14 +59,6 @@ async def load_postcodes(pg: asyncpg.Pool) -> None:
     )
 
 
-def quiet_now() -> tuple[time, time]:
-    """Quiet hours that include this moment (Europe/London), whatever time the tests run."""
-    now = datetime.now(ZoneInfo('Europe/London'))
-    return (now - timedelta(hours=1)).time().replace(second=0, microsecond=0), (
-        now + timedelta(hours=1)
-    ).time().replace(second=0, microsecond=0)
-
-
 @dataclass
 class Ward:
     """Residents in Sale ward (`inside`: each should hear an urgent ward bulletin for everyone once per channel) and
@@ -98,8 +90,8 @@ async def sale_ward(pg: asyncpg.Pool) -> Ward:
     digest = await make_resident(pg)  # the ward by code, on a daily digest
     await make_subscription(pg, digest, kind='area', area_codes=[SALE_WARD], frequency='daily')
     ward.inside['digest'] = digest
-    quiet = await make_resident(pg, email=False, sms=True)  # texts only, and it is their quiet hours now
-    await make_subscription(pg, quiet, near='M33 3BR', radius_m=200, quiet_hours=quiet_now())
+    quiet = await make_resident(pg, email=False, sms=True)  # texts only, with quiet hours of their own
+    await make_subscription(pg, quiet, near='M33 3BR', radius_m=200, quiet_hours=QUIET_HOURS)
     ward.inside['quiet'] = quiet
     home = await make_resident(pg)  # an address in the ward
     await make_subscription(pg, home, kind='address', uprn='100012345678', frequency='weekly')

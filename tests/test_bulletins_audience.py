@@ -3,6 +3,9 @@ council — each person once per channel, counted the way it will be sent; and w
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import asyncpg
 
 from notifier import audit
@@ -67,18 +70,18 @@ async def test_sending_writes_exactly_the_expected_outbox_rows_and_a_second_run_
 async def test_a_normal_bulletin_waits_in_digests_and_for_quiet_hours(pg: asyncpg.Pool) -> None:
     ward = await sale_ward(pg)
     bulletin = await compose(pg, urgency='normal')
+    late = datetime(2026, 12, 7, 23, 30, tzinfo=ZoneInfo('Europe/London'))  # sent at 23:30, whenever the test runs
     async with pg.acquire() as conn:
-        await bulletins.submit(conn, bulletin, COMMS, send_at=None, threshold=1000)
+        assert await bulletins.submit(conn, bulletin, COMMS, send_at=None, threshold=1000, now=late) == 'sending'
     rows = {
-        (r['contact_point_id'], r['channel']): r
-        for r in await pg.fetch(
-            'select contact_point_id, channel, status, not_before > now() as later from notifications'
-        )
+        (r['contact_point_id'], r['channel']): (r['status'], r['not_before'])
+        for r in await pg.fetch('select contact_point_id, channel, status, not_before from notifications')
     }
-    assert rows[(ward.inside['digest'].email_id, 'email')]['status'] == 'held'
-    assert rows[(ward.inside['near'].email_id, 'email')]['status'] == 'pending'
-    quiet = rows[(ward.inside['quiet'].sms_id, 'sms')]
-    assert quiet['status'] == 'pending' and quiet['later']
+    assert rows[(ward.inside['digest'].email_id, 'email')][0] == 'held'
+    assert rows[(ward.inside['near'].email_id, 'email')] == ('pending', late)
+    # texts wait for the morning: 08:00 after the default quiet hours, 07:00 after the resident's own
+    assert rows[(ward.inside['near'].sms_id, 'sms')] == ('pending', datetime(2026, 12, 8, 8, 0, tzinfo=UTC))
+    assert rows[(ward.inside['quiet'].sms_id, 'sms')] == ('pending', datetime(2026, 12, 8, 7, 0, tzinfo=UTC))
 
 
 async def test_a_radius_reaches_circles_that_overlap_it(pg: asyncpg.Pool) -> None:
