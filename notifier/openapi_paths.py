@@ -79,9 +79,11 @@ NOTIFICATION = obj(
     'id', 'status', 'channel', 'purpose', 'to', 'attempts', id=UUID, status=STRING,
     channel=STRING, purpose=STRING, to=STRING, attempts=INTEGER, last_error=nullable(STRING), created_at=MOMENT,
 )  # fmt: skip
+# health, last error, URL and reach only for admins and tokens bound to that source (sources/views.py)
 SOURCES = obj('sources', sources={'type': 'array', 'items': obj(
-    'name', 'kind', 'status', 'health', 'healthy', name=STRING, kind=STRING, status=STRING, health=STRING,
-    healthy=BOOLEAN, last_polled_at=MOMENT, secret_headers={'type': 'array', 'items': STRING})})  # fmt: skip
+    'name', 'kind', 'status', name=STRING, kind=STRING, status=STRING, interval_seconds=INTEGER, url=STRING,
+    health=STRING, healthy=BOOLEAN, last_polled_at=MOMENT, last_error=nullable(STRING),
+    secret_headers={'type': 'array', 'items': STRING}, allow_internal=BOOLEAN, allow_file=BOOLEAN)})  # fmt: skip
 OVERVIEW = obj('since', 'days', 'subscribers', 'messages', 'failures', 'suppressed', 'sources', 'avoided_contacts',
                since=STRING, days={'type': 'array', 'items': STRING}, subscribers=ANY_OBJECT, messages=ANY_OBJECT,
                failures=ARRAY_OF_OBJECTS, suppressed=ARRAY_OF_OBJECTS, sources=ARRAY_OF_OBJECTS,
@@ -222,7 +224,7 @@ OPERATIONS: dict[str, Op] = {
         errors=(404,),
         params={'id': UUID},
     ),
-    'api-sources': Op('Every feed and its health', SOURCES),
+    'api-sources': Op('Every feed; its health for admins and tokens bound to it', SOURCES),
     'api-overview': Op('The service overview: subscribers, messages, failures, source health, the saving', OVERVIEW),
     'api-bulletins': Op('Compose a bulletin (a draft)', BULLETIN, ok=201, body=BULLETIN_DRAFT),
     'api-bulletin': Op(

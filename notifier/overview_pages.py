@@ -3,19 +3,24 @@
 Who sees it: admin, approver and comms. Approvers are the managers who sign off large bulletins, the people who
 answer for the service's cost and reach; comms teams use the reach and the saving to plan and justify bulletins.
 Case officers work one case at a time and do not need it (they see their case's messages on the case page).
+A feed's health and last error are shown only to admins (and, on the API, to a token bound to that source), as on
+GET /api/sources (sources/views.py); everyone else sees which feeds there are.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from notifier import overview, staff_auth, staff_pages, svg_charts
-from notifier.api_auth import requires
+from notifier.api_auth import CALLER, requires
 from notifier.app_keys import PG, SETTINGS
 from notifier.svg_charts import Series
+from sources.views import shows_health
 
 ROLES = ('comms', 'approver')  # and admin, who may do everything
 # delivered green, on the way blue, failed red, cancelled grey (GOV.UK colours); the legend names each
@@ -65,6 +70,16 @@ def charts(view: overview.Overview) -> dict[str, object]:
     }  # fmt: skip
 
 
+def for_viewer(view: overview.Overview, *, admin: bool, bound: Collection[str] = ()) -> overview.Overview:
+    """The overview as this viewer may see it: a source's health and last error only for admins and tokens bound
+    to that source; its name, kind and status for everyone."""
+    sources = [
+        s if shows_health(admin=admin, bound=bound, source=s['name']) else {k: s[k] for k in ('name', 'kind', 'status')}
+        for s in view.sources
+    ]
+    return dataclasses.replace(view, sources=sources)
+
+
 def as_json(view: overview.Overview) -> dict[str, Any]:
     """The overview as GET /api/overview answers it."""
 
@@ -90,7 +105,7 @@ def as_json(view: overview.Overview) -> dict[str, Any]:
         'failures': view.failures,
         'suppressed': view.suppressed,
         'sources': [
-            {**s, 'last_success_at': moment(s['last_success_at']), 'last_news_at': moment(s['last_news_at'])}
+            {**s, **{key: moment(s[key]) for key in ('last_success_at', 'last_news_at') if key in s}}
             for s in view.sources
         ],
         'avoided_contacts': {
@@ -108,6 +123,7 @@ async def overview_page(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     async with request.app[PG].acquire() as conn:
         view = await overview.gather(conn, saving_pence=settings.saving_per_contact_pence)
+    view = for_viewer(view, admin='admin' in request[staff_auth.STAFF].roles)
     context = {
         'view': view, 'charts': charts(view), 'pounds': pounds, 'rule': overview.SAVING_RULE,
         'channel_names': overview.CHANNEL_NAMES,
@@ -121,4 +137,5 @@ async def overview_api(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     async with request.app[PG].acquire() as conn:
         view = await overview.gather(conn, saving_pence=settings.saving_per_contact_pence)
-    return web.json_response(as_json(view))
+    caller = request[CALLER]
+    return web.json_response(as_json(for_viewer(view, admin=caller.role == 'admin', bound=caller.sources)))

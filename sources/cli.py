@@ -4,6 +4,7 @@
         --option 'map.key=PA Ref' --option map.summary=Details --header-from-env X-Api-Key=IOM_KEY
     tellme sources set NAME [--url URL] [--every 30m] [--option KEY=VALUE …] [--unset-option KEY …]
         [--header-from-env NAME=VARIABLE …] [--unset-header NAME …] [--silent-after 2d|learn]
+        [--allow-internal|--no-allow-internal] [--allow-file|--no-allow-file]
     tellme sources reset-cursor NAME [--to 2026-11-01]   read the feed again (e.g. after fixing a mapping)
     tellme sources list                 health at a glance
     tellme sources check NAME           fetch and parse, write nothing, say what a poll would do
@@ -13,6 +14,11 @@
 
 Header values (API keys) are stored encrypted with TELLME_SECRET_KEY and never printed again;
 `--header-from-env NAME=VARIABLE` reads one from the environment, so it appears in no shell history or `ps`.
+
+A source reaches public web addresses only. `--allow-internal` lets it reach this network's own addresses
+(loopback, private, link-local, cloud metadata …) and `--allow-file` read its file:// URL on the worker's machine:
+whoever runs this command is the administrator making that choice, and each add and change is written to the
+audit log.
 """
 
 from __future__ import annotations
@@ -23,10 +29,9 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import asyncpg
 
-from notifier import db
+from notifier import audit, db
 from notifier.settings import Settings
 from sources import cli_report, edit, registry
 from sources.adapters import ADAPTERS
@@ -34,8 +39,14 @@ from sources.cursors import cursor_from
 from sources.fetch import shown
 from sources.polling import poll_source
 
+CLI = audit.Actor('system', None, 'tellme sources (command line)')
 HISTORY_HINT = ('note: a header typed on the command line stays in your shell history and is visible in `ps`; '
                 '--header-from-env NAME=VARIABLE avoids that\n')  # fmt: skip
+
+
+ALLOW_INTERNAL_HELP = ('let it reach non-public addresses: loopback, private, link-local, CGNAT, cloud metadata '
+                       '(a feed on this network; audited)')  # fmt: skip
+ALLOW_FILE_HELP = "let it read its file:// URL on the worker's machine (audited)"
 
 
 def _headers_options(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument('--url', required=True, help='http://, https:// or file:// URL of the feed')
     add.add_argument('--every', default='15m', help='how often to poll: 15m, 1h, 1d (default 15m)')
     _headers_options(add)
+    add.add_argument('--allow-internal', action='store_true', help=ALLOW_INTERNAL_HELP)
+    add.add_argument('--allow-file', action='store_true', help=ALLOW_FILE_HELP)
     add.add_argument('--silent-after', default=None, help='alert when no news for this long (default: learnt)')
     change = sub.add_parser('set', help='change a source, keeping its cursor, health and history')
     change.add_argument('name')
@@ -64,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument('--unset-option', action='append', default=[], metavar='KEY', help='remove an option')
     change.add_argument('--unset-header', action='append', default=[], metavar='NAME', help='remove a header')
     change.add_argument('--silent-after', help="alert when no news for this long, or 'learn' to learn it again")
+    change.add_argument('--allow-internal', action=argparse.BooleanOptionalAction, help=ALLOW_INTERNAL_HELP)
+    change.add_argument('--allow-file', action=argparse.BooleanOptionalAction, help=ALLOW_FILE_HELP)
     reset = sub.add_parser('reset-cursor', help='read the feed again from a date (or as far back as it goes)')
     reset.add_argument('name')
     reset.add_argument('--to', metavar='ISO-DATE', help='e.g. 2026-11-01 (default: forget the cursor)')
@@ -178,10 +193,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _add(pool: asyncpg.Pool, args: argparse.Namespace, settings: Settings) -> int:
-    source = await registry.add_source(
-        pool, name=args.name, kind=args.kind, url=args.url, interval=args.interval, options=args.options,
-        headers=args.headers, silent_after=args.silent, secrets=settings.link_secrets,
-    )  # fmt: skip
+    async with pool.acquire() as conn, conn.transaction():
+        source = await registry.add_source(
+            conn, name=args.name, kind=args.kind, url=args.url, interval=args.interval, options=args.options,
+            headers=args.headers, silent_after=args.silent, secrets=settings.link_secrets,
+            allow_internal=args.allow_internal, allow_file=args.allow_file,
+        )  # fmt: skip
+        details = {'kind': source.kind, 'url': shown(source.url), 'options': sorted(source.options),
+                   'headers': source.header_names, 'allow_internal': source.allow_internal,
+                   'allow_file': source.allow_file}  # fmt: skip
+        await audit.record(conn, CLI, 'source.add', target_kind='source', target_id=source.name, details=details)
     secret = f', {len(source.header_names)} secret header(s)' if source.header_names else ''
     sys.stdout.write(
         f'added {source.name} ({source.kind}, every {registry.format_interval(source.interval)}{secret}); '
@@ -194,8 +215,9 @@ async def _set(pool: asyncpg.Pool, args: argparse.Namespace, settings: Settings)
     change = edit.Change(
         url=args.url, interval=args.interval, options=args.options, unset_options=args.unset_option,
         headers=args.headers, unset_headers=args.unset_header, silent_after=args.silent,
+        allow_internal=args.allow_internal, allow_file=args.allow_file,
     )  # fmt: skip
-    done = await edit.change_source(pool, args.name, change, secrets=settings.link_secrets)
+    done = await edit.change_source(pool, args.name, change, secrets=settings.link_secrets, actor=CLI)
     said = [f'url {shown(args.url)}'] if args.url else []
     said += [f'every {registry.format_interval(args.interval)}'] if args.interval else []
     said += [f'option {key}={value}' for key, value in args.options.items()]
@@ -206,6 +228,10 @@ async def _set(pool: asyncpg.Pool, args: argparse.Namespace, settings: Settings)
         said.append('silent after: learnt from the poll log')
     elif args.silent:
         said.append(f'silent after {registry.format_interval(args.silent)}')
+    if args.allow_internal is not None:
+        said.append('may reach internal addresses' if args.allow_internal else 'public addresses only')
+    if args.allow_file is not None:
+        said.append('may read its file' if args.allow_file else 'may not read a file')
     sys.stdout.write(f'{done.source.name} changed: {", ".join(said)}\n')
     if done.refetch:
         sys.stdout.write('  the next poll (due now) reads the whole feed again; its cursor and history are kept\n')
@@ -232,8 +258,7 @@ async def _poll(pool: asyncpg.Pool, settings: Settings, name: str, *, check: boo
         except Exception:  # noqa: BLE001 - the senders also poll the outbox every second
             redis = None
     try:
-        async with aiohttp.ClientSession() as session:
-            result = await poll_source(pool, session, name, redis=redis, check=check, secrets=settings.link_secrets)
+        result = await poll_source(pool, name, redis=redis, check=check, secrets=settings.link_secrets)
     finally:
         if redis is not None:
             await redis.aclose()

@@ -83,6 +83,10 @@ async def show(pool: asyncpg.Pool, name: str) -> int:
         out(f'  option {key}={value}\n')
     for header in source.header_names:
         out(f'  header {header}: (secret)\n')
+    if source.allow_internal:
+        out('  may reach internal addresses (--allow-internal)\n')
+    if source.allow_file:
+        out('  may read its file (--allow-file)\n')
     out(f'  cursor {source.cursor or "(none)"}\n')
     out(f'  last success {ago(source.last_success_at, now)}, last failure {ago(source.last_failure_at, now)}'
         f'{": " + source.last_error if source.last_error else ""}\n')  # fmt: skip

@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 
 from sources.dates import LONDON
-from sources.registry import SourceConfigError, clean
+from sources.registry import SourceConfigError
 
 logger = logging.getLogger('notifier.sources.cursors')
 
@@ -36,8 +36,8 @@ def clamp_cursor(cursor: str | None, now: datetime, notes: list[str], what: str)
         return cursor
     clamped = (now - MARGIN).astimezone(UTC).replace(microsecond=0).isoformat()
     notes.append(
-        f'{what}, {clean(cursor, 40)}, is in the future (a wrong clock or a typo in the feed?): '
-        f'reading changes since {clamped} instead'
+        f'{what}, {moment.replace(microsecond=0).isoformat()}, is in the future (a wrong clock or a typo in the '
+        f'feed?): reading changes since {clamped} instead'
     )
     logger.warning('a cursor in the future was clamped to %s', clamped)
     return clamped

@@ -4,8 +4,9 @@
     parse_date('26-Aug-21')               parse_date('31 Oct 2024')           parse_date('Thu 26 Jul 2018')
     parse_date('2024-11-08')              parse_date('2024-11-08T10:00:00+01:00')   parse_date('') -> None
 
-A date that cannot be read raises `ValueError` with the text in the message, so the record can be rejected with
-"line 7: Date '31/13/2024' is not a date".
+A date that cannot be read raises `ValueError` saying what was expected but not what the text was (the feed may
+be anything: sources/base.py), so the record is rejected with "line 7: Date: not a date (expected a day such as
+24/07/2023 or 2024-11-08)".
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def parse_date(text: str | None, date_format: str | None = None) -> date | None:
                 return datetime.strptime(candidate, fmt).date()
             except ValueError:
                 continue
-    raise ValueError(f'{value!r} is not a date' + (f' (expected like {date_format})' if date_format else ''))
+    expected = f'like {date_format}' if date_format else 'a day such as 24/07/2023, 24 Jul 2023 or 2024-11-08'
+    raise ValueError(f'not a date (expected {expected})')
 
 
 def _iso(value: str) -> date | None:

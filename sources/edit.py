@@ -1,10 +1,14 @@
 """Change a source in place (`tellme sources set`, `tellme sources reset-cursor`): removing and adding it again
 would lose its cursor, its health and its poll log.
 
-A change to what is fetched or how it is read (URL, options, headers) forgets the conditional-request validators
-and makes the source due now, so the next poll reads the whole feed again with the new settings (an unchanged
-record still writes nothing). Resetting the cursor does the same, so a council can re-read after fixing, say, a
-status mapping.
+A change to what is fetched or how it is read (URL, options, headers, what it may reach) forgets the
+conditional-request validators and makes the source due now, so the next poll reads the whole feed again with the
+new settings (an unchanged record still writes nothing). Resetting the cursor does the same, so a council can
+re-read after fixing, say, a status mapping.
+
+Every change is written to the audit log in the same transaction (`actor`: who made it), naming what changed but
+never a header's value; letting a source reach internal addresses or a local file is an administrator's choice
+(the command line is run by one, on the server).
 """
 
 from __future__ import annotations
@@ -16,18 +20,22 @@ from typing import Any, Literal
 
 import asyncpg
 
-from sources import registry
+from notifier import audit
+from sources import egress, registry
 from sources import secrets as header_secrets
+from sources.fetch import shown
 from sources.polling import LOCK_CLASS
 from sources.registry import COLUMNS, Source, SourceConfigError
 
 LOCK = """
-select id, url, interval_seconds, options, secret_headers, silent_after_seconds, cursor from sources
+select id, url, interval_seconds, options, secret_headers, silent_after_seconds, cursor, allow_internal, allow_file
+from sources
 where name = $1 for update
 """
 UPDATE = f"""
 update sources set
     url = $2, interval_seconds = $3, options = $4, secret_headers = $5, silent_after_seconds = $6,
+    allow_internal = $8, allow_file = $9,
     validated_url = case when $7::bool then null else validated_url end,
     etag = case when $7::bool then null else etag end,
     last_modified = case when $7::bool then null else last_modified end,
@@ -56,10 +64,31 @@ class Change:
     headers: dict[str, str] = field(default_factory=dict)
     unset_headers: list[str] = field(default_factory=list)
     silent_after: timedelta | Literal['learn'] | None = None  # 'learn': back to learning it from the poll log
+    allow_internal: bool | None = None  # --allow-internal / --no-allow-internal (an administrator's choice)
+    allow_file: bool | None = None  # --allow-file / --no-allow-file (an administrator's choice)
 
     def is_empty(self) -> bool:
+        reach = (self.allow_internal, self.allow_file)
         return not (self.url or self.interval or self.options or self.unset_options or self.headers
-                    or self.unset_headers or self.silent_after)  # fmt: skip
+                    or self.unset_headers or self.silent_after) and reach == (None, None)  # fmt: skip
+
+    def described(self) -> dict[str, Any]:
+        """What the audit log keeps of this change: names and settings, never a header's value."""
+        said: dict[str, Any] = {}
+        if self.url:
+            said['url'] = shown(self.url)
+        if self.interval:
+            said['interval_seconds'] = int(self.interval.total_seconds())
+        said.update({key: value for key, value in (
+            ('options', sorted(self.options)), ('unset_options', sorted(self.unset_options)),
+            ('headers', sorted(self.headers)), ('unset_headers', sorted(self.unset_headers)),
+        ) if value})  # fmt: skip
+        if self.silent_after:
+            said['silent_after'] = self.silent_after if self.silent_after == 'learn' else str(self.silent_after)
+        for key in ('allow_internal', 'allow_file'):
+            if getattr(self, key) is not None:
+                said[key] = getattr(self, key)
+        return said
 
 
 @dataclass
@@ -127,15 +156,22 @@ async def _locked(conn: asyncpg.Connection, name: str) -> asyncpg.Record:
     return row
 
 
-async def change_source(pool: asyncpg.Pool, name: str, change: Change, *, secrets: Sequence[bytes] = ()) -> Changed:
-    """Apply `change` to the source called `name`; SourceConfigError (and nothing written) if it cannot be."""
+async def change_source(
+    pool: asyncpg.Pool, name: str, change: Change, *, secrets: Sequence[bytes] = (), actor: audit.Actor = audit.SYSTEM
+) -> Changed:
+    """Apply `change` to the source called `name`, with an audit log entry by `actor`; SourceConfigError (and
+    nothing written) if it cannot be."""
     if change.is_empty():
         raise SourceConfigError('nothing to change: give --url, --every, --option, --unset-option, --header, '
-                                '--header-from-env, --unset-header or --silent-after')  # fmt: skip
-    if change.url is not None:
-        registry.check_url(change.url)
+                                '--header-from-env, --unset-header, --silent-after, --[no-]allow-internal or '
+                                '--[no-]allow-file')  # fmt: skip
     async with pool.acquire() as conn, conn.transaction():
         row = await _locked(conn, name)
+        allow_internal = row['allow_internal'] if change.allow_internal is None else change.allow_internal
+        allow_file = row['allow_file'] if change.allow_file is None else change.allow_file
+        url = change.url or row['url']
+        if change.url is not None:  # taking a permission away is always allowed: the next poll then says why it fails
+            registry.check_url(url, egress.Reach(internal=allow_internal, files=allow_file))
         options = _merge_options(dict(row['options'] or {}), change)
         stored = dict(row['secret_headers'] or {})
         headers, warnings = _merge_headers(stored, change, source=name, secrets=secrets)
@@ -145,11 +181,16 @@ async def change_source(pool: asyncpg.Pool, name: str, change: Change, *, secret
             silent = None
         elif isinstance(change.silent_after, timedelta):
             silent = int(change.silent_after.total_seconds())
-        url = change.url or row['url']
+        reach_changed = (allow_internal, allow_file) != (row['allow_internal'], row['allow_file'])
         refetch = (
             url != row['url'] or options != dict(row['options'] or {}) or bool(change.headers or change.unset_headers)
+            or reach_changed
+        )  # fmt: skip
+        updated = await conn.fetchrow(
+            UPDATE, row['id'], url, seconds, options, headers, silent, refetch, allow_internal, allow_file
         )
-        updated = await conn.fetchrow(UPDATE, row['id'], url, seconds, options, headers, silent, refetch)
+        await audit.record(conn, actor, 'source.change', target_kind='source', target_id=name,
+                           details=change.described())  # fmt: skip
     return Changed(Source.from_row(updated), refetch, warnings)
 
 

@@ -16,19 +16,22 @@
 - The source's cursor and health are updated, and each poll is logged in `source_polls`; after failures the next
   poll backs off. `sources.health` then raises a staff alert if the source has been failing or silent too long.
 - `check=True` fetches and parses, writes nothing, and says what a poll would do (by fingerprint comparison).
+- Fetching goes only where the source may go (sources.egress, through a `Fetcher` of this poll's own), and no
+  message, rejection, note or log line quotes what the feed sent: pages are named by the source's own URL and their
+  number, and a reader's surprise by its type and where in our code it happened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import asyncpg
 
 from notifier import queue
@@ -37,8 +40,9 @@ from sources import queries as event_queries
 from sources.adapters import ADAPTERS
 from sources.base import Page, Parsed, Rejected, SourceError
 from sources.cursors import clamp_cursor
-from sources.fetch import MAX_BYTES, FetchError, fetch, same_site, shown
-from sources.ingest import decide, ingest
+from sources.egress import REAL_NETWORK, Network
+from sources.fetch import MAX_BYTES, Fetcher, FetchError, same_site, shown
+from sources.ingest import IngestRace, IngestRefused, decide, ingest
 from sources.models import Event
 from sources.placing import place_events
 from sources.secrets import HeaderSecretError
@@ -86,7 +90,6 @@ class _Failed(Exception):
 
 async def poll_source(
     pool: asyncpg.Pool,
-    session: aiohttp.ClientSession,
     name_or_source: str | registry.Source,
     *,
     redis: Any = None,
@@ -94,10 +97,12 @@ async def poll_source(
     now: datetime | None = None,
     secrets: Sequence[bytes] = (),
     locks: asyncpg.Pool | None = None,
+    network: Network = REAL_NETWORK,
 ) -> PollResult:
     """Poll once now (or with `check`, say what a poll would do and write nothing). `secrets` open the source's
     secret headers (Settings.link_secrets); the per-source lock is held on a connection from `locks` (default:
-    `pool`)."""
+    `pool`). The poll fetches through a Fetcher of its own, reaching only what the source may (its
+    `allow_internal` and `allow_file`); `network` is for tests (sources.egress.Network)."""
     source = name_or_source
     if isinstance(source, str):
         found = await registry.get_source(pool, source)
@@ -106,7 +111,7 @@ async def poll_source(
         source = found
     result = PollResult(source.name, outcome='check' if check else 'ok')
     if check:
-        await _poll(pool, session, source, result, check=True, now=now or datetime.now(UTC), secrets=secrets)
+        await _poll(pool, source, result, check=True, now=now or datetime.now(UTC), secrets=secrets, network=network)
         return result
     async with (locks or pool).acquire() as lock_conn:
         if not await lock_conn.fetchval('select pg_try_advisory_lock($1, $2)', LOCK_CLASS, source.id):
@@ -114,7 +119,7 @@ async def poll_source(
             return result
         try:
             started = now or datetime.now(UTC)
-            await _poll_within_deadline(pool, session, source, result, started, redis, secrets)
+            await _poll_within_deadline(pool, source, result, started, redis, secrets, network)
             await _record(pool, source, result, started)
             result.alerts = await health.review(pool, source.id, now=started, redis=redis)
         finally:
@@ -122,9 +127,14 @@ async def poll_source(
     return result
 
 
+def page_label(source: registry.Source, number: int) -> str:
+    """How page `number` of a poll is named in messages: by the source's own URL (as configured, shown safely),
+    never by a URL the feed gave."""
+    return shown(source.url) if number == 1 else f'page {number} of {shown(source.url)}'
+
+
 async def _poll(
     pool: asyncpg.Pool,
-    session: aiohttp.ClientSession,
     source: registry.Source,
     result: PollResult,
     *,
@@ -132,6 +142,7 @@ async def _poll(
     now: datetime,
     redis: Any = None,
     secrets: Sequence[bytes] = (),
+    network: Network = REAL_NETWORK,
 ) -> None:
     adapter = ADAPTERS.get(source.kind)
     if adapter is None:
@@ -151,39 +162,41 @@ async def _poll(
     truncated = False
     since = clamp_cursor(source.cursor, now, result.notes, 'the stored cursor')
     try:
-        # inside the try: a bad option (e.g. a date window) is this source's failure, reported on it
-        url: str | None = adapter.first_url(source.url, options, since, now)
-        first_url = url
-        while url is not None:
-            if url in seen_urls or len(seen_urls) >= MAX_PAGES:
-                result.notes.append(f'stopped after {len(seen_urls)} pages (the feed kept pointing to more)')
-                truncated = True
-                break
-            seen_urls.add(url)
-            if not same_site(source.url, url):
-                # a feed's "next page" link is followed only on the configured site: it must not send this
-                # source's API key elsewhere, nor make the worker read a local file
-                raise FetchError(f'the feed pointed to another site ({shown(url)}); not followed')
-            conditional = not check and url == first_url and source.validated_url == url
-            fetched = await fetch(
-                session, url, headers=headers, max_bytes=max_bytes,
-                etag=source.etag if conditional else None,
-                last_modified=source.last_modified if conditional else None,
-            )  # fmt: skip
-            if url == first_url:
-                validators = {'url': url, 'etag': fetched.etag, 'last_modified': fetched.last_modified}
-            if fetched.page is None:
-                result.outcome = 'check' if check else 'not-modified'
-                result.validators = validators
-                return
-            result.pages += 1
-            # off the event loop: a big document must not stall sending and the other polls while it parses
-            parsed = await asyncio.to_thread(_parse, adapter, fetched.page, options, source.name, now)
-            result.notes.extend(parsed.notes)
-            result.problems.extend(parsed.rejected)
-            _keep_newest(events, parsed.events, result.problems)
-            cursor = max(filter(None, (cursor, parsed.cursor)), default=None)
-            url = adapter.next_url(fetched.page, parsed, options)
+        async with Fetcher(source.reach, network=network) as fetcher:
+            # inside the try: a bad option (e.g. a date window) is this source's failure, reported on it
+            url: str | None = adapter.first_url(source.url, options, since, now)
+            first_url = url
+            while url is not None:
+                label = page_label(source, len(seen_urls) + 1)
+                if url in seen_urls or len(seen_urls) >= MAX_PAGES:
+                    result.notes.append(f'stopped after {len(seen_urls)} pages (the feed kept pointing to more)')
+                    truncated = True
+                    break
+                seen_urls.add(url)
+                if not same_site(source.url, url):
+                    # a feed's "next page" link is followed only on the configured site: it must not send this
+                    # source's API key elsewhere, nor make the worker read a local file
+                    raise FetchError(f'{label}: the feed pointed to another site for it; not followed')
+                conditional = not check and url == first_url and source.validated_url == url
+                fetched = await fetcher.get(
+                    url, label=label, headers=headers, max_bytes=max_bytes, own=url == first_url,
+                    etag=source.etag if conditional else None,
+                    last_modified=source.last_modified if conditional else None,
+                )  # fmt: skip
+                if url == first_url:
+                    validators = {'url': url, 'etag': fetched.etag, 'last_modified': fetched.last_modified}
+                if fetched.page is None:
+                    result.outcome = 'check' if check else 'not-modified'
+                    result.validators = validators
+                    return
+                result.pages += 1
+                # off the event loop: a big document must not stall sending and the other polls while it parses
+                parsed = await asyncio.to_thread(_parse, adapter, fetched.page, options, source.name, now, label)
+                result.notes.extend(parsed.notes)
+                result.problems.extend(_on_page(parsed.rejected, result.pages))
+                _keep_newest(events, parsed.events, result.problems)
+                cursor = max(filter(None, (cursor, parsed.cursor)), default=None)
+                url = adapter.next_url(fetched.page, parsed, options)
     except (FetchError, SourceError) as exc:
         result.error = registry.clean(str(exc))
     placed = await place_events(pool, [event for event, _ in events.values()])
@@ -225,17 +238,46 @@ def _keep_newest(events: dict[str, tuple[Event, str]], new: list[Event], problem
         events[event.external_key] = (event, f'record {event.external_key}')
 
 
-def _parse(adapter: Any, page: Page, options: Mapping[str, str], source: str, now: datetime) -> Parsed:
+def _on_page(rejected: list[Rejected], page: int) -> list[Rejected]:
+    """Records after the first page are told apart by their page: 'page 2, record 7'."""
+    return rejected if page == 1 else [Rejected(f'page {page}, {r.where}', r.reason) for r in rejected]
+
+
+def failed_at(exc: BaseException) -> str:
+    """'KeyError in sources/adapters/planit.py:123 (_event)': where an exception was raised, without its message
+    (which may quote what a feed sent), for the worker log."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    frame = frames[-1]
+    path = frame.filename.replace('\\', '/')
+    for root in ('/sources/', '/notifier/', '/site-packages/'):
+        if root in path:
+            path = root.strip('/') + '/' + path.rsplit(root, 1)[1]
+            break
+    return f'{type(exc).__name__} in {path}:{frame.lineno} ({frame.name})'
+
+
+def stack_of(exc: BaseException) -> str:
+    """The exception's traceback (files, lines and our code) without its message, for the worker log."""
+    return ''.join(traceback.format_list(traceback.extract_tb(exc.__traceback__))).rstrip()
+
+
+def _parse(adapter: Any, page: Page, options: Mapping[str, str], source: str, now: datetime, label: str) -> Parsed:
     head = page.body.lstrip()[:200].lower()
     if 'text/html' in (page.content_type or '').lower() or head.startswith((b'<!doctype html', b'<html')):
-        raise SourceError(f'{page.url} sent a web page (HTML), not the feed: probably an error or login page')
+        raise SourceError(f'{label} sent a web page (HTML), not the feed: probably an error or login page')
     try:
         return adapter.parse(page, options, source=source, now=now)
-    except SourceError:
+    except SourceError as exc:
+        if label.startswith('page '):  # after the first page, say which page
+            raise SourceError(f'{label}: {exc}') from None
         raise
     except Exception as exc:  # noqa: BLE001 - an adapter's surprise is this page's failure, not the worker's
-        logger.warning('adapter %s failed on %s', type(adapter).__name__, page.url, exc_info=True)
-        raise SourceError(f'could not read {page.url}: {type(exc).__name__}: {exc}') from None
+        logger.warning('the %s reader failed on %s: %s\n%s', adapter.kind, label, failed_at(exc), stack_of(exc))
+        raise SourceError(
+            f'{label} could not be read: the {adapter.kind} reader failed ({type(exc).__name__}); see the worker log'
+        ) from None
 
 
 async def _compare(pool: asyncpg.Pool, events: list[Event], result: PollResult) -> None:
@@ -257,8 +299,12 @@ async def _ingest(pool: asyncpg.Pool, events: list[Event], result: PollResult, *
                     async with conn.transaction():
                         done = await ingest(conn, event)
                 except Exception as exc:  # noqa: BLE001 - one bad record never stops its batch
-                    logger.warning('source %s: record %s not recorded: %s', event.source, event.external_key, exc)
-                    result.problems.append(Rejected(f'record {event.external_key}', f'not recorded: {exc}'))
+                    # our own refusals say why in our words; anything else (the database's) by its type and place
+                    ours = isinstance(exc, IngestRefused | IngestRace)
+                    why = str(exc) if ours else f'{type(exc).__name__}; see the worker log'
+                    logger.warning('source %s: record %s not recorded: %s', event.source, event.external_key,
+                                   str(exc) if ours else failed_at(exc))  # fmt: skip
+                    result.problems.append(Rejected(f'record {event.external_key}', f'not recorded: {why}'))
                     continue
                 result.counts[done.outcome] += 1
                 if done.matched and done.event_id is not None:
@@ -271,18 +317,18 @@ async def _ingest(pool: asyncpg.Pool, events: list[Event], result: PollResult, *
 
 
 async def _poll_within_deadline(
-    pool: asyncpg.Pool, session: aiohttp.ClientSession, source: registry.Source, result: PollResult,
-    started: datetime, redis: Any, secrets: Sequence[bytes],
+    pool: asyncpg.Pool, source: registry.Source, result: PollResult, started: datetime, redis: Any,
+    secrets: Sequence[bytes], network: Network,
 ) -> None:  # fmt: skip
     """A poll that hangs or crashes is recorded as this source's failure (so it backs off, counts towards an alert
     and stops being first in the queue) instead of escaping and being retried every minute unnoticed."""
     try:
         async with asyncio.timeout(POLL_DEADLINE):
-            await _poll(pool, session, source, result, check=False, now=started, redis=redis, secrets=secrets)
+            await _poll(pool, source, result, check=False, now=started, redis=redis, secrets=secrets, network=network)
     except TimeoutError:
         result.error = f'the poll took longer than {POLL_DEADLINE:.0f} s and was stopped'
     except Exception as exc:  # noqa: BLE001 - one source's surprise is that source's failure
-        logger.exception('polling %s failed unexpectedly', source.name)
+        logger.error('polling %s failed unexpectedly: %s\n%s', source.name, failed_at(exc), stack_of(exc))
         result.error = f'the poll failed unexpectedly ({type(exc).__name__}); see the worker log'
     if result.error:
         result.outcome = 'failed'

@@ -15,7 +15,9 @@ from typing import Any
 
 import asyncpg
 
+from sources import egress
 from sources import secrets as header_secrets
+from sources.fetch import shown
 
 Db = asyncpg.Pool | asyncpg.Connection
 
@@ -59,6 +61,12 @@ class Source:
     failing_alert_at: datetime | None
     silent_alert_at: datetime | None
     created_at: datetime
+    allow_internal: bool = False  # may reach this network's own addresses (an administrator's choice, audited)
+    allow_file: bool = False  # may read its file:// URL (an administrator's choice, audited)
+
+    @property
+    def reach(self) -> egress.Reach:
+        return egress.Reach(internal=self.allow_internal, files=self.allow_file)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Source:
@@ -94,12 +102,13 @@ COLUMNS = """
 id, name, kind, url, interval_seconds, options, array(select jsonb_object_keys(secret_headers)) as header_names,
 status, cursor, validated_url, etag, last_modified, next_poll_at, last_polled_at, last_success_at, last_failure_at,
 last_error, consecutive_failures, failing_since, last_records_seen, last_news_at, silent_after_seconds,
-failing_alert_at, silent_alert_at, created_at
+failing_alert_at, silent_alert_at, created_at, allow_internal, allow_file
 """
 
 INSERT = f"""
-insert into sources (name, kind, url, interval_seconds, options, secret_headers, silent_after_seconds)
-values ($1, $2, $3, $4, $5, $6, $7)
+insert into sources (name, kind, url, interval_seconds, options, secret_headers, silent_after_seconds,
+                     allow_internal, allow_file)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 on conflict (name) do nothing
 returning {COLUMNS}
 """
@@ -176,20 +185,25 @@ async def add_source(
     headers: dict[str, str] | None = None,
     silent_after: timedelta | None = None,
     secrets: Sequence[bytes] = (),
+    allow_internal: bool = False,
+    allow_file: bool = False,
 ) -> Source:
     """Store a new source; SourceConfigError if the name is taken or a value is unusable. Headers are sealed with
-    the first of `secrets` (Settings.link_secrets)."""
+    the first of `secrets` (Settings.link_secrets). `allow_internal` and `allow_file` are an administrator's
+    choice (the caller writes it to the audit log): without them the source reaches public web addresses only."""
     if name == RESERVED:
         raise SourceConfigError(f"{RESERVED!r} is reserved for Tell Me's own alerts: choose another name")
     if not NAME.match(name):
         raise SourceConfigError(
             f'{name!r} cannot be a source name: use lower-case letters, digits, and . _ - (e.g. trafford-planning)'
         )
-    check_url(url)
+    check_url(url, egress.Reach(internal=allow_internal, files=allow_file))
     seconds = check_interval(interval)
     silent = int(silent_after.total_seconds()) if silent_after else None
     sealed = seal_headers(headers or {}, source=name, secrets=secrets)
-    row = await conn.fetchrow(INSERT, name, kind, url, seconds, options or {}, sealed, silent)
+    row = await conn.fetchrow(
+        INSERT, name, kind, url, seconds, options or {}, sealed, silent, allow_internal, allow_file
+    )
     if row is None:
         raise SourceConfigError(f'there is already a source called {name!r}')
     return Source.from_row(row)
@@ -230,9 +244,15 @@ async def remove_source(conn: Db, name: str) -> bool:
     return await conn.fetchval(REMOVE, name) is not None
 
 
-def check_url(url: str) -> None:
+def check_url(url: str, reach: egress.Reach = egress.PUBLIC_ONLY) -> None:
+    """SourceConfigError unless a source with `reach` may fetch `url`: an http(s) URL (or file:// with
+    --allow-file) whose host is not a literal internal address or a metadata service without --allow-internal.
+    Host names are checked again when each poll connects (they may resolve anywhere)."""
     if not re.match(r'^(https?|file)://', url):
         raise SourceConfigError(f'{url!r} is not a URL Tell Me can fetch: use http://, https:// or file://')
+    reason = egress.refusal_for_url(url, reach)
+    if reason is not None:
+        raise SourceConfigError(f"{shown(url)} cannot be this source's URL: {reason}")
 
 
 def check_interval(interval: timedelta) -> int:

@@ -10,7 +10,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -98,13 +97,13 @@ def test_bad_points_and_duplicates_are_named_and_the_good_entities_kept() -> Non
         )
     )
     assert [(r.where, r.reason) for r in parsed.rejected] == [
+        ('entity 1 in the page', 'point is not a WKT POINT (longitude latitude)'),  # by position, not quoted
         (
-            'entity 10000000011 (25/011/FUL)',
-            "point 'POLYGON ((0 0, 1 1, 1 0, 0 0))' is not a WKT POINT (longitude latitude)",
+            'entity 2 in the page',
+            'the coordinates are not in Great Britain (latitude 49 to 61, longitude -9 to 2)',
         ),
-        ('entity 10000000012 (25/012/FUL)', 'coordinates lat -1.1, lng 53.5 are not in Great Britain'),
-        ('entity 10000000013 (25/013/FUL)', 'no coordinates and no postcode: cannot place it on the map'),
-        ('entity 10000000014 (25/014/FUL)', 'appears more than once in this page; the latest entry is used'),
+        ('entity 3 in the page', 'no coordinates and no postcode: cannot place it on the map'),
+        ('entity 5 in the page', 'appears more than once in this page; the latest entry is used'),
     ]
     [kept] = parsed.events
     assert kept.kind == 'planning.decided' and kept.attributes['decision'] == 'refused'
@@ -131,26 +130,20 @@ async def feeds(aiohttp_server: Any) -> FeedServer:
     return await start_feeds(aiohttp_server)
 
 
-@pytest.fixture
-async def http() -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-async def test_two_pages_over_http_load_once_and_a_decision_is_one_change(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_two_pages_over_http_load_once_and_a_decision_is_one_change(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     second_url = f'{feeds.url}/entity-page-2.json'
     feeds.docs['/entity.json'] = Doc(page(entity(10000000001), following=second_url), content_type='application/json',
                                      etag=False)  # fmt: skip
     feeds.docs['/entity-page-2.json'] = Doc(page(entity(10000000002)), content_type='application/json', etag=False)
-    await registry.add_source(pg, name='doncaster-planning', kind='planning-data', url=f'{feeds.url}/entity.json')
+    await registry.add_source(
+        pg, name='doncaster-planning', kind='planning-data', url=f'{feeds.url}/entity.json', allow_internal=True
+    )
 
-    first = await poll_source(pg, http, 'doncaster-planning', now=NOW)
-    again = await poll_source(pg, http, 'doncaster-planning', now=NOW)
+    first = await poll_source(pg, 'doncaster-planning', now=NOW)
+    again = await poll_source(pg, 'doncaster-planning', now=NOW)
     decided = entity(10000000002, **{'planning-decision': 'approved', 'decision-date': '2025-06-01'})
     feeds.docs['/entity-page-2.json'] = Doc(page(decided), content_type='application/json', etag=False)
-    later = await poll_source(pg, http, 'doncaster-planning', now=NOW)
+    later = await poll_source(pg, 'doncaster-planning', now=NOW)
 
     assert (first.pages, first.counts['new'], again.counts['unchanged']) == (2, 2, 2)
     assert (later.counts['changed'], later.counts['unchanged']) == (1, 1)
@@ -158,31 +151,33 @@ async def test_two_pages_over_http_load_once_and_a_decision_is_one_change(
     assert [row['kind'] for row in kinds] == ['planning.new', 'planning.decided']
 
 
-async def test_a_next_link_to_another_site_or_a_local_file_is_not_followed(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_a_next_link_to_another_site_or_a_local_file_is_not_followed(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     for n, elsewhere in enumerate(('http://169.254.169.254/latest/meta-data', 'file:///proc/self/environ')):
         path = f'/entity-{n}.json'
         feeds.docs[path] = Doc(page(entity(10000000100 + n), following=elsewhere), content_type='application/json',
                                etag=False)  # fmt: skip
-        await registry.add_source(pg, name=f'tricky-{n}', kind='planning-data', url=f'{feeds.url}{path}')
-        result = await poll_source(pg, http, f'tricky-{n}', now=NOW)
+        await registry.add_source(
+            pg, name=f'tricky-{n}', kind='planning-data', url=f'{feeds.url}{path}', allow_internal=True
+        )
+        result = await poll_source(pg, f'tricky-{n}', now=NOW)
         assert result.outcome == 'failed'
         assert 'pointed to another site' in (result.error or '')
 
 
 async def test_a_poll_cut_short_does_not_move_past_what_it_missed(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    pg: asyncpg.Pool, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     feeds.docs['/long.json'] = Doc(page(entity(10000000201), following=f'{feeds.url}/long-2.json'),
                                    content_type='application/json')  # fmt: skip
     feeds.docs['/long-2.json'] = Doc(page(entity(10000000202)), content_type='application/json')
-    await registry.add_source(pg, name='long-feed', kind='planning-data', url=f'{feeds.url}/long.json')
+    await registry.add_source(
+        pg, name='long-feed', kind='planning-data', url=f'{feeds.url}/long.json', allow_internal=True
+    )
     monkeypatch.setattr(polling, 'MAX_PAGES', 1)  # the real cap is hundreds of pages; the rule is the same
-    first = await poll_source(pg, http, 'long-feed', now=NOW)
+    first = await poll_source(pg, 'long-feed', now=NOW)
     assert any('fetch these records again' in note for note in first.notes)
     stored = await pg.fetchrow("select cursor, etag from sources where name = 'long-feed'")
     assert stored['cursor'] is None and stored['etag'] is None  # so the next poll is a full one, not a 304
     monkeypatch.setattr(polling, 'MAX_PAGES', 200)
-    second = await poll_source(pg, http, 'long-feed', now=NOW)
+    second = await poll_source(pg, 'long-feed', now=NOW)
     assert second.outcome == 'ok' and second.counts['new'] == 1  # the page it missed

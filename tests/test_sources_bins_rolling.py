@@ -7,7 +7,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -37,36 +36,32 @@ async def feeds(aiohttp_server: Any) -> FeedServer:
     return await start_feeds(aiohttp_server)
 
 
-@pytest.fixture
-async def http() -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _versions(pg: asyncpg.Pool) -> list[asyncpg.Record]:
     return await pg.fetch("select id, version, kind, summary, changes from events where source = 'bolton-bins' "
                           'order by version')  # fmt: skip
 
 
 async def test_a_rolling_window_is_not_news_but_a_moved_date_is_one_change_that_says_from_and_to(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
+    pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     household = await make_resident(pg)
     await make_subscription(pg, household, kind='address', uprn=UPRN)
     feeds.docs['/bins.json'] = Doc(_bins(date(2026, 11, 24)), content_type='application/json', etag=False)
-    await registry.add_source(pg, name='bolton-bins', kind='ukbcd', url=f'{feeds.url}/bins.json?uprn={UPRN}')
-    assert (await poll_source(pg, http, 'bolton-bins', now=NOW)).counts['new'] == 1
+    await registry.add_source(
+        pg, name='bolton-bins', kind='ukbcd', url=f'{feeds.url}/bins.json?uprn={UPRN}', allow_internal=True
+    )
+    assert (await poll_source(pg, 'bolton-bins', now=NOW)).counts['new'] == 1
 
     # a week later the window has rolled on: 24 Nov is gone (collected), 15 Dec is new at the far end
     feeds.docs['/bins.json'] = Doc(_bins(date(2026, 12, 1)), content_type='application/json', etag=False)
-    rolled = await poll_source(pg, http, 'bolton-bins', now=NOW + timedelta(days=7))
+    rolled = await poll_source(pg, 'bolton-bins', now=NOW + timedelta(days=7))
     assert (rolled.counts['unchanged'], rolled.counts['changed']) == (1, 0)
 
     # then the collection of Tue 8 Dec moves to Wed 9 Dec
     moved_body = _bins(date(2026, 12, 1), moved={date(2026, 12, 8): date(2026, 12, 9)})
     feeds.docs['/bins.json'] = Doc(moved_body, content_type='application/json', etag=False)
-    moved = await poll_source(pg, http, 'bolton-bins', now=NOW + timedelta(days=7))
-    again = await poll_source(pg, http, 'bolton-bins', now=NOW + timedelta(days=8))
+    moved = await poll_source(pg, 'bolton-bins', now=NOW + timedelta(days=7))
+    again = await poll_source(pg, 'bolton-bins', now=NOW + timedelta(days=8))
 
     assert moved.counts['changed'] == 1 and again.counts['unchanged'] == 1
     versions = await _versions(pg)
@@ -77,18 +72,18 @@ async def test_a_rolling_window_is_not_news_but_a_moved_date_is_one_change_that_
     assert versions[1]['id'] in {row['event_id'] for row in sent}
 
 
-async def test_a_new_service_and_a_service_ended_are_news(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_a_new_service_and_a_service_ended_are_news(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     feeds.docs['/bins.json'] = Doc(_bins(date(2026, 11, 24)), content_type='application/json', etag=False)
-    await registry.add_source(pg, name='bolton-bins', kind='ukbcd', url=f'{feeds.url}/bins.json?uprn={UPRN}')
-    await poll_source(pg, http, 'bolton-bins', now=NOW)
+    await registry.add_source(
+        pg, name='bolton-bins', kind='ukbcd', url=f'{feeds.url}/bins.json?uprn={UPRN}', allow_internal=True
+    )
+    await poll_source(pg, 'bolton-bins', now=NOW)
 
     garden = _bins(date(2026, 11, 24), Garden_waste=date(2026, 11, 27))
     feeds.docs['/bins.json'] = Doc(garden, content_type='application/json', etag=False)
-    added = await poll_source(pg, http, 'bolton-bins', now=NOW)
+    added = await poll_source(pg, 'bolton-bins', now=NOW)
     feeds.docs['/bins.json'] = Doc(_bins(date(2026, 11, 24)), content_type='application/json', etag=False)
-    ended = await poll_source(pg, http, 'bolton-bins', now=NOW)
+    ended = await poll_source(pg, 'bolton-bins', now=NOW)
 
     assert (added.counts['changed'], ended.counts['changed']) == (1, 1)
     versions = await _versions(pg)

@@ -21,7 +21,8 @@ async def test_check_prints_what_would_happen_and_writes_nothing(
     services: Services, pg: asyncpg.Pool, name: str, kind: str, path: object, options: list[str]
 ) -> None:
     option_args = [arg for option in options for arg in ('--option', option)]
-    code, out, err = await tellme(services, 'add', name, '--kind', kind, '--url', f'file://{path}', *option_args)
+    code, out, err = await tellme(services, 'add', name, '--kind', kind, '--url', f'file://{path}', '--allow-file',
+                                  *option_args)  # fmt: skip
     assert code == 0, err
     code, out, err = await tellme(services, 'check', name)
     assert code == 0, err + out

@@ -42,6 +42,7 @@ async def test_add_check_poll_list_pause_remove(services: Services, pg: asyncpg.
     feeds.docs['/weekly.csv'] = Doc(IOM.read_bytes())
     code, out, err = await tellme(
         services, 'add', 'iom-planning', '--kind', 'planning-csv', '--url', f'{feeds.url}/weekly.csv', '--every', '1h',
+        '--allow-internal',
         '--option', 'map.key=PA Ref', '--option', 'map.summary=Details', '--option', 'map.received_date=Date',
         '--option', 'map.postcode=Details', '--option', 'map.url=URL', '--header', 'X-Api-Key: sk-cli-secret-99',
     )  # fmt: skip
@@ -67,7 +68,8 @@ async def test_add_check_poll_list_pause_remove(services: Services, pg: asyncpg.
     assert '0 new, 0 changed, 25 unchanged, 0 rejected would be' in out
 
     feeds.docs['/bad.csv'] = Doc(b'<html><body>Service unavailable</body></html>', content_type='text/html')
-    code, _, err = await tellme(services, 'add', 'bad-feed', '--kind', 'licensing-csv', '--url', f'{feeds.url}/bad.csv')
+    code, _, err = await tellme(services, 'add', 'bad-feed', '--kind', 'licensing-csv', '--url', f'{feeds.url}/bad.csv',
+                                '--allow-internal')  # fmt: skip
     assert code == 0, err
     code, out, _ = await tellme(services, 'poll', 'bad-feed')
     assert code == 1 and 'FAILED' in out and 'HTML' in out
@@ -99,7 +101,7 @@ async def test_bad_arguments_say_what_to_fix(services: Services, pg: asyncpg.Poo
 
 async def test_check_on_the_licensing_fixture_prints_without_writing(services: Services, pg: asyncpg.Pool) -> None:
     code, _, err = await tellme(
-        services, 'add', 'trafford-gambling', '--kind', 'licensing-csv', '--url', f'file://{TRAFFORD}',
+        services, 'add', 'trafford-gambling', '--kind', 'licensing-csv', '--url', f'file://{TRAFFORD}', '--allow-file',
         '--option', 'map.key=name+address', '--option', 'map.title={activity}: {name}',
         '--option', 'map.postcode=postcode',
     )  # fmt: skip

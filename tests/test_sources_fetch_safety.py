@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
 
 from sources import polling, registry
-from sources.fetch import FetchError, fetch
+from sources.egress import Reach
+from sources.fetch import Fetcher, FetchError
+
+LOOPBACK_TEST_SERVERS = Reach(internal=True)  # these tests' feeds are aiohttp test servers on 127.0.0.1
 
 
 async def test_a_redirect_to_another_site_is_not_followed_with_the_api_key(aiohttp_server: Any) -> None:
@@ -34,11 +36,11 @@ async def test_a_redirect_to_another_site_is_not_followed_with_the_api_key(aioht
         return web.json_response({'records': []})
 
     council = await aiohttp_server(_app('/moved', moved, '/here', same_site, '/feed.json', feed))
-    async with aiohttp.ClientSession() as session:
+    async with Fetcher(LOOPBACK_TEST_SERVERS) as fetcher:
         with pytest.raises(FetchError, match='redirected to another site'):
-            await fetch(session, str(council.make_url('/moved')), headers={'X-Api-Key': 'sk-secret'})
+            await fetcher.get(str(council.make_url('/moved')), headers={'X-Api-Key': 'sk-secret'})
         assert seen == []  # the other site never saw the key
-        fetched = await fetch(session, str(council.make_url('/here')), headers={'X-Api-Key': 'sk-secret'})
+        fetched = await fetcher.get(str(council.make_url('/here')), headers={'X-Api-Key': 'sk-secret'})
     assert fetched.page is not None and seen[-1]['X-Api-Key'] == 'sk-secret'  # same site: followed
 
 
@@ -57,10 +59,11 @@ async def test_a_feed_that_hangs_is_this_sources_failure_not_everyones(
         return web.Response(text='too late')
 
     server = await aiohttp_server(_app('/feed.csv', hang))
-    await registry.add_source(pg, name='slow-feed', kind='planning-csv', url=str(server.make_url('/feed.csv')))
+    await registry.add_source(
+        pg, name='slow-feed', kind='planning-csv', url=str(server.make_url('/feed.csv')), allow_internal=True
+    )
     monkeypatch.setattr(polling, 'POLL_DEADLINE', 0.5)  # the real deadline is minutes; the behaviour is the same
-    async with aiohttp.ClientSession() as session:
-        result = await polling.poll_source(pg, session, 'slow-feed')
+    result = await polling.poll_source(pg, 'slow-feed')
     assert result.outcome == 'failed' and 'took longer' in (result.error or '')
     assert await pg.fetchval("select consecutive_failures from sources where name = 'slow-feed'") == 1
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -32,22 +31,14 @@ async def feeds(aiohttp_server: Any) -> FeedServer:
     return await start_feeds(aiohttp_server)
 
 
-@pytest.fixture
-async def http() -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _add(pg: asyncpg.Pool, name: str, url: str, **kwargs: Any) -> registry.Source:
-    return await registry.add_source(pg, name=name, kind='licensing-csv', url=url, **kwargs)
+    return await registry.add_source(pg, name=name, kind='licensing-csv', url=url, **kwargs, allow_internal=True)
 
 
-async def test_html_served_with_200_is_a_clear_failure(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_html_served_with_200_is_a_clear_failure(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     feeds.docs['/register.csv'] = Doc(b'<!DOCTYPE html><html><body>Sign in</body></html>', content_type='text/html')
     await _add(pg, 'council-register', f'{feeds.url}/register.csv')
-    result = await poll_source(pg, http, 'council-register', now=NOW)
+    result = await poll_source(pg, 'council-register', now=NOW)
     assert result.outcome == 'failed'
     assert 'sent a web page (HTML), not the feed' in (result.error or '')
     source = await registry.get_source(pg, 'council-register')
@@ -56,21 +47,19 @@ async def test_html_served_with_200_is_a_clear_failure(
     assert await pg.fetchval('select count(*) from events') == 0
 
 
-async def test_a_50_mb_response_is_refused_with_a_clear_message(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_a_50_mb_response_is_refused_with_a_clear_message(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     feeds.docs['/huge.csv'] = Doc(b'', stream_mb=50)
     feeds.docs['/big.csv'] = Doc(b'Ref\n' + b'x' * (11 * 1024 * 1024))  # with a Content-Length
     await _add(pg, 'huge', f'{feeds.url}/huge.csv')
     await _add(pg, 'big', f'{feeds.url}/big.csv')
     for name in ('huge', 'big'):
-        result = await poll_source(pg, http, name, now=NOW)
+        result = await poll_source(pg, name, now=NOW)
         assert result.outcome == 'failed'
         assert 'is larger than 10 MB, so Tell Me stopped reading it' in (result.error or ''), result.error
 
 
 async def test_a_broken_feed_raises_one_staff_alert_while_another_keeps_delivering(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
+    pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     await load_sample_postcodes(pg)
     staff = await make_resident(pg)
@@ -81,7 +70,7 @@ async def test_a_broken_feed_raises_one_staff_alert_while_another_keeps_deliveri
     feeds.docs['/good.csv'] = Doc(REGISTER.encode())
     await _add(pg, 'broken', f'{feeds.url}/broken.csv')
     await _add(pg, 'good', f'{feeds.url}/good.csv')
-    ctx = {'pg': pg, 'http': http, 'redis': None}
+    ctx = {'pg': pg, 'redis': None}
 
     for poll in range(6):
         if poll == 2:  # garbage with 200 fails too
@@ -111,7 +100,7 @@ async def test_a_broken_feed_raises_one_staff_alert_while_another_keeps_deliveri
 
     # fixed: the same alert gets a second version saying so (one incident, one thread)
     feeds.docs['/broken.csv'] = Doc(REGISTER.encode())
-    result = await poll_source(pg, http, 'broken')
+    result = await poll_source(pg, 'broken')
     assert result.outcome == 'ok' and len(result.alerts) == 1
     versions = await pg.fetch("select version, title from events where topic = 'staff/source-health' order by version")
     assert [(v['version'], v['title']) for v in versions] == [(1, 'Feed "broken" is failing'),
@@ -120,41 +109,39 @@ async def test_a_broken_feed_raises_one_staff_alert_while_another_keeps_deliveri
     assert fixed is not None and fixed.consecutive_failures == 0 and fixed.failing_alert_at is None
 
 
-async def test_a_source_silent_for_longer_than_usual_raises_one_alert(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_a_source_silent_for_longer_than_usual_raises_one_alert(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     feeds.docs['/register.csv'] = Doc(REGISTER.encode(), etag=False)
     await _add(pg, 'quiet', f'{feeds.url}/register.csv', silent_after=timedelta(hours=2))
-    first = await poll_source(pg, http, 'quiet', now=NOW)
+    first = await poll_source(pg, 'quiet', now=NOW)
     assert first.counts['new'] == 1 and first.alerts == []
-    later = await poll_source(pg, http, 'quiet', now=NOW + timedelta(hours=1))
+    later = await poll_source(pg, 'quiet', now=NOW + timedelta(hours=1))
     assert later.counts['unchanged'] == 1 and later.alerts == []
     for hours in (3, 4):
-        await poll_source(pg, http, 'quiet', now=NOW + timedelta(hours=hours))
+        await poll_source(pg, 'quiet', now=NOW + timedelta(hours=hours))
     alerts = await pg.fetch("select title, summary from events where topic = 'staff/source-health'")
     assert [a['title'] for a in alerts] == ['Feed "quiet" has gone quiet']
 
 
-async def test_one_poll_at_a_time_per_source(pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession) -> None:
+async def test_one_poll_at_a_time_per_source(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     feeds.docs['/register.csv'] = Doc(REGISTER.encode())
     source = await _add(pg, 'locked', f'{feeds.url}/register.csv')
     async with pg.acquire() as other:
         await other.execute('select pg_advisory_lock($1, $2)', LOCK_CLASS, source.id)
         try:
-            result = await poll_source(pg, http, 'locked', now=NOW)
+            result = await poll_source(pg, 'locked', now=NOW)
         finally:
             await other.execute('select pg_advisory_unlock($1, $2)', LOCK_CLASS, source.id)
     assert result.outcome == 'busy' and feeds.requests == []
-    assert (await poll_source(pg, http, 'locked', now=NOW)).counts['new'] == 1
+    assert (await poll_source(pg, 'locked', now=NOW)).counts['new'] == 1
 
 
 async def test_secret_headers_are_sent_but_never_shown(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession, services: Services, aiohttp_client: Any
+    pg: asyncpg.Pool, feeds: FeedServer, services: Services, aiohttp_client: Any
 ) -> None:
     feeds.docs['/register.csv'] = Doc(REGISTER.encode())
     keys = [b'framework-test-secret-key']
     await _add(pg, 'keyed', f'{feeds.url}/register.csv', headers={'X-Api-Key': 'sk-very-secret-1234'}, secrets=keys)
-    await poll_source(pg, http, 'keyed', now=NOW, secrets=keys)
+    await poll_source(pg, 'keyed', now=NOW, secrets=keys)
     assert feeds.requests[0][1]['X-Api-Key'] == 'sk-very-secret-1234'
 
     client = await aiohttp_client(create_app(Settings(database_url=services.database_url,
@@ -172,17 +159,17 @@ async def test_secret_headers_are_sent_but_never_shown(
     assert (await client.get('/api/sources')).status == 401
 
 
-async def test_file_urls_work_and_an_unchanged_file_is_not_read_again(
-    pg: asyncpg.Pool, http: aiohttp.ClientSession, tmp_path: Any
-) -> None:
+async def test_file_urls_work_and_an_unchanged_file_is_not_read_again(pg: asyncpg.Pool, tmp_path: Any) -> None:
     path = tmp_path / 'register.csv'
     path.write_bytes((FIXTURES / 'licensing' / 'trafford_gambling_premises.csv').read_bytes())
     await registry.add_source(pg, name='local', kind='licensing-csv', url=f'file://{path}',
-                              options={'map.key': 'name+address', 'map.title': 'name'})  # fmt: skip
-    assert (await poll_source(pg, http, 'local', now=NOW)).counts['new'] == 27
-    assert (await poll_source(pg, http, 'local', now=NOW)).outcome == 'not-modified'
-    missing = await registry.add_source(pg, name='missing', kind='licensing-csv', url=f'file://{tmp_path}/none.csv')
-    result = await poll_source(pg, http, missing.name, now=NOW)
+                              options={'map.key': 'name+address', 'map.title': 'name'}, allow_file=True)  # fmt: skip
+    assert (await poll_source(pg, 'local', now=NOW)).counts['new'] == 27
+    assert (await poll_source(pg, 'local', now=NOW)).outcome == 'not-modified'
+    missing = await registry.add_source(
+        pg, name='missing', kind='licensing-csv', url=f'file://{tmp_path}/none.csv', allow_file=True
+    )
+    result = await poll_source(pg, missing.name, now=NOW)
     assert result.outcome == 'failed' and 'cannot read' in (result.error or '')
 
 

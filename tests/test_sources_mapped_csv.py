@@ -7,7 +7,6 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -37,25 +36,17 @@ async def feeds(aiohttp_server: Any) -> FeedServer:
     return await start_feeds(aiohttp_server)
 
 
-@pytest.fixture
-async def http() -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _events(pg: asyncpg.Pool, source: str) -> list[asyncpg.Record]:
     return await pg.fetch('select * from events where source = $1 order by external_key, version', source)
 
 
-async def test_the_isle_of_man_weekly_list_loads_with_a_mapping_only(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_the_isle_of_man_weekly_list_loads_with_a_mapping_only(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     await load_sample_postcodes(pg)
     feeds.docs['/weekly.csv'] = Doc(IOM.read_bytes())
     await registry.add_source(pg, name='iom-planning', kind='planning-csv', url=f'{feeds.url}/weekly.csv',
-                              options=IOM_MAPPING)  # fmt: skip
+                              options=IOM_MAPPING, allow_internal=True)  # fmt: skip
 
-    first = await poll_source(pg, http, 'iom-planning', now=NOW)
+    first = await poll_source(pg, 'iom-planning', now=NOW)
     assert (first.outcome, first.counts['new'], first.counts['rejected']) == ('ok', 25, 0), first.summary()
     events = await _events(pg, 'iom-planning')
     assert len(events) == 25
@@ -69,26 +60,24 @@ async def test_the_isle_of_man_weekly_list_loads_with_a_mapping_only(
     # IM postcodes are not in the GB table: the events have their postcode but no coordinates
     assert all(e['lat'] is None and e['area_codes'] == [] for e in events)
 
-    second = await poll_source(pg, http, 'iom-planning', now=NOW)
+    second = await poll_source(pg, 'iom-planning', now=NOW)
     assert second.outcome == 'not-modified'
     assert feeds.requests[-1][1].get('If-None-Match')
     feeds.docs['/weekly.csv'].etag = False  # a server without validators: the same data writes nothing either
-    third = await poll_source(pg, http, 'iom-planning', now=NOW)
+    third = await poll_source(pg, 'iom-planning', now=NOW)
     assert (third.counts['new'], third.counts['changed'], third.counts['unchanged']) == (0, 0, 25)
     assert await pg.fetchval("select count(*) from events where source = 'iom-planning'") == 25
 
 
-async def test_the_trafford_register_is_placed_from_the_postcode_table(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
-) -> None:
+async def test_the_trafford_register_is_placed_from_the_postcode_table(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     await load_sample_postcodes(pg)
     resident = await make_resident(pg)
     await make_subscription(pg, resident, near='M32 0PA', radius_m=200, topics=['licensing'])
     feeds.docs['/gambling.csv'] = Doc(TRAFFORD.read_bytes())
     await registry.add_source(pg, name='trafford-licensing', kind='licensing-csv', url=f'{feeds.url}/gambling.csv',
-                              options=TRAFFORD_MAPPING)  # fmt: skip
+                              options=TRAFFORD_MAPPING, allow_internal=True)  # fmt: skip
 
-    result = await poll_source(pg, http, 'trafford-licensing', now=NOW)
+    result = await poll_source(pg, 'trafford-licensing', now=NOW)
     assert (result.counts['new'], result.counts['rejected']) == (27, 0), result.summary()
     events = {e['attributes']['address']: e for e in await _events(pg, 'trafford-licensing')}
     chester_road = events['Betfred, 890 Chester Road, Stretford, Manchester']
@@ -110,18 +99,20 @@ LGA_ROWS = [
 
 
 async def test_a_status_change_is_one_changed_event_that_reaches_a_subscriber(
-    pg: asyncpg.Pool, feeds: FeedServer, http: aiohttp.ClientSession
+    pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     await load_sample_postcodes(pg)
     resident = await make_resident(pg)
     await make_subscription(pg, resident, near='M32 0AH', radius_m=300)
     feeds.docs['/register.csv'] = Doc((LGA_HEADER + ''.join(LGA_ROWS)).encode())
-    await registry.add_source(pg, name='lga-register', kind='licensing-csv', url=f'{feeds.url}/register.csv')
-    first = await poll_source(pg, http, 'lga-register', now=NOW)
+    await registry.add_source(
+        pg, name='lga-register', kind='licensing-csv', url=f'{feeds.url}/register.csv', allow_internal=True
+    )
+    first = await poll_source(pg, 'lga-register', now=NOW)
     assert first.counts['new'] == 2, first.summary()
 
     feeds.docs['/register.csv'] = Doc((LGA_HEADER + LGA_ROWS[0].replace('Pending', 'Granted') + LGA_ROWS[1]).encode())
-    second = await poll_source(pg, http, 'lga-register', now=NOW)
+    second = await poll_source(pg, 'lga-register', now=NOW)
     assert (second.counts['new'], second.counts['changed'], second.counts['unchanged']) == (0, 1, 1)
     changed = await pg.fetchrow("select * from events where source = 'lga-register' and version = 2")
     assert changed['external_key'] == 'LIC/24/0001' and changed['kind'] == 'licensing.decided'
@@ -152,10 +143,10 @@ def test_bad_records_are_rejected_with_their_line_and_the_rest_kept() -> None:
     parsed = _parse('planning-csv', body, options)
     assert [e.external_key for e in parsed.events] == ['A/1', 'A/3', 'A/4']
     reasons = {r.where: r.reason for r in parsed.rejected}
-    assert "'31/13/2024' is not a date" in reasons['line 3']
+    assert reasons['line 3'] == 'Received: not a date (expected a day such as 24/07/2023, 24 Jul 2023 or 2024-11-08)'
     assert 'no key' in reasons['line 4']
     assert 'appears again (first on line 2)' in reasons['line 5']
-    assert parsed.events[1].lat is None and any('line 6: coordinates 0, 0' in n for n in parsed.notes)
+    assert parsed.events[1].lat is None and any('line 6: the coordinates are not in the UK' in n for n in parsed.notes)
     assert (parsed.events[2].lat, parsed.events[2].lng) == (53.45, -2.31)
     assert parsed.events[2].attributes['postcode'] == 'M32 0AH'
     assert parsed.events[1].attributes['received_date'] == '2018-07-26'

@@ -35,7 +35,7 @@ async def test_set_changes_a_source_in_place_and_the_next_poll_reads_it_again(
     feeds.docs['/register.csv'] = Doc(REGISTER.encode())
     feeds.docs['/moved.csv'] = Doc(REGISTER.encode())
     url = f'{feeds.url}/register.csv'
-    code, _, err = await tellme(services, 'add', 'bull', '--kind', 'licensing-csv', '--url', url,
+    code, _, err = await tellme(services, 'add', 'bull', '--kind', 'licensing-csv', '--url', url, '--allow-internal',
                                 '--option', 'encoding=utf-8', '--option', 'x=1')  # fmt: skip
     assert code == 0, err
     assert (await tellme(services, 'poll', 'bull'))[0] == 0
@@ -98,7 +98,7 @@ async def test_reset_cursor_reads_a_feed_again_from_a_date(
     services: Services, pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     feeds.docs['/api/applics/json'] = Doc(envelope(record('116001/HHA/25')), content_type='application/json')
-    code, _, err = await tellme(services, 'add', 'planit', '--kind', 'planit', '--url',
+    code, _, err = await tellme(services, 'add', 'planit', '--kind', 'planit', '--allow-internal', '--url',
                                 f'{feeds.url}/api/applics/json?auth=Trafford')  # fmt: skip
     assert code == 0, err
     assert (await tellme(services, 'poll', 'planit'))[0] == 0

@@ -147,7 +147,10 @@ async def test_the_overview_counts_what_the_service_holds(client: Any, pg: async
         {'status': 'permanent-failure', 'channel': 'email', 'reason': 'email address not found', 'messages': 1}
     ]
     assert body['suppressed'] == [{'channel': 'sms', 'reason': 'stop-reply', 'contacts': 1, 'recent': 1}]
-    assert [(s['name'], s['health'], s['healthy']) for s in body['sources']] == [('trafford-planning', 'ok', True)]
+    # an approver sees which feeds there are; their health and errors are for admins (test_sources_no_echo)
+    assert body['sources'] == [{'name': 'trafford-planning', 'kind': 'planit', 'status': 'active'}]
+    admin = await (await client.get('/api/overview', headers=await token_for(pg, 'admin'))).json()
+    assert [(s['name'], s['health'], s['healthy']) for s in admin['sources']] == [('trafford-planning', 'ok', True)]
 
     avoided = body['avoided_contacts']
     assert (avoided['case_updates'], avoided['bulletins'], avoided['contacts']) == (1, 2, 3)

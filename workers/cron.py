@@ -92,7 +92,8 @@ async def poll_due_sources(ctx: dict[str, Any], *, concurrency: int = 4) -> dict
     twice at once).
 
     The locks are held on connections of a small pool of this run's own, not the worker's pool: a feed that takes
-    minutes to answer must not hold a connection the senders need. Polls share the worker's HTTP session."""
+    minutes to answer must not hold a connection the senders need. Each poll fetches through a connection pool of its
+    own that reaches only what its source may (sources.egress), never the worker's HTTP session for Notify."""
     gate = asyncio.Semaphore(concurrency)
     settings: Settings | None = ctx.get('settings')
     secrets = settings.link_secrets if settings is not None else []
@@ -100,9 +101,7 @@ async def poll_due_sources(ctx: dict[str, Any], *, concurrency: int = 4) -> dict
     async def poll_one(source: Source, locks: asyncpg.Pool) -> str:
         async with gate:
             try:
-                result = await poll_source(
-                    ctx['pg'], ctx['http'], source, redis=ctx.get('redis'), secrets=secrets, locks=locks
-                )
+                result = await poll_source(ctx['pg'], source, redis=ctx.get('redis'), secrets=secrets, locks=locks)
                 return result.outcome
             except Exception:  # noqa: BLE001 - one broken source never stops another
                 logger.exception('polling source %s failed unexpectedly', source.name)

@@ -7,21 +7,25 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
-from sources.base import Page, Parsed, Rejected, SourceError
+from sources.base import Page, Parsed, Rejected, SourceError, reason_for
 from sources.models import Event
 
 
+def where_in(body: bytes, offset: int) -> str:
+    """'byte 77, on line 3': where a byte is, without saying what it is."""
+    line = body[:offset].count(b'\n') + 1
+    return f'byte {offset}, on line {line}'
+
+
 def decode_text(page: Page, options: Mapping[str, str], what: str) -> str:
-    """The page as text in the source's encoding (`--option encoding=`, default UTF-8), or a SourceError naming the
-    first byte that does not fit and the option that fixes it."""
+    """The page as text in the source's encoding (`--option encoding=`, default UTF-8), or a SourceError naming
+    where the first byte that does not fit is (not the byte) and the option that fixes it."""
     encoding = options.get('encoding', 'utf-8-sig')
     try:
         return page.body.decode(encoding)
     except UnicodeDecodeError as error:
         raise SourceError(
-            f'{what} is not {encoding} (byte 0x{page.body[error.start]:02x} at offset {error.start}); '
+            f'{what} is not {encoding} (the first byte that does not fit is {where_in(page.body, error.start)}); '
             'if the feed uses another encoding, set --option encoding=cp1252 (or latin-1, cp437)'
         ) from None
     except LookupError:
@@ -46,7 +50,7 @@ def canonical_uprn(raw: str) -> str:
     """'000125011723' → '125011723'; Bolton's 'UPRN|ADDRESS' form keeps the number only."""
     digits = raw.split('|', 1)[0].strip()
     if not re.fullmatch(r'[0-9]+', digits) or not 0 < int(digits) < 10**12:
-        raise SourceError(f'{raw!r} is not a UPRN (up to 12 digits)')
+        raise SourceError('the UPRN is not one: a UPRN is a number of up to 12 digits')
     return str(int(digits))
 
 
@@ -56,7 +60,7 @@ def decode_json(page: Page, options: Mapping[str, str], what: str) -> Any:
     if not stripped:
         raise SourceError(f'page is empty, expected {what}')
     if stripped.startswith('<'):
-        raise SourceError(f'page is HTML or XML, not {what}: {_snippet(stripped)}')
+        raise SourceError(f'page is HTML or XML, not {what} (an error or login page?)')
     try:
         return json.loads(stripped)
     except json.JSONDecodeError as error:
@@ -78,16 +82,14 @@ def int_option(options: Mapping[str, str], key: str, default: int, *, low: int =
 
 
 def validation_reason(error: ValueError) -> str:
-    """One readable sentence from a ValueError or a pydantic ValidationError."""
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        where = '.'.join(str(part) for part in first['loc'])
-        return f'{where}: {first["msg"]}' if where else first['msg']
-    return str(error)
+    """One readable sentence from a RecordError or a pydantic ValidationError, never quoting the record."""
+    return reason_for(error)
 
 
-def _snippet(text: str) -> str:
-    title = re.search(r'<title>(.*?)</title>', text, re.IGNORECASE | re.DOTALL)
-    if title:
-        return f'title {title.group(1).strip()[:80]!r}'
-    return repr(text[:80])
+def json_type(value: Any) -> str:
+    """'a string', 'a number', 'a list' …: what a JSON value is, not what it says."""
+    if isinstance(value, bool):
+        return 'true or false'
+    if isinstance(value, int | float):
+        return 'a number'
+    return {str: 'a string', list: 'a list', dict: 'an object', type(None): 'null'}.get(type(value), 'something else')

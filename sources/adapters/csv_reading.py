@@ -16,6 +16,7 @@ import csv
 import io
 import unicodedata
 
+from sources.adapters.common import where_in
 from sources.base import Parsed, Rejected, SourceError
 
 MAX_RECORD_LINES = 50
@@ -26,8 +27,13 @@ def decode(body: bytes, encoding: str | None, notes: list[str]) -> str:
     if encoding:
         try:
             return body.decode(encoding)
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise SourceError(f'cannot read the feed as {encoding}: {exc}') from None
+        except LookupError:
+            raise SourceError(f'option encoding={encoding!r} is not an encoding Python knows') from None
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f'cannot read the feed as {encoding} ({where_in(body, exc.start)} does not fit): set --option '
+                'encoding=… to the one it uses'
+            ) from None
     try:
         return body.decode('utf-8-sig')
     except UnicodeDecodeError as exc:
@@ -117,9 +123,21 @@ def read_rows(text: str, delimiter: str, parsed: Parsed) -> tuple[list[str], lis
             )
             start = first + 1
         except csv.Error as exc:
-            parsed.rejected.append(Rejected(f'line {first + 1}', f'unreadable CSV ({exc}); skipped'))
+            parsed.rejected.append(Rejected(f'line {first + 1}', f'unreadable CSV ({_csv_problem(exc)}); skipped'))
             start = max(source.next, first + 1)
     return columns or [], rows
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What the csv module found, in our words (its messages name the rule, but say it here so none ever quotes)."""
+    text = str(exc)
+    if 'field larger than field limit' in text:
+        return f'a field is longer than {csv.field_size_limit():,} characters'
+    if 'NUL' in text:
+        return 'the line contains a NUL byte'
+    if 'new-line character' in text:
+        return 'a line break inside an unquoted field'
+    return 'a quote or delimiter out of place'
 
 
 def _ran_on(record: list[str], fields: list[str], columns: list[str] | None, delimiter: str) -> bool:

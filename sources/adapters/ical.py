@@ -40,24 +40,35 @@ from icalendar import Calendar
 from sources.adapters import register
 from sources.adapters.common import decode_text, int_option, validation_reason
 from sources.adapters.ukbcd import day_text, property_uprn, schedule_event
-from sources.base import Page, Parsed, Rejected, SourceError
+from sources.base import Page, Parsed, RecordError, Rejected, SourceError
 
 _LONDON = ZoneInfo('Europe/London')
 _NOTE = re.compile(r'\s*[(\[-]?\s*\b(changed|moved|revised|rescheduled|amended)\b.*?(collection)?\s*[)\]]?\s*$', re.I)
 _SUFFIX = re.compile(r'\s+(day|collection)$', re.I)
+_CONTENT_LINE = re.compile(r'^[A-Za-z0-9-]+[;:]')  # NAME;PARAM=…:value or NAME:value (RFC 5545 §3.1)
 
 
 def _calendar(page: Page, options: Mapping[str, str]) -> Calendar:
     stripped = decode_text(page, options, 'calendar').lstrip()
     if not stripped.upper().startswith('BEGIN:VCALENDAR'):
-        what = 'HTML' if stripped.startswith('<') else repr(stripped[:40])
+        what = 'HTML' if stripped.startswith('<') else 'something else'
         raise SourceError(f'not an iCalendar file: it starts with {what}, not BEGIN:VCALENDAR')
     if 'END:VCALENDAR' not in stripped.upper():
         raise SourceError('calendar is truncated: no END:VCALENDAR')
     try:
         return Calendar.from_ical(stripped)
-    except ValueError as error:
-        raise SourceError(f'calendar could not be read: {error}') from None
+    except ValueError:  # icalendar's messages quote the line they choke on: say which line instead
+        raise SourceError(f'calendar could not be read: {_first_bad_line(stripped)}') from None
+
+
+def _first_bad_line(text: str) -> str:
+    number = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (' ', '\t') or not line.strip():
+            continue  # a folded line's continuation, or a blank one
+        if not _CONTENT_LINE.match(line):
+            return f'line {number} is not an iCalendar content line (NAME:value)'
+    return f'a property in its {number} lines is not valid iCalendar (RFC 5545)'
 
 
 def bin_type(summary: str) -> tuple[str, bool]:
@@ -173,7 +184,9 @@ def _expand(calendar: Calendar, start: date, end: date, parsed: Parsed) -> list[
         try:
             found = recurring_ical_events.of(single).between(start, end)
         except _EXPANSION_ERRORS as error:
-            parsed.rejected.append(Rejected(f'event {uid or "(no UID)"}', f'could not be expanded: {error}'))
+            # the library's message quotes the calendar: say what kind of thing is wrong with the series instead
+            parsed.rejected.append(Rejected(f'event {positions[uid]}', 'could not be expanded: its dates or repeat '
+                                            f'rule are not valid ({type(error).__name__})'))  # fmt: skip
             continue
         if len(found) > days + 1:
             raise SourceError(
@@ -196,9 +209,12 @@ def _collect(
     dates: dict[str, set[date]] = {}
     moved: list[dict[str, str]] = []
     overrides = _overrides(calendar)
+    positions: dict[str, int] = {}
+    for position, component in enumerate(calendar.walk('VEVENT'), start=1):
+        positions.setdefault(str(component.get('UID', '')), position)
     recurring = {str(c.get('UID', '')) for c in calendar.walk('VEVENT') if c.get('RRULE') is not None}
     for occurrence in occurrences:
-        where = f'event {occurrence.get("UID", "?")}'
+        where = f'event {positions.get(str(occurrence.get("UID", "")), "?")}'
         try:
             name, flagged, when = _occurrence(occurrence)
         except ValueError as error:
@@ -210,7 +226,7 @@ def _collect(
             was, when = when, shift(when)
         if when in dates.get(name, set()):
             parsed.rejected.append(
-                Rejected(f'{where} on {when.isoformat()}', f'{name} is listed twice for {day_text(when)}')
+                Rejected(f'{where} on {when.isoformat()}', f'the same bin is listed twice for {day_text(when)}')
             )
             continue
         dates.setdefault(name, set()).add(when)
@@ -278,10 +294,10 @@ def _has_events(calendar: Calendar) -> bool:
 def _occurrence(occurrence: Any) -> tuple[str, bool, date]:
     summary = str(occurrence.get('SUMMARY') or '').strip()
     if not summary:
-        raise ValueError('no SUMMARY to say which bin')
+        raise RecordError('no SUMMARY to say which bin')
     start = occurrence.get('DTSTART')
     if start is None:
-        raise ValueError('no DTSTART')
+        raise RecordError('no DTSTART')
     name, flagged = bin_type(summary)
     return name, flagged, _day(start.dt)
 

@@ -16,8 +16,9 @@ Kinds: `planning-csv`, `licensing-csv`, `licensing-json`. Options:
 - `status.<word>=<stage>`: the council's own status words mapped to our stages (`--option status.Approved=decided
   --option "status.Out to consultation=consultation"`); stages are planning: new, consultation, amended, decided,
   appeal; licensing: new, variation, hearing, decided. Words are compared ignoring case and extra spaces. With
-  any such option the mapping is the rule: a record whose status word it does not know is rejected, naming the
-  word and the option that maps it (a record with no status is worked out as usual). Needs `map.status`.
+  any such option the mapping is the rule: a record whose status word it does not know is rejected, naming its
+  line and column and the option that maps a word (never the word itself: see sources/base.py); a record with no
+  status is worked out as usual. Needs `map.status`.
 - `event_kind=planning.decided`: every record is this kind (default: from the status mapping, else worked out
   from the record).
 - `records=data.items` (JSON): where the list of records is (default: the top-level list, or the first list
@@ -54,7 +55,7 @@ from sources.adapters.mapped_options import (
     status_word,
     value_of,
 )
-from sources.base import Page, Parsed, Rejected, SourceError
+from sources.base import Page, Parsed, RecordError, Rejected, SourceError, reason_for
 from sources.dates import london_midnight, parse_date
 from sources.models import Event
 
@@ -88,13 +89,12 @@ class _MappedAdapter(ABC):
             try:
                 event = self.event(row, mapping, source=source, now=now, where=where, notes=parsed.notes)
             except (ValueError, ValidationError) as exc:
-                parsed.rejected.append(Rejected(where, _reason(exc)))
+                parsed.rejected.append(Rejected(where, reason_for(exc)))
                 continue
             if event.external_key in seen:
                 parsed.rejected.append(
-                    Rejected(where, f'{event.external_key!r} appears again (first on {seen[event.external_key]}); '
-                             'kept the first')
-                )  # fmt: skip
+                    Rejected(where, f'its key appears again (first on {seen[event.external_key]}); kept the first')
+                )
                 continue
             seen[event.external_key] = where
             parsed.events.append(event)
@@ -118,7 +118,7 @@ class _MappedAdapter(ABC):
         values = {name: value_of(row, spec) for name, spec in mapping.fields.items()}
         key = values.pop('key', '')
         if not key:
-            raise ValueError(f'no key ({mapping.fields["key"]} is empty), so this record cannot be told apart')
+            raise RecordError(f'no key ({mapping.fields["key"]} is empty), so this record cannot be told apart')
         attributes: dict[str, Any] = {}
         for name, value in values.items():
             if name in TOP_LEVEL or not value:
@@ -127,7 +127,7 @@ class _MappedAdapter(ABC):
                 try:
                     day = parse_date(value, mapping.date_format)
                 except ValueError as exc:
-                    raise ValueError(f'{mapping.fields[name]}: {exc}') from None
+                    raise RecordError(f'{mapping.fields[name]}: {exc}') from None
                 attributes[name] = day.isoformat() if day else None
             elif name == 'postcode':
                 found = POSTCODE.findall(value.upper())
@@ -141,7 +141,7 @@ class _MappedAdapter(ABC):
         lat, lng = _coordinates(values.get('lat', ''), values.get('lng', ''), where, notes)
         url = values.get('url') or None
         if url and not url.startswith(('http://', 'https://')):
-            notes.append(f'{where}: {url[:80]!r} is not a web address; left out')
+            notes.append(f'{where}: {mapping.fields["url"]} is not a web address (http:// or https://); left out')
             url = None
         when = next(
             (attributes[name] for name in ('decided_date', 'hearing_date', 'validated_date', 'received_date')
@@ -162,9 +162,9 @@ class _MappedAdapter(ABC):
             return self.kind_for(attributes)
         stage = mapping.stages.get(status_word(word))
         if stage is None:
-            raise ValueError(
-                f'status {word!r} is not in the status mapping: add --option "status.{word.strip()}=<stage>" '
-                f'(stages: {", ".join(STAGES[self.topic])})'
+            raise RecordError(
+                f'its status ({mapping.fields["status"]}) is not in the status mapping: add --option '
+                f'"status.<the word>=<stage>" (stages: {", ".join(STAGES[self.topic])})'
             )
         return f'{self.topic}.{stage}'
 
@@ -186,21 +186,15 @@ def _coordinates(lat_text: str, lng_text: str, where: str, notes: list[str]) -> 
     try:
         lat, lng = float(lat_text), float(lng_text)
     except ValueError:
-        notes.append(f'{where}: coordinates {lat_text!r}, {lng_text!r} are not numbers; used the postcode instead')
+        notes.append(f'{where}: the coordinates are not numbers; used the postcode instead')
         return None, None
     if 49 <= lng <= 61 and -9 <= lat <= 2:
         lat, lng = lng, lat  # latitude and longitude the wrong way round: a common slip
     if not (49 <= lat <= 61 and -9 <= lng <= 2):
-        notes.append(f'{where}: coordinates {lat_text}, {lng_text} are not in the UK; used the postcode instead')
+        notes.append(f'{where}: the coordinates are not in the UK (latitude 49 to 61, longitude -9 to 2); used the '
+                     'postcode instead')  # fmt: skip
         return None, None
     return lat, lng
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = exc.errors(include_url=False, include_input=False)[0]
-        return f'{".".join(str(p) for p in error["loc"]) or "record"}: {error["msg"].removeprefix("Value error, ")}'
-    return str(exc)
 
 
 class _Json(_MappedAdapter):

@@ -78,22 +78,28 @@ def mapping_from(options: Mapping[str, str], columns: list[str], topic: str) -> 
     if 'key' not in fields:
         raise SourceError(
             'no key column: say which column identifies a record, e.g. --option "map.key=PA Ref" '
-            f'(columns are: {", ".join(columns) or "none"})'
+            f'(the feed has {_count(columns)}; open it to see their names)'
         )
     missing = sorted(
         {column for name, spec in fields.items() if not _is_template(spec) for column in _columns_in(spec)}
         - set(columns)
     )
     if missing:
+        named = ', '.join(sorted(f'map.{name}' for name, spec in fields.items() if _columns_in(spec) & set(missing)))
         raise SourceError(
-            f'the feed has no column {", ".join(repr(c) for c in missing)}; its columns are: '
-            f'{", ".join(columns) or "none"} (is it the right feed, and the right mapping?)'
+            f'the feed has no column {", ".join(repr(c) for c in missing)} (named by {named}); it has '
+            f'{_count(columns)} (is it the right feed, and the right mapping? open it to see their names)'
         )
     stages = stages_from(options, topic)
     if stages and 'status' not in fields:
         raise SourceError('the status.<word> options need to know which column holds the status: '
                           '--option map.status=<column>')  # fmt: skip
     return Mapping_(fields, options.get('date_format') or None, options.get('event_kind') or None, stages)
+
+
+def _count(columns: list[str]) -> str:
+    """'14 columns': how many, never their names (they are the feed's text, and the feed may be anything)."""
+    return 'no columns' if not columns else f'{len(columns)} column{"s" if len(columns) != 1 else ""}'
 
 
 def _is_template(spec: str) -> bool:

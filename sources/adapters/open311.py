@@ -9,8 +9,9 @@ you") — with the Open311 and FixMyStreet statuses mapped by default and any ot
 Polling asks for `start_date`/`end_date` from the cursor (the newest `updated_datetime` seen) to now; a page
 holding `page_size` records (default 1000, the spec's cap) narrows the window until none is lost, in whatever
 order the server sends them, at most `max_requests` (default 20) requests a poll (see open311_paging.py).
-An update with a status the mapping does not know is refused, and the cursor stays at its `updated_datetime`,
-so once the mapping is fixed the next poll reads it again.
+An update with a status the mapping does not know is refused (by its position and time, not its status word: see
+sources/base.py), and the cursor stays at its `updated_datetime`, so once the mapping is fixed the next poll reads it
+again.
 Other options: `lookback_days` (first poll, default 7), `case_url` (e.g. `https://example.gov.uk/report/{id}`),
 `encoding`.
 """
@@ -27,7 +28,7 @@ from sources.adapters import register
 from sources.adapters.common import int_option, validation_reason
 from sources.adapters.open311_documents import records as read_records
 from sources.adapters.open311_paging import HOLD, REQUEST, SECOND, Window, earlier, split_point, w3c, when, with_params
-from sources.base import Page, Parsed, Rejected, SourceError
+from sources.base import Page, Parsed, RecordError, Rejected, SourceError
 from sources.models import Event
 
 STAGES = ('received', 'assessing', 'action_scheduled', 'need_info', 'resolved', 'closed')
@@ -93,7 +94,7 @@ class _Parsed(Parsed):
     follow: str | None = None  # the next window to ask for, worked out while parsing (it needs the records)
 
 
-class _UnknownStatus(ValueError):
+class _UnknownStatus(RecordError):
     def __init__(self, message: str, at: datetime) -> None:
         super().__init__(message)
         self.at = at
@@ -170,15 +171,14 @@ def _read(
     seen: set[tuple[str, str | None]] = set()
     hold: datetime | None = None
     for number, record in enumerate(records, start=1):
-        where = f'record {number}'
+        where = f'record {number}'  # by position: a rejected record's own reference is not repeated back
         try:
             if '_not_an_object' in record:
-                raise ValueError(f'not an object: {record["_not_an_object"]}')
+                raise RecordError(f'{record["_not_an_object"]}, not an object')
             reference = _text(record, 'service_request_id')
             if not reference:
-                raise ValueError('no service_request_id')
-            where = f'request {reference}'
-            event = _event(record, reference, source, statuses, codes, options, now, parsed)
+                raise RecordError('no service_request_id')
+            event = _event(record, reference, source, statuses, codes, options, now, parsed, where)
             identity = (reference, _text(record, 'update_id'))
         except _UnknownStatus as error:
             hold = earlier(hold, error.at)
@@ -203,7 +203,7 @@ def _text(record: Mapping[str, Any], key: str) -> str | None:
     if value is None or value == '':
         return None
     if isinstance(value, dict | list):
-        raise ValueError(f'{key} is not a single value')
+        raise RecordError(f'{key} is not a single value')
     return str(value).strip() or None
 
 
@@ -216,22 +216,24 @@ def _event(
     options: Mapping[str, str],
     now: datetime,
     parsed: Parsed,
+    where: str,
 ) -> Event:
     status = (_text(record, 'status') or '').lower().replace(' ', '_')
     code = _text(record, 'external_status_code')
     stage = codes.get(code or '') or statuses.get(status)
     if not status and not code:
-        raise ValueError('no status')
+        raise RecordError('no status')
     try:
         occurred = when(_text(record, 'updated_datetime')) or when(_text(record, 'requested_datetime')) or now
     except ValueError:
-        raise ValueError(f'updated_datetime {record.get("updated_datetime")!r} is not a W3C date-time') from None
+        raise RecordError('updated_datetime is not a W3C date-time') from None
     service = _text(record, 'service_name') or _text(record, 'service_code') or 'Report'
     if stage is None:
-        word, option = (f'status {status!r}', f'status.{status}') if status else (f'code {code!r}', f'code.{code}')
+        # named by its place and time, not its words: the feed's text is never repeated back (sources/base.py)
+        field, option = ('status', 'status.<its status>') if status else ('external_status_code', 'code.<its code>')
         raise _UnknownStatus(
-            f'unknown {word} for service {service!r}: add it to the status mapping (--option {option}=<stage>; '
-            f'stages: {", ".join(STAGES)}); the cursor stays at {w3c(occurred)}, so this update is read again',
+            f'its {field} is not in the status mapping: add it (--option {option}=<stage>; stages: '
+            f'{", ".join(STAGES)}); the cursor stays at {w3c(occurred)}, so this update is read again',
             occurred,
         )
     notes = _text(record, 'status_notes') or (_text(record, 'description') if 'update_id' in record else None)
@@ -243,7 +245,7 @@ def _event(
     expected = _text(record, 'expected_datetime')
     if expected:
         attributes['expected'] = expected
-    lat, lng = _location(record, reference, parsed)
+    lat, lng = _location(record, where, parsed)
     postcode = _text(record, 'zipcode')
     if lat is None and postcode and _POSTCODE.fullmatch(postcode.upper()):
         attributes['postcode'] = postcode.upper()
@@ -266,7 +268,7 @@ def _event(
     )
 
 
-def _location(record: Mapping[str, Any], reference: str, parsed: Parsed) -> tuple[float | None, float | None]:
+def _location(record: Mapping[str, Any], where: str, parsed: Parsed) -> tuple[float | None, float | None]:
     raw_lat, raw_lng = _text(record, 'lat'), _text(record, 'long')
     if raw_lat is None or raw_lng is None:
         return None, None
@@ -278,8 +280,9 @@ def _location(record: Mapping[str, Any], reference: str, parsed: Parsed) -> tupl
         return lat, lng
     parsed.rejected.append(
         Rejected(
-            f'request {reference} (location)',
-            f'lat/long {raw_lat}, {raw_lng} is not in Great Britain; the case is kept without a location',
+            f'{where} (location)',
+            'lat/long is not a place in Great Britain (lat 49 to 61, long -9 to 2); the case is kept without a '
+            'location',
         )
     )
     return None, None

@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from sources.adapters import register
-from sources.adapters.common import add_latest, canonical_uprn, decode_json, int_option, validation_reason
-from sources.base import Page, Parsed, Rejected, SourceError
+from sources.adapters.common import add_latest, canonical_uprn, decode_json, int_option, json_type, validation_reason
+from sources.base import Page, Parsed, RecordError, Rejected, SourceError
 from sources.models import Event
 
 LONDON = ZoneInfo('Europe/London')
@@ -51,11 +51,11 @@ def iso_date(value: Any, field: str) -> date | None:
     if value in (None, ''):
         return None
     if not isinstance(value, str):
-        raise ValueError(f'{field} {value!r} is not a date')
+        raise RecordError(f'{field} is {json_type(value)}, not a date')
     try:
         return date.fromisoformat(value.strip()[:10])
     except ValueError:
-        raise ValueError(f'{field} {value!r} is not a YYYY-MM-DD date') from None
+        raise RecordError(f'{field} is not a YYYY-MM-DD date') from None
 
 
 def gb_point(lat: Any, lng: Any) -> tuple[float, float] | None:
@@ -65,9 +65,9 @@ def gb_point(lat: Any, lng: Any) -> tuple[float, float] | None:
     try:
         point = float(lat), float(lng)
     except (TypeError, ValueError):
-        raise ValueError(f'coordinates {lat!r}, {lng!r} are not numbers') from None
+        raise RecordError('the coordinates are not numbers') from None
     if not (49.0 <= point[0] <= 61.0 and -9.0 <= point[1] <= 2.0):
-        raise ValueError(f'coordinates lat {lat}, lng {lng} are not in Great Britain')
+        raise RecordError('the coordinates are not in Great Britain (latitude 49 to 61, longitude -9 to 2)')
     return point
 
 
@@ -95,7 +95,7 @@ def place(attributes: dict[str, Any], lat: Any, lng: Any, postcode: Any) -> tupl
         point = None
     if point is None:
         if not _POSTCODE.fullmatch(code):
-            raise ValueError('no coordinates and no postcode: cannot place it on the map')
+            raise RecordError('no coordinates and no postcode: cannot place it on the map')
         attributes['postcode'] = code
         return None, None
     return point
@@ -133,12 +133,11 @@ class PlanItAdapter:
         index: dict[str, int] = {}  # external key → position in parsed.events
         newest: str | None = None
         for number, record in enumerate(envelope['records'], start=1):
-            where = f'record {number}'
+            where = f'record {number}'  # by position: a rejected record's own key is not repeated back
             try:
                 if not isinstance(record, dict):
-                    raise ValueError(f'not an object: {record!r:.60}')
+                    raise RecordError(f'{json_type(record)}, not an object')
                 key = _key(record)
-                where = f'record {key}'
                 event = _event(record, key, source, now)
             except ValueError as error:
                 parsed.rejected.append(Rejected(where, validation_reason(error)))
@@ -157,13 +156,13 @@ def _key(record: Mapping[str, Any]) -> str:
     uid, area = record.get('uid'), record.get('area_name')
     if uid and area:
         return f'{area}/{uid}'
-    raise ValueError('no name, and no uid with area_name, to identify the application')
+    raise RecordError('no name, and no uid with area_name, to identify the application')
 
 
 def _event(record: Mapping[str, Any], key: str, source: str, now: datetime) -> Event:
     other = record.get('other_fields') or {}
     if not isinstance(other, dict):
-        raise ValueError('other_fields is not an object')
+        raise RecordError('other_fields is not an object')
     state = str(record.get('app_state') or '').strip()
     decided_date = iso_date(record.get('decided_date'), 'decided_date')
     comment_by = iso_date(other.get('consultation_end_date'), 'consultation_end_date')
@@ -223,7 +222,7 @@ def _changed_at(value: Any, now: datetime) -> datetime:
     try:
         return local_datetime(str(value))
     except ValueError:
-        raise ValueError(f'last_changed {value!r} is not an ISO date-time') from None
+        raise RecordError('last_changed is not an ISO date-time') from None
 
 
 register(PlanItAdapter())

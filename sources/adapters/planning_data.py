@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sources.adapters import register
-from sources.adapters.common import add_latest, canonical_uprn, decode_json, validation_reason
+from sources.adapters.common import add_latest, canonical_uprn, decode_json, json_type, validation_reason
 from sources.adapters.planit import DECIDED_STATES, iso_date, local_datetime, place, planning_kind
-from sources.base import Page, Parsed, Rejected, SourceError
+from sources.base import Page, Parsed, RecordError, Rejected, SourceError
 from sources.models import Event
 
 _POINT = re.compile(r'\s*POINT\s*\(\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\s+(-?[0-9.]+(?:[eE]-?[0-9]+)?)\s*\)\s*', re.I)
@@ -50,14 +50,13 @@ class PlanningDataAdapter:
         index: dict[str, int] = {}
         newest: str | None = None
         for number, entity in enumerate(envelope['entities'], start=1):
-            where = f'entity {number} in the page'
+            where = f'entity {number} in the page'  # by position: a rejected entity's own key is not repeated back
             try:
                 if not isinstance(entity, dict):
-                    raise ValueError(f'not an object: {entity!r:.60}')
+                    raise RecordError(f'{json_type(entity)}, not an object')
                 key = str(entity.get('entity') or '').strip()
                 if not key:
-                    raise ValueError('no entity number')
-                where = f'entity {key}' + (f' ({entity["reference"]})' if entity.get('reference') else '')
+                    raise RecordError('no entity number')
                 event = _event(entity, key, source, now)
             except ValueError as error:
                 parsed.rejected.append(Rejected(where, validation_reason(error)))
@@ -74,7 +73,7 @@ def _point(wkt: Any) -> tuple[Any, Any]:
         return None, None
     match = _POINT.fullmatch(str(wkt))
     if not match:
-        raise ValueError(f'point {str(wkt)[:60]!r} is not a WKT POINT (longitude latitude)')
+        raise RecordError('point is not a WKT POINT (longitude latitude)')
     return match.group(2), match.group(1)
 
 
@@ -109,7 +108,7 @@ def _event(entity: Mapping[str, Any], key: str, source: str, now: datetime) -> E
     try:
         occurred = local_datetime(str(when)) if when else now
     except ValueError:
-        raise ValueError(f'entry-date {when!r} is not a date') from None
+        raise RecordError('entry-date is not an ISO date') from None
     return Event(
         source=source,
         external_key=key,

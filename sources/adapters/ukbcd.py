@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from sources.adapters import register
-from sources.adapters.common import canonical_uprn, decode_json, validation_reason
-from sources.base import Page, Parsed, Rejected, SourceError
+from sources.adapters.common import canonical_uprn, decode_json, json_type, validation_reason
+from sources.base import Page, Parsed, RecordError, Rejected, SourceError
 from sources.dates import parse_date
 from sources.models import Event
 
@@ -48,13 +48,11 @@ class UkbcdAdapter:
             try:
                 bin_type, when = _bin(item)
             except ValueError as error:
-                parsed.rejected.append(Rejected(f'bin {number}', str(error)))
+                parsed.rejected.append(Rejected(f'bin {number}', validation_reason(error)))
                 continue
             if (bin_type, when) in seen:
                 parsed.rejected.append(
-                    Rejected(
-                        f'bin {number}', f'duplicate of bin {seen[bin_type, when]} ({bin_type} on {when:%d/%m/%Y})'
-                    )
+                    Rejected(f'bin {number}', f'duplicate of bin {seen[bin_type, when]} (the same on {when:%d/%m/%Y})')
                 )
                 continue
             seen[bin_type, when] = number
@@ -132,25 +130,26 @@ def _items(document: Any) -> list[Any]:
     if isinstance(document, dict) and document and all(isinstance(v, str) for v in document.values()):
         # Wigan's flat shape: {"Black Bin": "2022-11-04T00:00:00"}
         return [{'type': name, 'collectionDate': when} for name, when in document.items()]
-    shape = type(document).__name__ if not isinstance(document, dict) else f'keys {sorted(document)[:5]}'
+    shape = 'an object without a "bins" list' if isinstance(document, dict) else json_type(document)
     raise SourceError(f'not a UKBinCollectionData document: expected {{"bins": [...]}}, got {shape}')
 
 
 def _bin(item: Any) -> tuple[str, date]:
     if not isinstance(item, dict):
-        raise ValueError(f'expected an object with type and collectionDate, got {item!r:.60}')
+        raise RecordError(f'expected an object with type and collectionDate, got {json_type(item)}')
     bin_type = next((item[k] for k in _TYPE_KEYS if isinstance(item.get(k), str) and item[k].strip()), None)
     if bin_type is None:
-        raise ValueError(f'no bin type (looked for {", ".join(_TYPE_KEYS)}) in {sorted(item)}')
-    raw = next((item[k] for k in _DATE_KEYS if item.get(k) not in (None, '')), None)
-    if not isinstance(raw, str):
-        raise ValueError(f'{bin_type}: no collection date (looked for {", ".join(_DATE_KEYS)})')
+        raise RecordError(f'no bin type (looked for {", ".join(_TYPE_KEYS)})')
+    key = next((k for k in _DATE_KEYS if item.get(k) not in (None, '')), None)
+    raw = item[key] if key else None
+    if key is None or not isinstance(raw, str):
+        raise RecordError(f'no collection date (looked for {", ".join(_DATE_KEYS)})')
     try:
         when = parse_date(raw)  # every style councils publish: 18/07/2023, Monday 24 July 2023, 26-Aug-21, ISO...
     except ValueError as error:
-        raise ValueError(f'{bin_type}: {error}') from None
+        raise RecordError(f'{key}: {error}') from None
     if when is None:
-        raise ValueError(f'{bin_type}: empty collection date')
+        raise RecordError(f'{key}: empty collection date')
     return ' '.join(bin_type.split()), when
 
 
