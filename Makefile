@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := notifier/static/vendor/.locked
 
-.PHONY: setup browser run test screenshots lint format bench clean
+.PHONY: setup browser run test at-hours screenshots lint format bench clean
 
 setup: $(STAMP) $(ASSETS) browser
 
@@ -35,6 +35,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite with the clock at 23:50 and 00:10 London and on nights of the clock changes (needs Debian's faketime)
+at-hours: setup
+	PYTHON=$(BIN)/python tests/at_hours.sh $(PYTEST_ARGS)
 
 # The main pages at phone and desktop widths, from a real browser, into docs/screenshots/ (the README shows them)
 screenshots: setup
