@@ -37,9 +37,11 @@ import asyncpg
 from arq.connections import RedisSettings, create_pool
 from redis.asyncio import Redis
 
-from notifier import db, delivery_sql, embedded
-from notifier.embedded import free_port
+from notifier import db
 from notifier.notify_sim import keys as sim_keys
+from notifier.sending import delivery_sql
+from notifier.shell import embedded
+from notifier.shell.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'

@@ -4,7 +4,7 @@ World (built server-side with generate_series, so the benchmark process never ho
 one district, each with an email address and one in four also with a mobile (500,000 contact points), each
 with an area subscription to that district's bulletins (10% daily digests, the rest immediate; texts with the
 default quiet hours); plus 100,000 residents elsewhere who must not hear. The bulletin goes through
-`sources.ingest.ingest` in one transaction, as the API does.
+`sources.events.ingest.ingest` in one transaction, as the API does.
 
 Measured: seconds from `ingest` to commit; outbox rows written; peak RSS of this process (getrusage) and of
 the PostgreSQL backend that ran the statement (psutil, sampled every 50 ms; RSS counts the shared buffers it
@@ -29,8 +29,8 @@ from typing import Any
 import psutil
 
 from benchmarks.matching import bench_database, connect, quick_requested
-from sources.ingest import ingest
-from sources.models import Event
+from sources.events.ingest import ingest
+from sources.events.models import Event
 
 DISTRICT = 'E08000009'  # Trafford
 OTHER_DISTRICT = 'E08000010'

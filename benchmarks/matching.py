@@ -8,8 +8,9 @@ matches per event. Events: 87% planning, 10% licensing (located like subscribers
 COPY into a database of its own (`tellme_bench_matching`) on the server at TELLME_BENCH_DATABASE_URL, or on an
 embedded PostgreSQL started under `.tellme/bench/` and removed afterwards.
 
-Measured: `subscriptions.matching.match` per event (ids returned to Python) on one connection (p50/p99, events/s)
-and on two connections at once (events/s, this machine has 2 cores); EXPLAIN ANALYZE of the busiest event;
+Measured: `subscriptions.matching.fan_out.match` per event (ids returned to Python) on one connection
+(p50/p99, events/s) and on two connections at once (events/s, this machine has 2 cores); EXPLAIN ANALYZE of the
+busiest event;
 and the brute-force alternative — geopy's geodesic distance for every subscription, in Python — timed over a
 slice of the same subscriptions for a few events and extrapolated to the whole table (a full scan would take
 minutes per event). `--quick` (or TELLME_BENCH_QUICK=1): 100,000 subscriptions and 1,000 events.
@@ -41,9 +42,9 @@ import asyncpg
 from geopy.distance import geodesic
 
 from notifier import db
-from notifier.embedded import EmbeddedPostgres
-from subscriptions import matching
-from subscriptions.models import BBOX_MARGIN
+from notifier.shell.embedded import EmbeddedPostgres
+from subscriptions.matching import fan_out as matching
+from subscriptions.residents.models import BBOX_MARGIN
 
 SEED = 20261121
 BENCH_ROOT = Path(__file__).resolve().parent.parent / '.tellme' / 'bench'
@@ -203,7 +204,7 @@ def _degrees_per_metre(lat_band: float) -> tuple[float, float]:
 
 
 def bbox(lat: float, lng: float, radius_m: int) -> asyncpg.Box:
-    """`subscriptions.models.bounding_box`, calibrated per 0.01° band: geopy per row would take minutes at 1M."""
+    """`subscriptions.residents.models.bounding_box`, calibrated per 0.01° band (geopy per row: minutes at 1M)."""
     per_lat, per_lng = _degrees_per_metre(round(lat, 2))
     reach = radius_m * BBOX_MARGIN + 1
     return asyncpg.Box((lng + reach * per_lng * 1.001, lat + reach * per_lat * 1.001),

@@ -16,10 +16,10 @@ import uuid
 import aiohttp
 from notifications_python_client import NotificationsAPIClient
 
-from notifier.notify_client import NotifyClient
 from notifier.notify_sim import keys as sim_keys
 from notifier.notify_sim.runner import SimulatorThread
 from notifier.notify_sim.simulator import Simulator
+from notifier.sending.notify_client import NotifyClient
 
 TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'
 PERSONALISATION = {'title': 'Rear extension', 'url': 'https://example.gov.uk/e/1', 'unsubscribe_url': 'x'}

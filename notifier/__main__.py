@@ -2,6 +2,6 @@
 
 import sys
 
-from notifier.cli import main
+from notifier.shell.cli import main
 
 sys.exit(main())

@@ -20,10 +20,11 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier import db, embedded
-from notifier.delivery import Sender
-from notifier.rate_limit import SendLimiter
+from notifier import db
+from notifier.sending.delivery import Sender
+from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
+from notifier.shell import embedded
 from tests.notify_support import (
     APP_TEMPLATE_FILES,
     BOTH_TEMPLATE_FILES,

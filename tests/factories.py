@@ -1,7 +1,7 @@
 """Test helpers: residents with contact points, subscriptions of every kind, events, real postcode places.
 
-They go through the real query functions (`subscriptions.queries`, `sources.ingest`), so a test that builds
-its world with them exercises the same validation and SQL as the product. Anyone's tests may import them.
+They go through the real query functions (`subscriptions.residents.queries`, `sources.events.ingest`), so a test
+that builds its world with them exercises the same validation and SQL as the product. Anyone's tests may import them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import asyncpg
 
-from sources.ingest import Ingested, ingest
-from sources.models import Event
-from subscriptions import queries
-from subscriptions.models import NewSubscription
+from sources.events.ingest import Ingested, ingest
+from sources.events.models import Event
+from subscriptions.residents import queries
+from subscriptions.residents.models import NewSubscription
 
 ROOT = Path(__file__).resolve().parent.parent
 _SAMPLE = ROOT / 'subscriptions' / 'data' / 'postcodes_sample.csv'

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import places
 

@@ -28,10 +28,10 @@ import pytest
 from notifications_python_client import NotificationsAPIClient
 from notifications_python_client.errors import HTTPError
 
-from notifier.notify_client import NotifyClient
 from notifier.notify_sim import Simulator, SimulatorThread, generate_api_key, load_templates
 from notifier.notify_sim.keys import DEFAULT_TEMPLATES_PATH, build_services, build_templates
 from notifier.notify_sim.server import serve
+from notifier.sending.notify_client import NotifyClient
 from notifier.settings import Settings
 from templates.registry import TEMPLATES_FILE
 

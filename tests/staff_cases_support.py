@@ -14,9 +14,9 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from notifier.settings import Settings
-from notifier.staff_accounts import add_staff
+from notifier.staff.accounts import add_staff
 from tests.notify_support import CALLBACK_TOKEN, RunningSim
 
 PASSWORD = 'correct horse battery staple'

@@ -15,10 +15,10 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier import api_auth
-from notifier.delivery import Sender
+from notifier.api import auth as api_auth
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import make_event
 from tests.notify_support import RunningSim

@@ -11,13 +11,14 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from notifier.app_keys import QUEUE
-from notifier.delivery import Sender
+from notifier.outbox import contacts
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.web import create_app
-from sources import registry
-from subscriptions import queries
+from notifier.shell.app import create_app
+from sources.feeds import registry
+from subscriptions.residents import queries
 from templates.registry import REGISTRY
 from tests.notify_support import RunningSim
 
@@ -240,7 +241,7 @@ async def test_a_reporter_we_no_longer_send_to_is_not_subscribed_and_the_update_
     async with api.pg.acquire() as conn:
         resident = await queries.create_resident(conn)
         point = await queries.add_contact_point(conn, resident, 'email', 'reporter@example.com')
-        await queries.suppress_contact_point(conn, point.id, 'permanent-failure')
+        await contacts.suppress_contact_point(conn, point.id, 'permanent-failure')
     status, body = await api.post(update(reporter=REPORTER))
     assert status == 201 and body['outcome'] == 'new'
     assert body['subscribed'] is False and body['subscription']['reason'] == 'we no longer send to this address'

@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription
 from tests.notify_support import RunningSim, make_settings

@@ -12,9 +12,9 @@ import pytest
 import schemathesis
 from aiohttp import web
 
-from notifier import openapi, openapi_paths
-from notifier.api_auth import json_error
-from notifier.web import create_app
+from notifier.api.auth import json_error
+from notifier.shell import openapi, openapi_paths
+from notifier.shell.app import create_app
 from tests.bulletin_support import settings_for
 from tests.conftest import Services
 

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.bulletin_support import Desk, sale_ward, settings_for
 from tests.conftest import Services
 from tests.test_bulletins_roles import bulletin_in

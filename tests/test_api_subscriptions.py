@@ -11,12 +11,12 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from notifier.app_keys import QUEUE
 from notifier.notify_sim import rendering
+from notifier.outbox import links
 from notifier.settings import Settings
-from notifier.web import create_app
-from subscriptions import links
+from notifier.shell.app import create_app
 from templates.registry import REGISTRY, template
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription, place, record

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.bulletin_support import SALE_WARD, Desk, sale_ward, settings_for
 from tests.conftest import Services
 

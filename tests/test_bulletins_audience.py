@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from notifier import audit
-from subscriptions import bulletin_audience, bulletin_costs, bulletins
-from subscriptions.bulletin_drafts import Draft, read_list, resolve
+from sources.bulletins import audience as bulletin_audience
+from sources.bulletins import costs as bulletin_costs
+from sources.bulletins import flow as bulletins
+from sources.bulletins.drafts import Draft, read_list, resolve
 from tests.bulletin_support import SALE_WARD, Ward, sale_ward
 from tests.factories import make_resident, make_subscription
 

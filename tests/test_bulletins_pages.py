@@ -13,8 +13,8 @@ from aiohttp import FormData
 from redis.asyncio import Redis
 
 from notifier import audit
-from notifier.delivery import Sender
-from notifier.web import create_app
+from notifier.sending.delivery import Sender
+from notifier.shell.app import create_app
 from tests.bulletin_support import SALE_WARD, Desk, csrf_of, sale_ward, section, settings_for, text_of
 from tests.conftest import Services
 from tests.notify_support import RunningSim

@@ -11,9 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from notifier import audit
-from notifier.web import create_app
-from subscriptions import bulletins
-from subscriptions.bulletin_drafts import Draft, resolve
+from notifier.shell.app import create_app
+from sources.bulletins import flow as bulletins
+from sources.bulletins.drafts import Draft, resolve
 from tests.bulletin_support import SALE_WARD, Desk, csrf_of, sale_ward, settings_for
 from tests.conftest import Services
 

@@ -15,9 +15,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from notifier.delivery import Sender
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from templates.personalisation import mask_address
 from tests.bulletin_support import Desk, sale_ward, section, settings_for, text_of
 from tests.factories import make_resident, make_subscription

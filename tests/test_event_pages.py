@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier.web import create_app
-from subscriptions.links import event_path
+from notifier.outbox.links import event_path
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import make_event, record
 from tests.manage_support import SECRET, settings_for

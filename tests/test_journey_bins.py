@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from subscriptions import addresses
+from subscriptions.places import addresses
 from tests.conftest import Services
 from tests.factories import make_event, record
 from tests.journey_support import Browser, choose_contact, make_browser, outbox
@@ -108,7 +108,7 @@ async def test_a_forged_address_and_a_morning_time_in_the_evening_are_refused(
 
 def test_tellme_addresses_import_reports_what_it_did(services: Services, tmp_path: Path, capsys: Any) -> None:
     from notifier.settings import Settings
-    from subscriptions.addresses_cli import main
+    from subscriptions.places.addresses_cli import main
 
     settings = Settings(database_url=services.database_url, redis_url=services.redis_url)
     good, bad = tmp_path / 'llpg.csv', tmp_path / 'wrong.csv'

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from subscriptions import queries
+from notifier.outbox import contacts
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, record
 from tests.journey_support import Browser, choose_contact, make_browser, outbox
@@ -210,7 +210,7 @@ async def test_a_welsh_sign_up_is_in_welsh_and_stores_welsh(browser: Browser, pg
 async def test_an_address_we_no_longer_send_to_is_refused_with_what_to_do(browser: Browser, pg: asyncpg.Pool) -> None:
     resident = await make_resident(pg, email='bounced@example.com')
     async with pg.acquire() as conn:
-        await queries.suppress_contact_point(conn, resident.email_id, 'permanent-failure')
+        await contacts.suppress_contact_point(conn, resident.email_id, 'permanent-failure')
     await browser.submit('/case', {'reference': 'FMS-4471'})
     await choose_contact(browser, 'case', email='bounced@example.com')
     page = await browser.submit('/case/check', {})

@@ -7,7 +7,7 @@ from datetime import time
 
 import pytest
 
-from subscriptions.contact_checks import Problem, check_email, check_mobile, parse_time, suggest_email
+from subscriptions.residents.contact_checks import Problem, check_email, check_mobile, parse_time, suggest_email
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from notifier.delivery import Sender
+from notifier.outbox import links
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.web import create_app
-from subscriptions import links
-from subscriptions.manage_common import manage_path
-from subscriptions.signup import confirm_url
+from notifier.shell.app import create_app
+from subscriptions.manage.common import manage_path
+from subscriptions.residents.signup import confirm_url
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription, record
 from tests.manage_support import PUBLIC, SECRET, outbox, post_form, settings_for, sign_in, without_nonce

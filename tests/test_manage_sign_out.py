@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import make_resident
 from tests.manage_support import post_form, settings_for, sign_in

@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from notifier.web import create_app
-from subscriptions import links
+from notifier.outbox import links
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import Resident, make_resident, make_subscription
 from tests.manage_support import SECRET, post_form, settings_for, sign_in

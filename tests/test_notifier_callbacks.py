@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier.delivery import Sender
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.factories import make_resident
 from tests.notify_support import CALLBACK_TOKEN, RunningSim, make_contact, make_notification, resident_of, row
 

@@ -8,8 +8,8 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from notifier.app_keys import SETTINGS
-from notifier.client_ip import client_ip
 from notifier.settings import Settings
+from notifier.web.client_ip import client_ip
 
 
 def request_from(peer: str, forwarded: list[str], hops: int) -> web.Request:

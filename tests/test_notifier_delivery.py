@@ -15,10 +15,10 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier.delivery import BACKOFF, Sender
-from notifier.embedded import free_port
-from notifier.notify_client import NotifyClient
-from notifier.rate_limit import SendLimiter, next_midnight_utc
+from notifier.sending.delivery import BACKOFF, Sender
+from notifier.sending.notify_client import NotifyClient
+from notifier.sending.rate_limit import SendLimiter, next_midnight_utc
+from notifier.shell.embedded import free_port
 from tests.conftest import Services
 from tests.notify_support import (
     SMS_TEMPLATE,

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from notifier.embedded import free_port
+from notifier.shell.embedded import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

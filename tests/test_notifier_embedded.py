@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psutil
 
-from notifier.embedded import EmbeddedRedis
+from notifier.shell.embedded import EmbeddedRedis
 
 
 def test_a_redis_left_by_a_killed_run_is_stopped_before_a_new_one_starts(server_dir: Path) -> None:

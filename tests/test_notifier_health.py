@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from notifier.embedded import free_port
 from notifier.notify_sim import keys as sim_keys
-from notifier.views import HEALTH
-from notifier.web import create_app
+from notifier.shell.app import create_app
+from notifier.shell.embedded import free_port
+from notifier.shell.views import HEALTH
 from tests.conftest import Services
 from tests.notify_support import RunningSim, make_settings
 from workers.heartbeat import Heartbeat

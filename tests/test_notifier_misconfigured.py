@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from redis.asyncio import Redis
 
-from notifier.delivery import MISCONFIGURED_PAUSE, Sender
-from notifier.rate_limit import SendLimiter
+from notifier.sending.delivery import MISCONFIGURED_PAUSE, Sender
+from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
 from tests.notify_support import RunningSim, make_notification, row
 

@@ -8,10 +8,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from notifier import errors
-from notifier.embedded import free_port
-from notifier.notify_client import NotifyClient
 from notifier.notify_sim import keys as sim_keys
+from notifier.sending import errors
+from notifier.sending.notify_client import NotifyClient
+from notifier.shell.embedded import free_port
 from tests.notify_support import EMAIL_TEMPLATE, PERSONALISATION, SMS_TEMPLATE, RunningSim
 
 # `notify` (tests/conftest.py): the simulator with its own test templates, a live key and a revoked one

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncpg
 from redis.asyncio import Redis
 
-from notifier.delivery import Sender
-from notifier.rate_limit import SendLimiter
+from notifier.sending.delivery import Sender
+from notifier.sending.rate_limit import SendLimiter
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription, record
 from tests.notify_support import DELIVERY_SETTINGS, RunningSim, make_settings

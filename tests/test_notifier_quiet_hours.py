@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from notifier.delivery import Sender
+from notifier.sending.delivery import Sender
 from tests.factories import make_event, make_resident, make_subscription, record
 from tests.notify_support import SMS_PERSONALISATION, SMS_TEMPLATE, RunningSim, row
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from notifier.rate_limit import SendLimiter, next_midnight_utc
+from notifier.sending.rate_limit import SendLimiter, next_midnight_utc
 
 SERVICE = '11111111-2222-3333-4444-555555555555'
 

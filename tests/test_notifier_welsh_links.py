@@ -7,9 +7,9 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-from notifier.delivery import Sender
-from notifier.rate_limit import SendLimiter
-from notifier.web import create_app
+from notifier.sending.delivery import Sender
+from notifier.sending.rate_limit import SendLimiter
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription, record
 from tests.notify_support import DELIVERY_SETTINGS, RunningSim, make_settings

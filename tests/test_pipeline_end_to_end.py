@@ -14,9 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.factories import make_resident, make_subscription, place
 from tests.notify_support import CALLBACK_TOKEN, RunningSim
 from workers.settings import make_worker

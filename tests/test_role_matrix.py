@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.bulletin_support import Desk, csrf_of, sale_ward, settings_for
 from tests.conftest import Services
 from tests.test_bulletins_roles import bulletin_in

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from tests.conftest import Services
 from tests.factories import make_resident, make_subscription
 from tests.journey_support import PUBLIC, Browser, choose_contact, make_browser

@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier import api_auth
-from notifier.web import create_app
+from notifier.api import auth as api_auth
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription, record
 from tests.notify_support import RunningSim, make_settings

@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.adapters import ADAPTERS
-from sources.base import Page, Parsed, SourceError
-from sources.polling import poll_source
+from sources.feeds import registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.base import Page, Parsed, SourceError
+from sources.feeds.polling import poll_source
 from tests.factories import make_resident, make_subscription
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 
@@ -256,8 +256,8 @@ def test_a_series_that_cannot_be_expanded_is_rejected_by_position_and_the_others
 
 
 def test_a_rule_repeating_every_second_is_refused_not_expanded() -> None:
-    from sources.adapters import ADAPTERS
-    from sources.base import Page, SourceError
+    from sources.feeds.adapters import ADAPTERS
+    from sources.feeds.base import Page, SourceError
 
     body = (
         b'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:flood@example\r\n'

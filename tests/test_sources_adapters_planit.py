@@ -14,10 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.adapters import ADAPTERS
-from sources.base import Page, Parsed, SourceError
-from sources.polling import poll_source
+from sources.feeds import registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.base import Page, Parsed, SourceError
+from sources.feeds.polling import poll_source
 from tests.factories import make_resident, make_subscription
 from tests.sources_feeds import Doc, FeedServer, load_sample_postcodes, start_feeds
 

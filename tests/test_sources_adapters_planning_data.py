@@ -13,10 +13,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sources import polling, registry
-from sources.adapters import ADAPTERS
-from sources.base import Page, Parsed, SourceError
-from sources.polling import poll_source
+from sources.feeds import polling, registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.base import Page, Parsed, SourceError
+from sources.feeds.polling import poll_source
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)

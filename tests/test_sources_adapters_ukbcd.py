@@ -10,11 +10,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.adapters import ADAPTERS
-from sources.base import Page, Parsed, SourceError
-from sources.ingest import decide
-from sources.polling import poll_source
+from sources.events.ingest import decide
+from sources.feeds import registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.base import Page, Parsed, SourceError
+from sources.feeds.polling import poll_source
 from tests.factories import make_resident, make_subscription
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 

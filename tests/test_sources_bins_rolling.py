@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.adapters import ADAPTERS
-from sources.base import Page
-from sources.polling import poll_source
+from sources.feeds import registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.base import Page
+from sources.feeds.polling import poll_source
 from tests.factories import make_resident, make_subscription, record
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 

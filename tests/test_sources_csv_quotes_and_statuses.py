@@ -8,11 +8,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.adapters import ADAPTERS
-from sources.adapters.csv_reading import MAX_RECORD_LINES
-from sources.base import Page, Parsed, SourceError
-from sources.polling import poll_source
+from sources.feeds import registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.adapters.csv_reading import MAX_RECORD_LINES
+from sources.feeds.base import Page, Parsed, SourceError
+from sources.feeds.polling import poll_source
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

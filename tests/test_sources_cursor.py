@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.polling import poll_source
+from sources.feeds import registry
+from sources.feeds.polling import poll_source
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 from tests.test_sources_adapters_planit import envelope, record
 

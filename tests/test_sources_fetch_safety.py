@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from sources import polling, registry
-from sources.egress import Reach
-from sources.fetch import Fetcher, FetchError
+from sources.feeds import polling, registry
+from sources.feeds.egress import Reach
+from sources.feeds.fetch import Fetcher, FetchError
 
 LOOPBACK_TEST_SERVERS = Reach(internal=True)  # these tests' feeds are aiohttp test servers on 127.0.0.1
 
@@ -69,7 +69,7 @@ async def test_a_feed_that_hangs_is_this_sources_failure_not_everyones(
 
 
 def test_urls_are_shown_without_credentials() -> None:
-    from sources.fetch import shown
+    from sources.feeds.fetch import shown
 
     url = 'https://feeds:hunter2@planning.example.gov.uk:8443/apps.json?api_key=sk-live-123&since=2026-11-01'
     assert shown(url) == 'https://planning.example.gov.uk:8443/apps.json?api_key=***&since=2026-11-01'

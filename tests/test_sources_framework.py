@@ -9,15 +9,15 @@ from typing import Any
 import asyncpg
 import pytest
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from notifier.settings import Settings
-from notifier.web import create_app
-from sources import health, registry
-from sources.polling import LOCK_CLASS, poll_source
+from notifier.shell.app import create_app
+from sources.feeds import health, registry
+from sources.feeds.polling import LOCK_CLASS, poll_source
 from tests.conftest import Services
 from tests.factories import make_resident, make_subscription
 from tests.sources_feeds import FIXTURES, Doc, FeedServer, load_sample_postcodes, start_feeds
-from workers.cron import poll_due_sources
+from workers.polling import poll_due_sources
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 REGISTER = (

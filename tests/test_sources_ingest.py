@@ -7,8 +7,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from sources.ingest import Ingested, ingest
-from sources.models import Change, Event
+from sources.events.ingest import Ingested, ingest
+from sources.events.models import Change, Event
 from tests.factories import make_event, make_resident, make_subscription, place, record
 
 

@@ -10,11 +10,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.adapters import ADAPTERS
-from sources.base import Page, SourceError
-from sources.dates import parse_date
-from sources.polling import poll_source
+from sources.events.dates import parse_date
+from sources.feeds import registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.base import Page, SourceError
+from sources.feeds.polling import poll_source
 from tests.factories import make_resident, make_subscription
 from tests.sources_feeds import FIXTURES, Doc, FeedServer, load_sample_postcodes, start_feeds
 

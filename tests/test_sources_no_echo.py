@@ -19,13 +19,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from notifier import api_auth, audit
+from notifier import audit
+from notifier.api import auth as api_auth
 from notifier.settings import Settings
-from notifier.web import create_app
-from sources import registry
-from sources.adapters import ADAPTERS
-from sources.base import Page, SourceError
-from sources.polling import poll_source
+from notifier.shell.app import create_app
+from sources.feeds import registry
+from sources.feeds.adapters import ADAPTERS
+from sources.feeds.base import Page, SourceError
+from sources.feeds.polling import poll_source
 from tests.conftest import Services
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 from tests.test_sources_cli import tellme

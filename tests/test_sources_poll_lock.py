@@ -12,10 +12,10 @@ from aiohttp import web
 
 from notifier import db
 from notifier.settings import Settings
-from sources import edit, registry
-from sources.polling import poll_source
+from sources.feeds import edit, registry
+from sources.feeds.polling import poll_source
 from tests.conftest import Services
-from workers.cron import poll_due_sources
+from workers.polling import poll_due_sources
 
 REGISTER = (
     'CaseReference,PremisesName,LocationText,Postcode,ServiceTypeLabel,CaseDate,StatusLabel\n'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sources.schedules import schedule_changes
+from sources.events.schedules import schedule_changes
 
 TODAY = date(2025, 5, 20)  # a Tuesday
 

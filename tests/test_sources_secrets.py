@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sources import registry
-from sources.polling import poll_source
+from sources.feeds import registry
+from sources.feeds.polling import poll_source
 from tests.conftest import Services
 from tests.sources_feeds import Doc, FeedServer, start_feeds
 from tests.test_sources_cli import tellme

@@ -4,7 +4,8 @@ A source reaches public web addresses only, unless an administrator allowed it i
 file. Each attack a pen-tester used is here: a redirect to a server on this machine, a host name that resolves to
 loopback, a private address or the cloud metadata service, a file:// URL, and a next-page link to a file.
 
-Every server here listens on loopback. A test that needs a "public" feed injects the network (sources.egress.Network):
+Every server here listens on loopback. A test that needs a "public" feed injects the network
+(sources.feeds.egress.Network):
 a DNS lookup that answers from a table, and 127.0.0.1 standing in for a public address, while 127.0.0.2 plays an
 internal service. Addresses that are not loopback (10.x, 169.254.169.254 …) are only ever looked up by the table
 and checked, never connected to: those tests call the resolver and socket factory directly.
@@ -25,10 +26,10 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from sources import registry
-from sources.egress import Guard, GuardedResolver, Network, Reach, Refused, guarded_socket, refusal
-from sources.fetch import Fetcher, FetchError
-from sources.polling import poll_source
+from sources.feeds import registry
+from sources.feeds.egress import Guard, GuardedResolver, Network, Reach, Refused, guarded_socket, refusal
+from sources.feeds.fetch import Fetcher, FetchError
+from sources.feeds.polling import poll_source
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
 SECRET = 'Zx9-sEcReT-7fQ2-never-echo-this'

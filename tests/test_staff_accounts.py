@@ -12,10 +12,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from notifier import staff_cli
 from notifier.settings import Settings
-from notifier.staff_accounts import LOCK_AFTER
-from notifier.web import create_app
+from notifier.shell.app import create_app
+from notifier.staff import cli as staff_cli
+from notifier.staff.accounts import LOCK_AFTER
 from tests.conftest import Services
 
 SECRET = 'staff-accounts-secret'
@@ -225,7 +225,7 @@ async def test_a_stranger_cannot_lock_an_officer_out(
 async def test_many_failures_for_one_account_slow_it_down_without_locking_it(
     proxied: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from notifier import staff_accounts
+    from notifier.staff import accounts as staff_accounts
 
     await add_with_password(proxied, settings, 'sprayed@council.example', 'comms', mp=monkeypatch)
     waits: list[float] = []
@@ -275,7 +275,7 @@ async def test_a_password_check_does_not_stall_other_requests(
     import threading
     import time
 
-    from notifier import staff_accounts
+    from notifier.staff import accounts as staff_accounts
 
     await add_with_password(client, settings, 'slow@council.example', 'comms', mp=monkeypatch)
     real = staff_accounts._hasher

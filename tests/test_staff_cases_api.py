@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.conftest import TRUNCATE_ALL
 from tests.notify_support import RunningSim
 from tests.staff_cases_support import REFERENCE, SOURCE, Office

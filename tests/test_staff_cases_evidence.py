@@ -12,9 +12,9 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier.delivery import Sender
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from templates.registry import REGISTRY
 from tests.conftest import TRUNCATE_ALL
 from tests.factories import make_resident, make_subscription

@@ -9,9 +9,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from notifier.delivery import Sender
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from templates.registry import REGISTRY
 from tests.conftest import TRUNCATE_ALL
 from tests.notify_support import RunningSim

@@ -20,10 +20,10 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from notifier.oidc import roles_from
 from notifier.settings import Settings
-from notifier.staff_accounts import add_staff, disable
-from notifier.web import create_app
+from notifier.shell.app import create_app
+from notifier.staff.accounts import add_staff, disable
+from notifier.staff.oidc import roles_from
 from tests.conftest import Services
 
 CLIENT_ID = 'tellme-client-id'
@@ -187,7 +187,7 @@ async def test_a_token_for_another_sign_in_is_refused(
         await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
     provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
     provider.nonce = 'a-nonce-from-some-other-sign-in'
-    caplog.set_level('INFO', logger='notifier.oidc')
+    caplog.set_level('INFO', logger='notifier.staff.oidc')
     back = await through_provider(client)
     assert back.status == 400 and 'could not be checked' in await back.text()
     assert 'sign-in refused: nonce' in caplog.text
@@ -211,7 +211,7 @@ async def test_a_token_signed_by_another_key_is_refused(
         await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
     provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
     provider.signing_key = new_key()
-    caplog.set_level('INFO', logger='notifier.oidc')
+    caplog.set_level('INFO', logger='notifier.staff.oidc')
     back = await through_provider(client)
     assert back.status == 400 and 'could not be checked' in await back.text()
     assert 'sign-in refused: invalid' in caplog.text
@@ -317,7 +317,7 @@ async def test_a_code_used_twice_is_refused(
     client.session.cookie_jar.clear()
     # the same answer again, even with the flow cookie put back: the provider has spent the code
     client.session.cookie_jar.update_cookies({'tellme_oidc': flow_cookie}, client.make_url('/staff/sign-in/oidc/'))
-    caplog.set_level('INFO', logger='notifier.oidc')
+    caplog.set_level('INFO', logger='notifier.staff.oidc')
     replayed = await client.get(f'{back.path}?{back.query}')
     assert replayed.status == 400 and 'could not be checked' in await replayed.text()
     assert 'sign-in refused: token' in caplog.text and await signed_in_as(client) is None
@@ -343,7 +343,7 @@ def test_role_names_are_read_the_ways_councils_write_them() -> None:
 async def run_staff_cli(settings: Settings, *args: str) -> int:
     import asyncio
 
-    from notifier import staff_cli
+    from notifier.staff import cli as staff_cli
 
     return await asyncio.to_thread(staff_cli.main, list(args), settings)
 

@@ -15,10 +15,10 @@ import asyncpg
 import pytest
 from argon2 import PasswordHasher
 
-from notifier import api_auth
+from notifier.api import auth as api_auth
 from notifier.settings import Settings
-from notifier.staff_accounts import add_staff
-from notifier.web import create_app
+from notifier.shell.app import create_app
+from notifier.staff.accounts import add_staff
 from tests import factories
 from tests.conftest import Services
 

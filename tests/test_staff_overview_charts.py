@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from notifier.svg_charts import Series, bar_chart, line_chart, stacked_columns
+from notifier.overview.charts import Series, bar_chart, line_chart, stacked_columns
 
 SVG = '{http://www.w3.org/2000/svg}'
 

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.test_staff_accounts import PASSWORD, add_with_password, csrf_of, sign_in
 

@@ -8,11 +8,11 @@ from typing import Any
 import asyncpg
 
 from notifier.notify_sim.rendering import render
+from notifier.outbox.tokens import read_token
 from notifier.settings import Settings
-from notifier.web import create_app
-from subscriptions import queries
-from subscriptions.digests import close_due_digests, see_all_url
-from subscriptions.tokens import read_token
+from notifier.shell.app import create_app
+from subscriptions.matching.digests import close_due_digests, see_all_url
+from subscriptions.residents import queries
 from templates.registry import template
 from tests.conftest import Services
 from tests.factories import make_event, make_resident, make_subscription, record

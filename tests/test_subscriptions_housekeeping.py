@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from subscriptions import housekeeping
+from subscriptions.residents import housekeeping
 from tests.factories import make_resident, make_subscription
 
 

@@ -10,10 +10,11 @@ import pytest
 from geopy.distance import great_circle
 from pydantic import ValidationError
 
-from sources import queries as event_queries
-from subscriptions import matching
-from subscriptions import queries as sub_queries
-from subscriptions.models import InvalidContactPoint, NewSubscription, bounding_box
+from notifier.outbox import contacts
+from sources.events import queries as event_queries
+from subscriptions.matching import fan_out as matching
+from subscriptions.residents import queries as sub_queries
+from subscriptions.residents.models import InvalidContactPoint, NewSubscription, bounding_box
 from tests.factories import Resident, make_event, make_resident, make_subscription, place, record
 
 STRETFORD = place('M32 0AH')
@@ -104,7 +105,7 @@ async def test_paused_ended_pending_and_suppressed_get_nothing(pg: asyncpg.Pool)
     bounced = await make_resident(pg, sms=True)
     await make_subscription(pg, bounced, near='M32 0PA', radius_m=2000)
     async with pg.acquire() as conn:
-        assert await sub_queries.suppress_contact_point(conn, bounced.email_id, 'permanent-failure')
+        assert await contacts.suppress_contact_point(conn, bounced.email_id, 'permanent-failure')
 
     ingested = await record(pg, make_event(postcode='M32 0AH'))
 

@@ -18,10 +18,10 @@ from geopy.distance import geodesic
 from geopy.exc import ConfigurationError
 
 from notifier.settings import Settings
-from subscriptions import postcode_import
-from subscriptions.codepoint import PostcodeImportError, open_codepoint
-from subscriptions.geocoding import PostcodeGeocoder, locate_postcode, make_geocoder
-from subscriptions.postcodes import (
+from subscriptions.places import postcode_import
+from subscriptions.places.codepoint import PostcodeImportError, open_codepoint
+from subscriptions.places.geocoding import PostcodeGeocoder, locate_postcode, make_geocoder
+from subscriptions.places.postcodes import (
     PostcodeError,
     PostcodeNotFound,
     PostcodeOutsideGB,

@@ -6,9 +6,9 @@ from typing import Any
 
 import asyncpg
 
+from notifier.outbox.links import event_path
 from notifier.settings import Settings
-from notifier.web import create_app
-from subscriptions.links import event_path
+from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.factories import make_event, record
 

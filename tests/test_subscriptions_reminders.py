@@ -10,17 +10,17 @@ import asyncpg
 import pytest
 from pydantic import ValidationError
 
-from notifier.delivery import Sender
+from notifier.outbox.tokens import read_token
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from sources.adapters.ukbcd import schedule_event
-from subscriptions import queries
-from subscriptions.models import NewSubscription
-from subscriptions.reminders import Queued, queue_reminders
-from subscriptions.tokens import read_token
+from sources.feeds.adapters.ukbcd import schedule_event
+from subscriptions.matching.reminders import Queued, queue_reminders
+from subscriptions.residents import queries
+from subscriptions.residents.models import NewSubscription
 from templates.registry import render, template
 from tests.factories import make_resident, make_subscription, record
 from tests.notify_support import RunningSim
-from workers.cron import queue_bin_reminders
+from workers.digests import queue_bin_reminders
 
 SECRET = b'reminder-test-secret'
 PUBLIC = 'https://tellme.example.gov.uk'

@@ -12,10 +12,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from notifier.app_keys import PG
-from notifier.delivery import Sender
+from notifier.receipts.text_replies import intent
+from notifier.sending.delivery import Sender
 from notifier.settings import Settings
-from notifier.text_replies import intent
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.factories import Resident, make_resident, make_subscription
 from tests.notify_support import CALLBACK_TOKEN, RunningSim
 

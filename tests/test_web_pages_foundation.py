@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from notifier.rendering import PAGES, strings
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
+from notifier.web.rendering import PAGES, strings
 from tests.conftest import Services
 
 SECRET = 'pages-foundation-secret'

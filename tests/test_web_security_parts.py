@@ -10,11 +10,11 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier import throttle
 from notifier.settings import Settings
-from notifier.web import create_app
-from subscriptions import one_time
-from subscriptions.one_time import CodeCheck
+from notifier.shell.app import create_app
+from notifier.web import throttle
+from subscriptions.residents import one_time
+from subscriptions.residents.one_time import CodeCheck
 from tests.conftest import Services
 from tests.factories import make_resident
 
@@ -34,7 +34,7 @@ async def test_a_form_posted_without_our_token_is_refused_with_a_page_that_says_
 
 
 async def test_a_token_only_works_with_the_cookie_it_was_made_for(client: Any) -> None:
-    from notifier import csrf
+    from notifier.web import csrf
 
     mine, theirs = 'a' * 22, 'b' * 22
     token_for_theirs = csrf._sign(SECRET, theirs)
@@ -137,7 +137,7 @@ async def test_text_no_database_can_hold_gets_a_page_saying_so_not_a_crash(clien
     assert query.status == 400 and 'Sorry, we could not read that' in await query.text()
     api = await client.get('/api/notifications/1', params={'x': 'a\x00b'})
     assert api.status == 400 and (await api.json())['errors']
-    from notifier import csrf
+    from notifier.web import csrf
 
     client.session.cookie_jar.update_cookies({csrf.COOKIE: 'c' * 22})
     form = await client.post('/privacy', data={csrf.FIELD: csrf._sign(SECRET, 'c' * 22), 'title': 'bad\x00title'})

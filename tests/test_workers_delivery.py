@@ -19,11 +19,11 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier import queue
-from notifier.delivery import Sender
+from notifier.outbox import queue
+from notifier.sending.delivery import Sender
 from tests.conftest import Services
 from tests.notify_support import RunningSim, many_notifications
-from workers import cron
+from workers import sweeper
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,7 +162,7 @@ async def test_flushing_redis_mid_run_loses_nothing(
         return await sent_count(pg) == 1000
 
     await wait_until(done, timeout=30)
-    outcomes = await cron.sweep({'sender': sender, 'pg': pg, 'redis': arq})
+    outcomes = await sweeper.sweep({'sender': sender, 'pg': pg, 'redis': arq})
     assert outcomes == {'callbacks': 0}  # nothing stuck, nothing to redo
     await arq.aclose()
     assert_each_sent_once(sim, await all_references(pg))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from notifier import audit, queue
-from subscriptions import bulletins
+from notifier import audit
+from notifier.outbox import queue
+from sources.bulletins import flow as bulletins
 
 logger = logging.getLogger('notifier.bulletins')
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from notifier import queue
-from sources import evidence
+from notifier.outbox import queue
+from sources.cases import evidence
 
 logger = logging.getLogger('workers.evidence')
 

@@ -3,7 +3,7 @@
 `concurrency` sends may be in flight at once (in flight ≈ rate × Notify's latency); rows are claimed only when a
 slot is free, in batches no larger than the free slots, so a killed process strands at most `concurrency` rows in
 `sending` (the sweeper reconciles them by reference). When nothing is ready it waits for a wake-up published on
-`notifier:wake` (see notifier.queue) or `poll` seconds, whichever comes first. Rows of a channel parked for the
+`notifier:wake` (see notifier.outbox.queue) or `poll` seconds, whichever comes first. Rows of a channel parked for the
 day are left in the outbox.
 """
 
@@ -18,8 +18,8 @@ import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from notifier.delivery import Claimed, Sender
-from notifier.queue import WAKE_CHANNEL
+from notifier.outbox.queue import WAKE_CHANNEL
+from notifier.sending.delivery import Claimed, Sender
 
 logger = logging.getLogger('notifier.pump')
 

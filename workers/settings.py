@@ -10,12 +10,11 @@ from arq import cron, func
 from arq.worker import Worker, create_worker
 
 from notifier import db
-from notifier.delivery import Sender
-from notifier.notify_client import NotifyClient
-from notifier.rate_limit import SendLimiter
+from notifier.sending.delivery import Sender
+from notifier.sending.notify_client import NotifyClient
+from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
-from workers import bulletins, evidence, housekeeping, jobs
-from workers import cron as sweeper
+from workers import bulletins, digests, evidence, housekeeping, polling, sending, sweeper
 from workers.heartbeat import Heartbeat
 from workers.pump import Pump
 
@@ -50,13 +49,13 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions: list[Any] = [func(jobs.deliver_notification, max_tries=3)]
+    functions: list[Any] = [func(sending.deliver_notification, max_tries=3)]
     cron_jobs = [
-        cron(jobs.forget_dead_workers_job, minute=17, second=0, unique=True),
+        cron(housekeeping.forget_dead_workers_job, minute=17, second=0, unique=True),
         cron(sweeper.sweep, second=30, unique=True, timeout=50),  # every minute
-        cron(sweeper.close_digests, minute=set(range(0, 60, 5)), second=10, unique=True, timeout=240),
-        cron(sweeper.queue_bin_reminders, minute=set(range(2, 60, 5)), second=20, unique=True, timeout=240),
-        cron(sweeper.poll_due_sources, second=45, unique=True, timeout=540),  # every minute; each source's own interval
+        cron(digests.close_digests, minute=set(range(0, 60, 5)), second=10, unique=True, timeout=240),
+        cron(digests.queue_bin_reminders, minute=set(range(2, 60, 5)), second=20, unique=True, timeout=240),
+        cron(polling.poll_due_sources, second=45, unique=True, timeout=540),  # every minute; each source's own interval
         cron(housekeeping.forget, minute=41, second=0, unique=True, timeout=300),  # hourly
         cron(evidence.evidence_reminders, minute=set(range(3, 60, 5)), second=40, unique=True, timeout=240),
         cron(bulletins.send_due_bulletins, second=5, unique=True, timeout=50),  # every minute: scheduled bulletins

@@ -8,7 +8,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from notifier.rendering import translate
+from notifier.web.rendering import translate
 from tests.browser.browse import Browse
 from tests.browser.live import LiveServer, Message
 from tests.factories import place

@@ -27,10 +27,11 @@ import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
 
-from notifier import api_auth, db
-from notifier.queue import WAKE_CHANNEL
+from notifier import db
+from notifier.api import auth as api_auth
+from notifier.outbox.queue import WAKE_CHANNEL
 from notifier.settings import Settings
-from notifier.web import create_app
+from notifier.shell.app import create_app
 from tests.browser import tls
 from tests.conftest import TRUNCATE_ALL, Services
 from tests.notify_support import BOTH_TEMPLATE_FILES, CALLBACK_TOKEN, DELIVERY_SETTINGS, RunningSim, start_sim

@@ -18,7 +18,8 @@ from typing import Any
 
 from playwright.sync_api import Browser, ConsoleMessage
 
-from notifier import api_auth, staff_cli
+from notifier.api import auth as api_auth
+from notifier.staff import cli as staff_cli
 from tests.browser.browse import ARTEFACTS, DESKTOP, Browse
 from tests.browser.live import LiveServer
 

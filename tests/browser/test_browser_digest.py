@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from subscriptions.digests import Closed, close_due_digests
+from subscriptions.matching.digests import Closed, close_due_digests
 from tests.browser.browse import Browse
 from tests.browser.journeys import STRETFORD, planning_event
 from tests.browser.live import LiveServer

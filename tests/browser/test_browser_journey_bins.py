@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sources.adapters.ukbcd import schedule_event
-from subscriptions.reminders import Queued, queue_reminders
+from sources.feeds.adapters.ukbcd import schedule_event
+from subscriptions.matching.reminders import Queued, queue_reminders
 from tests.browser.browse import Browse
 from tests.browser.journeys import (
     STRETFORD,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from sources.models import Event
+from sources.events.models import Event
 from tests.browser.browse import ARTEFACTS, DESKTOP, PHONE, Browse
 from tests.browser.journeys import (
     STRETFORD,

@@ -1,0 +1,1 @@
+"""The API kit: bearer tokens (hashed, expiring, bound to sources), role guards, JSON errors and bodies."""

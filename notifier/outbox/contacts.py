@@ -1,0 +1,32 @@
+"""Stopping sending to an address: Notify said it is gone for good, the resident texted STOP, or staff stopped it.
+
+The address is marked suppressed and every message to it that has not gone yet is cancelled, in one statement.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import asyncpg
+
+SuppressedReason = Literal['permanent-failure', 'stop-reply', 'staff', 'complaint']
+
+
+async def suppress_contact_point(conn: asyncpg.Connection, contact_point_id: int, reason: SuppressedReason) -> bool:
+    """Stop sending to this address (Notify's permanent-failure, a STOP reply, staff); unsent messages are cancelled."""
+    done = await conn.fetchval(
+        """
+        with cp as (
+            update contact_points set suppressed_at = now(), suppressed_reason = $2
+            where id = $1 and suppressed_at is null
+            returning id
+        ), cancelled as (
+            update notifications set status = 'cancelled', last_error = 'contact suppressed: ' || $2
+            where contact_point_id in (select id from cp) and status in ('pending', 'held', 'retry')
+        )
+        select count(*) from cp
+        """,
+        contact_point_id,
+        reason,
+    )
+    return bool(done)

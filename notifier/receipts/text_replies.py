@@ -1,0 +1,159 @@
+"""Texts residents send us (Notify's inbound SMS): STOP, START, and anything else.
+
+STOP, STOPALL or UNSUBSCRIBE — in any case, with spaces or punctuation, alone or starting the text ("Stop please")
+— suppresses the number ('stop-reply'), ends the subscriptions that only use texts and takes texts off the others,
+and sends one confirmation text. Each change is kept in `text_stops`, so START (or UNSTOP) from the same number
+puts back exactly what STOP took away and confirms it. A second STOP, or a START with nothing to resume, changes
+nothing and sends nothing. A number we do not know is never texted.
+
+Everything else is kept for staff (`notify_callbacks.for_staff`), never lost; the text itself is never logged.
+The confirmation texts go out as purpose 'reply' (migration 0012): the senders let only that purpose through a
+'stop-reply' suppression. If this Notify account has no reply templates yet, the change is made all the same and
+a warning says which template to add.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from templates.registry import REGISTRY, notice_message, outbox_purpose
+
+logger = logging.getLogger('notifier.receipts.text_replies')
+
+STOP_WORDS = frozenset({'STOP', 'STOPALL', 'UNSUBSCRIBE'})
+START_WORDS = frozenset({'START', 'UNSTOP'})
+STOPPED, STARTED = 'texts-stopped', 'texts-started'
+
+FIND_MOBILE = """
+select cp.id, cp.resident_id, cp.suppressed_reason, r.language
+from contact_points cp join residents r on r.id = cp.resident_id
+where cp.channel = 'sms' and cp.address = $1
+"""
+SUPPRESS = """
+with cp as (
+    update contact_points set suppressed_at = now(), suppressed_reason = 'stop-reply'
+    where id = $1 and suppressed_at is null
+    returning id
+), cancelled as (
+    update notifications set status = 'cancelled', last_error = 'contact suppressed: stop-reply'
+    where contact_point_id in (select id from cp) and status in ('pending', 'held', 'retry')
+)
+select count(*) from cp
+"""
+END_TEXT_ONLY = """
+with before as (
+    select id, status from subscriptions
+    where resident_id = $1 and status <> 'ended' and channels = array['sms']
+    for update
+), ended as (
+    update subscriptions s set status = 'ended', ended_reason = 'stop-reply', ended_by = 'resident', ended_at = now()
+    from before where s.id = before.id
+    returning s.id, before.status
+)
+insert into text_stops (contact_point_id, subscription_id, action, previous_status)
+select $2, id, 'ended', status from ended
+returning subscription_id
+"""
+DROP_TEXTS = """
+with dropped as (
+    update subscriptions set channels = array_remove(channels, 'sms')
+    where resident_id = $1 and status <> 'ended' and 'sms' = any(channels) and cardinality(channels) > 1
+    returning id
+)
+insert into text_stops (contact_point_id, subscription_id, action) select $2, id, 'removed-texts' from dropped
+returning subscription_id
+"""
+UNSUPPRESS = """
+update contact_points set suppressed_at = null, suppressed_reason = null
+where id = $1 and suppressed_reason = 'stop-reply'
+"""
+RESTORE = """
+with open_stops as (
+    update text_stops set restored_at = now()
+    where contact_point_id = $1 and restored_at is null
+    returning subscription_id, action, previous_status
+), reopened as (
+    update subscriptions s set status = o.previous_status, ended_reason = null, ended_by = null, ended_at = null
+    from open_stops o
+    where s.id = o.subscription_id and o.action = 'ended' and s.status = 'ended' and s.ended_reason = 'stop-reply'
+    returning s.id
+), texts_again as (
+    update subscriptions s set channels = array_append(s.channels, 'sms')
+    from open_stops o
+    where s.id = o.subscription_id and o.action = 'removed-texts' and s.status <> 'ended'
+      and not ('sms' = any(s.channels))
+    returning s.id
+)
+select (select count(*) from reopened) + (select count(*) from texts_again)
+"""
+QUEUE_REPLY = """
+insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
+values ($1, 'sms', $2, $3, $4)
+"""
+FOR_STAFF = 'update notify_callbacks set for_staff = true where id = $1'
+
+
+def words_of(message: str) -> list[str]:
+    return re.sub(r'[^A-Za-z]', ' ', message).upper().split()
+
+
+def intent(message: str) -> str | None:
+    """'stop', 'start' or None for anything else ('Stop!', 'stop all', ' UnSubscribe.' are all 'stop')."""
+    words = words_of(message)
+    if not words:
+        return None
+    joined = ''.join(words)
+    if joined in STOP_WORDS or words[0] in STOP_WORDS:
+        return 'stop'
+    if joined in START_WORDS or words[0] in START_WORDS:
+        return 'start'
+    return None
+
+
+async def _reply(conn: asyncpg.Connection, contact: asyncpg.Record, notice: str) -> bool:
+    language = contact['language']
+    if (notice, 'sms', language) not in REGISTRY:
+        logger.warning('no %s text template: add it to templates/notify_templates.json to confirm STOP/START', notice)
+        return False
+    message = notice_message(notice, channel='sms', language=language)
+    await conn.execute(
+        QUEUE_REPLY, contact['id'], outbox_purpose(notice), UUID(message.template_id), message.personalisation
+    )
+    return True
+
+
+async def stop(conn: asyncpg.Connection, contact: asyncpg.Record) -> str:
+    if not await conn.fetchval(SUPPRESS, contact['id']):
+        return f'stop: already suppressed ({contact["suppressed_reason"]}), nothing sent'
+    ended = await conn.fetch(END_TEXT_ONLY, contact['resident_id'], contact['id'])
+    await conn.fetch(DROP_TEXTS, contact['resident_id'], contact['id'])
+    replied = await _reply(conn, contact, STOPPED)
+    logger.info('STOP received: texts suppressed, %d subscriptions ended', len(ended))
+    return f'stop: suppressed, {len(ended)} ended' + ('; confirmed' if replied else '')
+
+
+async def start(conn: asyncpg.Connection, contact: asyncpg.Record) -> str:
+    if contact['suppressed_reason'] != 'stop-reply':
+        return 'start: nothing to resume'
+    await conn.execute(UNSUPPRESS, contact['id'])
+    restored = await conn.fetchval(RESTORE, contact['id'])
+    replied = await _reply(conn, contact, STARTED)
+    logger.info('START received: texts resumed, %d subscriptions restored', restored)
+    return f'start: resumed, {restored} restored' + ('; confirmed' if replied else '')
+
+
+async def apply(conn: asyncpg.Connection, callback_id: int, payload: dict[str, Any], mobile: str) -> str:
+    """Act on one received text (in the caller's transaction); the outcome stored with the callback."""
+    wanted = intent(str(payload.get('message', '')))
+    if wanted is None:
+        await conn.execute(FOR_STAFF, callback_id)
+        return 'stored'
+    contact = await conn.fetchrow(FIND_MOBILE, mobile)
+    if contact is None:
+        return f'{wanted} from an unknown number'
+    return await (stop if wanted == 'stop' else start)(conn, contact)

@@ -1,0 +1,347 @@
+"""Claim → send → record, for notifications rows (style.md §1.5).
+
+A row is claimed (`pending`/`retry` → `sending`, attempts + 1, only once `not_before` has passed) in its own
+short transaction before Notify is called, so two workers, a re-run job or a batch claim and a job racing for
+the same row send it once. No database connection is held while Notify is called. Every send carries
+`reference` = our notification id; an ambiguous failure leaves the row `unknown` and `reconcile` asks Notify
+(`GET /v2/notifications?reference=`) before anything is sent again. Nothing Notify holds is ever resent.
+
+| outcome                                  | row becomes                                                   |
+|------------------------------------------|---------------------------------------------------------------|
+| 201                                      | `sent` + notify_id                                            |
+| contact suppressed / subscription ended  | `cancelled` (no token spent)                                  |
+| invalid recipient or message             | `failed` with the reason (no token spent)                     |
+| 400/403                                  | `failed` with Notify's reason                                 |
+| connection failed (never reached Notify) | `retry`, not_before = now + BACKOFF[attempt]; `failed` after  |
+| 5xx with an answer                       | looked up by reference at once: `sent` if there, else `retry` |
+| timeout / dropped / no answer            | `unknown`: reconciled by the sweeper after UNKNOWN_SETTLE     |
+| RateLimitError                           | `retry` after the shared pause (attempt not counted)          |
+| TooManyRequestsError (daily limit)       | `retry`, not_before = next 00:00 UTC; channel parked          |
+| 403 key / 400 template or permission     | `retry` uncounted; channel(s) parked 5 min; logged as an error |
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from notifier.outbox import links
+from notifier.sending import delivery_sql as sql
+from notifier.sending import errors
+from notifier.sending.notify_client import NotifyClient
+from notifier.sending.rate_limit import CHANNELS, SendLimiter
+from notifier.settings import Settings
+from templates.registry import EventInput, event_message
+
+logger = logging.getLogger('notifier.sending.delivery')
+
+BACKOFF = (5, 30, 120, 600, 1800, 3600)  # seconds after attempts 1..6; attempt 7 is the last
+UNKNOWN_SETTLE = timedelta(seconds=60)  # a timed-out request may still be finishing at Notify
+STUCK_AFTER = timedelta(minutes=5)  # a row `sending` this long belongs to a worker that died
+# how long senders stop after Notify refuses our key or a template; /healthz shows the cause meanwhile
+MISCONFIGURED_PAUSE = timedelta(minutes=5)
+NOTIFY_HOLDS_FINAL = frozenset({'delivered', 'permanent-failure', 'temporary-failure', 'technical-failure'})
+EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
+PHONE = re.compile(r'^[0-9]{10,15}$')
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: UUID
+    event_id: int | None
+    contact_point_id: int
+    subscription_id: int | None
+    channel: str
+    purpose: str
+    template_id: UUID | None
+    personalisation: dict[str, Any] | None
+    attempts: int
+    address: str
+    language: str
+    suppressed: bool
+    subscription_status: str | None
+    quiet_until: datetime | None = None  # a text claimed inside its subscription's quiet hours waits until then
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    template_id: str
+    personalisation: dict[str, str]
+    one_click_unsubscribe_url: str | None
+
+
+class InvalidMessage(ValueError):
+    """Caught before spending a token: Notify would refuse it with a 400 anyway."""
+
+
+class Sender:
+    """Everything one worker process needs to deliver rows: the pool, the Notify client and the shared limiter."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        notify: NotifyClient,
+        limiter: SendLimiter,
+        settings: Settings,
+        *,
+        backoff: tuple[int, ...] = BACKOFF,
+    ) -> None:
+        self.pool, self.notify, self.limiter, self.settings = pool, notify, limiter, settings
+        self.backoff = backoff
+        self._events: OrderedDict[int, asyncpg.Record] = OrderedDict()  # event versions never change
+
+    # claiming ------------------------------------------------------------------------------------------------
+    async def claim_one(self, notification_id: UUID, *, now: datetime | None = None) -> Claimed | None:
+        """This row if it is ready; `now` (default: the database's clock) is the moment it is judged ready at and
+        its quiet hours are reckoned from."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(sql.CLAIM_ONE, notification_id, now)
+        return _claimed(row) if row else None
+
+    async def claim_ready(self, limit: int, *, skip_channels: list[str] | None = None) -> list[Claimed]:
+        """Up to `limit` ready rows, oldest first, `for update skip locked` so any number of senders share them."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(sql.CLAIM_READY, limit, skip_channels or [])
+        return [_claimed(row) for row in rows]
+
+    async def release(self, ids: list[UUID]) -> int:
+        """Give back rows claimed but not sent (a worker stopping): ready again at once, the attempt uncounted."""
+        if not ids:
+            return 0
+        return int((await self.pool.execute(sql.RELEASE, ids)).split()[-1])
+
+    # one row -------------------------------------------------------------------------------------------------
+    async def deliver(self, notification_id: UUID, *, now: datetime | None = None) -> str:
+        """Claim this row and send it; 'skipped' when it is not ready (sent already, in flight, or not yet due).
+        `now` as for `claim_one`."""
+        claimed = await self.claim_one(notification_id, now=now)
+        return await self.send(claimed) if claimed else 'skipped'
+
+    async def send(self, row: Claimed) -> str:
+        # a 'reply' confirms a STOP to the number it has just suppressed (notifier/text_replies.py)
+        suppressed = row.suppressed and row.purpose != 'reply'
+        if suppressed or row.subscription_status in ('ended', 'paused'):
+            reason = 'contact point suppressed' if suppressed else f'subscription {row.subscription_status}'
+            await self.pool.execute(sql.MARK_FINAL, row.id, 'cancelled', reason)
+            return 'cancelled'
+        if row.quiet_until is not None:  # a backlog or a retry drained into the night: wait for the morning
+            await self.pool.execute(sql.MARK_LATER, row.id, row.quiet_until, 'quiet hours')
+            return 'quiet-hours'
+        try:
+            message = await self._message(row)
+        except InvalidMessage as exc:
+            await self.pool.execute(sql.MARK_FINAL, row.id, 'failed', f'not sent: {exc}')
+            logger.warning('notification not sent: %s', exc, extra={'notification_id': str(row.id)})
+            return 'failed'
+        parked = await self.limiter.parked_until(row.channel)
+        if parked is not None:
+            await self.pool.execute(
+                sql.MARK_LATER, row.id, parked, f'{row.channel} sending paused (daily limit or set-up)'
+            )
+            return 'daily-limit'
+        await self.limiter.acquire(row.channel)
+        if await self.pool.execute(sql.STILL_OURS, row.id, row.attempts) != 'UPDATE 1':
+            logger.warning('claim lost while waiting to send; not sending', extra={'notification_id': str(row.id)})
+            return 'skipped'
+        try:
+            answer = await self._post(row, message)
+        except errors.NotifyError as exc:
+            return await self._failed(row, exc)
+        await self.pool.execute(sql.RECORD_SENT, row.id, UUID(answer['id']))
+        return 'sent'
+
+    async def _failed(self, row: Claimed, exc: errors.NotifyError) -> str:
+        extra = {'notification_id': str(row.id)}
+        if isinstance(exc, errors.RateLimited):
+            await self.limiter.rate_limited()
+            await self.pool.execute(sql.MARK_LATER_UNCOUNTED, row.id, self.limiter.pause_ms / 1000, str(exc))
+            return 'rate-limited'
+        if isinstance(exc, errors.DailyLimitReached):
+            until = await self.limiter.park(row.channel)
+            await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
+            await self.pool.execute(sql.DEFER_CHANNEL, row.channel, until)
+            return 'daily-limit'
+        if isinstance(exc, errors.NotifyMisconfigured):
+            return await self._misconfigured(row, exc)
+        if isinstance(exc, errors.NotifyRejected):
+            await self.pool.execute(sql.MARK_FINAL, row.id, 'failed', str(exc))
+            logger.warning('Notify refused a notification: %s', exc, extra=extra)
+            return 'failed'
+        if isinstance(exc, errors.NotifyOutcomeUnknown):
+            if exc.status is None:  # no answer: Notify may still be working on it
+                await self.pool.execute(sql.MARK_UNKNOWN, row.id, str(exc))
+                logger.warning('outcome unknown, will reconcile: %s', exc, extra=extra)
+                return 'unknown'
+            # Notify answered (5xx), so it has finished with the request: look it up now
+            await self.pool.execute(sql.MARK_UNKNOWN, row.id, str(exc))
+            return await self.reconcile(row.id, settle=timedelta(0))
+        return await self._retry_or_fail(row.id, row.attempts, str(exc))
+
+    async def _misconfigured(self, row: Claimed, exc: errors.NotifyMisconfigured) -> str:
+        """Stop the affected channels for MISCONFIGURED_PAUSE and keep the message: failing it (and, one by one,
+        the whole backlog behind it) for a revoked key or a missing template would lose news nobody can resend."""
+        until = datetime.now(UTC) + MISCONFIGURED_PAUSE
+        for channel in CHANNELS if exc.whole_service else (row.channel,):
+            await self.limiter.park(channel, until)
+            await self.pool.execute(sql.DEFER_CHANNEL, channel, until)
+        await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
+        logger.error('Notify refused our set-up, sending paused until %s: %s', until.isoformat(), exc,
+                     extra={'notification_id': str(row.id)})  # fmt: skip
+        return 'paused'
+
+    async def _retry_or_fail(self, notification_id: UUID, attempts: int, reason: str) -> str:
+        if attempts > len(self.backoff):
+            await self.pool.execute(sql.MARK_FINAL_FROM, notification_id, 'failed', f'gave up after {attempts} '
+                                    f'attempts: {reason}', ['sending', 'unknown'])  # fmt: skip
+            return 'failed'
+        delay = self.backoff[attempts - 1]
+        await self.pool.execute(sql.MARK_RETRY, notification_id, float(delay), reason)
+        return 'retry'
+
+    # building the message ------------------------------------------------------------------------------------
+    async def _message(self, row: Claimed) -> Outgoing:
+        public, secrets = self.settings.public_url, self.settings.link_secrets
+        unsubscribe = (
+            links.unsubscribe_url(public, secrets[0], row.subscription_id) if row.subscription_id and secrets else None
+        )
+        if row.purpose == 'event':
+            message = await self._event_message(row, unsubscribe)
+        else:
+            if row.template_id is None:
+                raise InvalidMessage('no template for this message')
+            wanted = row.channel == 'email' and row.purpose not in ('confirmation', 'sign-in')
+            one_click = unsubscribe if wanted and (unsubscribe or '').startswith('https://') else None
+            message = Outgoing(str(row.template_id), _strings(row.personalisation or {}), one_click)
+        _check_recipient(row.channel, row.address)
+        return message
+
+    async def _event_message(self, row: Claimed, unsubscribe: str | None) -> Outgoing:
+        assert row.event_id is not None
+        event = self._events.get(row.event_id)
+        if event is None:
+            event = await self.pool.fetchrow(sql.LOAD_EVENT, row.event_id)
+            if event is None:
+                raise InvalidMessage('the event is gone')
+            self._events[row.event_id] = event
+            if len(self._events) > 256:
+                self._events.popitem(last=False)
+        public = self.settings.public_url
+        data = EventInput.from_row(event)
+        try:
+            built = event_message(
+                data,
+                channel=row.channel,
+                language=row.language,
+                event_url=links.in_language(
+                    links.event_url(
+                        public,
+                        row.event_id,
+                        private=links.is_private(event['topic'], event['case_reference']),
+                        secret=self.settings.link_secrets[0] if self.settings.link_secrets else None,
+                    ),
+                    row.language,
+                ),  # fmt: skip
+                unsubscribe_url=links.in_language(unsubscribe, row.language),
+                manage_url=links.in_language(
+                    links.manage_url(
+                        public,
+                        self.settings.link_secrets[0] if self.settings.link_secrets else None,
+                        row.subscription_id,
+                    ),
+                    row.language,
+                ),  # fmt: skip
+            )
+        except (KeyError, ValueError) as exc:
+            raise InvalidMessage(f'no message for this event: {exc}') from exc
+        one_click = built.one_click_unsubscribe_url if row.channel == 'email' else None
+        return Outgoing(str(built.template_id), _strings(built.personalisation), one_click)
+
+    async def _post(self, row: Claimed, message: Outgoing) -> dict[str, Any]:
+        reference = str(row.id)
+        if row.channel == 'email':
+            return await self.notify.send_email(
+                email_address=row.address,
+                template_id=message.template_id,
+                personalisation=message.personalisation,
+                reference=reference,
+                one_click_unsubscribe_url=message.one_click_unsubscribe_url,
+            )
+        if row.channel == 'sms':
+            return await self.notify.send_sms(
+                phone_number=f'+{row.address}',
+                template_id=message.template_id,
+                personalisation=message.personalisation,
+                reference=reference,
+            )
+        lines = _address_lines(row.address)
+        return await self.notify.send_letter(
+            template_id=message.template_id, personalisation={**message.personalisation, **lines}, reference=reference
+        )
+
+    # reconciliation ------------------------------------------------------------------------------------------
+    async def reconcile(self, notification_id: UUID, *, settle: timedelta = UNKNOWN_SETTLE) -> str:
+        """For an `unknown` (or stuck `sending`) row: ask Notify by reference before anything is resent.
+        Found → recorded with Notify's id and status; not found → `retry` on the ladder; no answer → unchanged."""
+        row = await self.pool.fetchrow(sql.LOAD_IN_FLIGHT, notification_id, settle.total_seconds())
+        if row is None:
+            return 'skipped'
+        try:
+            found = await self.notify.find_by_reference(str(notification_id))
+        except errors.NotifyError as exc:
+            logger.warning('could not reconcile: %s', exc, extra={'notification_id': str(notification_id)})
+            return 'unknown'
+        if not found:
+            return await self._retry_or_fail(notification_id, row['attempts'], row['last_error'] or 'not at Notify')
+        if len(found) > 1:
+            logger.error('Notify holds %d messages for one reference', len(found),
+                         extra={'notification_id': str(notification_id)})  # fmt: skip
+        oldest = min(found, key=lambda n: n.get('created_at') or '')
+        status = oldest.get('status') if oldest.get('status') in NOTIFY_HOLDS_FINAL else 'sent'
+        await self.pool.execute(sql.RECORD_FOUND, notification_id, UUID(oldest['id']), status)
+        return 'found'
+
+    async def reconcile_stuck(
+        self, *, unknown_after: timedelta = UNKNOWN_SETTLE, sending_after: timedelta = STUCK_AFTER, limit: int = 500
+    ) -> dict[str, int]:
+        ids = await self.pool.fetch(sql.FIND_STUCK, unknown_after.total_seconds(), sending_after.total_seconds(), limit)
+        outcomes: dict[str, int] = {}
+        for record in ids:
+            settle = unknown_after if record['status'] == 'unknown' else sending_after
+            outcome = await self.reconcile(record['id'], settle=settle)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
+
+
+def _claimed(row: asyncpg.Record) -> Claimed:
+    return Claimed(**dict(row))
+
+
+def _strings(values: dict[str, Any]) -> dict[str, str]:
+    return {str(key): '' if value is None else str(value) for key, value in values.items()}
+
+
+def _check_recipient(channel: str, address: str) -> None:
+    if channel == 'email' and not EMAIL.match(address):
+        raise InvalidMessage('not a valid email address')
+    if channel == 'sms' and not PHONE.match(address):
+        raise InvalidMessage('not a valid mobile number')
+    if channel == 'letter':
+        _address_lines(address)
+
+
+def _address_lines(address: str) -> dict[str, str]:
+    try:
+        lines = json.loads(address)
+    except ValueError as exc:
+        raise InvalidMessage('postal address is not a list of lines') from exc
+    if not isinstance(lines, list) or not 3 <= len(lines) <= 7 or not all(isinstance(x, str) for x in lines):
+        raise InvalidMessage('a postal address needs 3 to 7 lines')
+    return {f'address_line_{n}': line for n, line in enumerate(lines, start=1)}

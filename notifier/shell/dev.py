@@ -1,0 +1,242 @@
+"""`tellme dev`: the whole service on one laptop, in one process.
+
+Whatever is not configured is started here: PostgreSQL and Redis from `.tellme/`, and the Notify
+simulator with a generated live key. Then migrations, the web app and a worker. Ctrl-C (or SIGTERM)
+stops everything in reverse order, so no postgres or redis-server process is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import SecretStr
+
+from notifier import db
+from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.server import serve
+from notifier.notify_sim.simulator import Simulator
+from notifier.settings import Settings
+from notifier.shell import demo, embedded
+from notifier.shell.app import create_app
+from subscriptions.places.codepoint import open_codepoint
+from subscriptions.places.postcode_import import SAMPLE, import_postcodes
+from templates.registry import TEMPLATES_FILE
+from workers.settings import make_worker
+
+logger = logging.getLogger('notifier.shell.dev')
+
+DEV_DATABASE = 'tellme'
+DEMO_FIRST_AFTER = 5.0
+DEMO_EVERY = 60.0
+
+
+class DevError(RuntimeError):
+    """`tellme dev` cannot start; the message says what to do."""
+
+
+@dataclass
+class DevStack:
+    """What `tellme dev` started, so it can be stopped in reverse order whatever happened."""
+
+    data_dir: Path
+    postgres: embedded.EmbeddedPostgres | None = None
+    redis: embedded.EmbeddedRedis | None = None
+    runners: list[web.AppRunner] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        """Every step runs even when an earlier one fails: a leftover postgres is worse than a noisy log."""
+        steps: list[Callable[[], Awaitable[object]]] = [runner.cleanup for runner in reversed(self.runners)]
+        if self.redis is not None:
+            steps.append(partial(asyncio.to_thread, self.redis.stop))
+        if self.postgres is not None:
+            steps.append(partial(asyncio.to_thread, self.postgres.stop))
+        await run_all(steps)
+
+
+async def run_all(steps: list[Callable[[], Awaitable[object]]]) -> None:
+    for step in steps:
+        try:
+            await step()
+        except Exception:  # noqa: BLE001 - log it and go on stopping the rest
+            logger.exception('while stopping')
+
+
+def _claim_data_dir(data_dir: Path) -> Path:
+    """One `tellme dev` per data directory: two would share one PostgreSQL and fight over Redis's files."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = data_dir / 'dev.pid'
+    if pid_file.exists():
+        text = pid_file.read_text().strip()
+        if text.isdigit() and int(text) != os.getpid() and embedded.process_alive(int(text)):
+            raise DevError(f'another tellme dev (pid {text}) is using {data_dir}; stop it first')
+    pid_file.write_text(str(os.getpid()))
+    return pid_file
+
+
+def _simulator_key(data_dir: Path) -> tuple[str, dict[str, sim_keys.Service]]:
+    """The simulator's live key, generated once and kept, so restarts keep the same service id."""
+    path = data_dir / 'notify-sim-keys.json'
+    if not path.exists():
+        path.write_text(json.dumps([{'api_key': sim_keys.generate_api_key('tellme-dev'), 'type': 'live'}], indent=2))
+        path.chmod(0o600)
+    services = sim_keys.load_keys(path)
+    live = next(key for service in services.values() for key in service.keys if key.key_type == 'live')
+    return live.key, services
+
+
+def _secret_key(data_dir: Path) -> SecretStr:
+    """A secret for links, generated once and kept, so links in messages from earlier runs still work."""
+    path = data_dir / 'secret_key'
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return SecretStr(path.read_text().strip())
+
+
+async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    if not settings.link_secrets:
+        updates['secret_key'] = _secret_key(stack.data_dir)
+    if not settings.database_url:
+        stack.postgres = embedded.EmbeddedPostgres(stack.data_dir)
+        server_url = await asyncio.to_thread(stack.postgres.start)
+        await db.ensure_database(server_url, DEV_DATABASE)
+        updates['database_url'] = db.with_database(server_url, DEV_DATABASE)
+        stack.urls['PostgreSQL (embedded)'] = updates['database_url']
+    if not settings.redis_url:
+        stack.redis = embedded.EmbeddedRedis(stack.data_dir)
+        updates['redis_url'] = await asyncio.to_thread(stack.redis.start)
+        stack.urls['Redis (embedded)'] = updates['redis_url']
+    if not settings.notify_api_key.get_secret_value():
+        api_key, services = _simulator_key(stack.data_dir)
+        # the simulator sends delivery receipts and text replies back to this service, as Notify would
+        callback_token = secrets.token_urlsafe(24)
+        service_url = f'http://{settings.host}:{settings.port}'
+        simulator = Simulator(
+            services,
+            sim_keys.load_templates(TEMPLATES_FILE),
+            rate_limit_per_minute=settings.notify_rate_limit,
+            callback_url=service_url + '/notify/callbacks/status',
+            inbound_callback_url=service_url + '/notify/callbacks/inbound-sms',
+            callback_token=callback_token,
+        )
+        updates['notify_callback_token'] = SecretStr(callback_token)
+        runner, url = await serve(simulator, settings.host, settings.notify_sim_port)
+        stack.runners.append(runner)
+        stack.urls['Notify simulator outbox'] = url + '/_sim/outbox'
+        updates['notify_base_url'] = url
+        updates['notify_api_key'] = SecretStr(api_key)
+    return updates
+
+
+async def _seed_postcodes(settings: Settings) -> None:
+    """An empty postcodes table gets the shipped sample, so postcode look-ups work at once."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        if await conn.fetchval('select exists (select 1 from postcodes)'):
+            return
+        with open_codepoint(SAMPLE) as members:
+            async with conn.transaction():
+                report = await import_postcodes(conn, members)
+        logger.info('loaded %d sample postcodes (run `tellme postcodes import` for the full set)', report.added)
+    finally:
+        await conn.close()
+
+
+async def _run_demo(settings: Settings) -> None:
+    """Demo residents once, then a made-up event every DEMO_EVERY seconds (TELLME_DEMO=false turns it off)."""
+    pool = await db.create_pool(settings, max_size=2)
+    try:
+        await demo.seed(pool)
+        events = demo.DemoEvents()
+        await asyncio.sleep(DEMO_FIRST_AFTER)
+        while True:
+            try:
+                await events.publish(pool)
+            except (OSError, asyncpg.PostgresError) as exc:
+                logger.warning('demo event not published: %s', exc)
+            await asyncio.sleep(DEMO_EVERY)
+    finally:
+        await pool.close()
+
+
+async def run_dev(settings: Settings) -> int:
+    stack = DevStack(data_dir=settings.data_dir.resolve())
+    pid_file = _claim_data_dir(stack.data_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = None
+    demo_task: asyncio.Task[None] | None = None
+    try:
+        settings = settings.model_copy(update=await _start_backends(stack, settings))
+        applied = await db.migrate_database(settings)
+        logger.info('migrations applied now: %s', ', '.join(applied) or 'none (up to date)')
+        await _seed_postcodes(settings)
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        stack.runners.append(runner)
+        stack.urls = {'Tell Me': f'http://{settings.host}:{settings.port}/', **stack.urls}
+        worker = make_worker(settings, handle_signals=False)
+        worker_task = asyncio.create_task(worker.async_run(), name='arq-worker')
+        if settings.demo:
+            demo_task = asyncio.create_task(_run_demo(settings), name='demo-events')
+        _announce(stack, settings)
+        await _wait_for_stop(stop, worker_task)
+    finally:
+        stopping: list[Callable[[], Awaitable[object]]] = []
+        if demo_task is not None:
+            stopping.append(partial(_cancel, demo_task))
+        if worker is not None:
+            stopping.append(worker.close)
+        stopping.append(stack.close)
+        await run_all(stopping)
+        pid_file.unlink(missing_ok=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    sys.stdout.write('Tell Me stopped.\n')
+    return 0
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _wait_for_stop(stop: asyncio.Event, worker_task: asyncio.Task[None]) -> None:
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({stopper, worker_task}, return_when=asyncio.FIRST_COMPLETED)
+    if worker_task in done:
+        stopper.cancel()
+        worker_task.result()  # the worker ended on its own: surface why
+        raise DevError('the worker stopped unexpectedly')
+    worker_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker_task
+
+
+def _announce(stack: DevStack, settings: Settings) -> None:
+    lines = ['', 'Tell Me is running. Press Ctrl-C to stop.']
+    lines += [f'  {name:<24} {url}' for name, url in stack.urls.items()]
+    lines.append(f'  {"Health":<24} http://{settings.host}:{settings.port}/healthz')
+    lines.append(f'  {"Data":<24} {stack.data_dir}')
+    sys.stdout.write('\n'.join(lines) + '\n\n')
+    sys.stdout.flush()

@@ -1,0 +1,89 @@
+"""What /healthz reports: can this process reach the database, Redis and Notify, and is a worker alive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import asyncpg
+from arq.connections import ArqRedis
+
+from notifier.sending.notify_client import NotifyClient
+from notifier.settings import Settings
+
+CHECK_TIMEOUT = 3.0
+CACHE_SECONDS = 5.0
+# A worker writes its heartbeat every 30 s; two missed beats and it counts as gone.
+WORKER_STALE_AFTER = 75
+
+
+@dataclass
+class Check:
+    ok: bool
+    detail: str
+    ms: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {'ok': self.ok, 'detail': self.detail, 'ms': round(self.ms, 1)}
+
+
+async def _timed(probe: Any) -> Check:
+    start = time.perf_counter()
+    try:
+        detail = await asyncio.wait_for(probe, CHECK_TIMEOUT)
+        return Check(True, detail, (time.perf_counter() - start) * 1000)
+    except TimeoutError:
+        return Check(False, f'no answer within {CHECK_TIMEOUT:.0f}s', (time.perf_counter() - start) * 1000)
+    except Exception as exc:  # noqa: BLE001 - a health check reports every failure, it never raises
+        return Check(False, _describe(exc), (time.perf_counter() - start) * 1000)
+
+
+def _describe(exc: BaseException) -> str:
+    return f'{type(exc).__name__}: {exc}'[:300]
+
+
+async def database(pool: asyncpg.Pool) -> str:
+    version = await pool.fetchval('select max(version) from schema_migrations')
+    return f'schema {version}' if version else 'reachable, no migrations applied (run tellme migrate)'
+
+
+async def redis(queue: ArqRedis) -> str:
+    await queue.ping()
+    return 'reachable'
+
+
+async def notify(http: aiohttp.ClientSession, settings: Settings) -> str:
+    """An authenticated read (not rate-limited by Notify), so a wrong or revoked key shows up here too."""
+    key = settings.notify_api_key.get_secret_value()
+    if not key:
+        raise RuntimeError('TELLME_NOTIFY_API_KEY is not set')
+    client = NotifyClient(http, key, settings.notify_base_url, timeout=CHECK_TIMEOUT)
+    templates = await client.get_templates()
+    return f'reachable, {len(templates)} templates'
+
+
+async def workers(pool: asyncpg.Pool) -> str:
+    count = await pool.fetchval(
+        'select count(*) from worker_heartbeats where last_seen_at > now() - make_interval(secs => $1)',
+        float(WORKER_STALE_AFTER),
+    )
+    return str(count)
+
+
+async def report(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, http: aiohttp.ClientSession
+) -> tuple[bool, dict[str, Any]]:
+    """(healthy, body): healthy means this process can do its work; workers are reported, not required."""
+    checks = await asyncio.gather(_timed(database(pool)), _timed(redis(queue)), _timed(notify(http, settings)))
+    result = dict(zip(('database', 'redis', 'notify'), (c.as_json() for c in checks), strict=True))
+    alive = await _timed(workers(pool)) if checks[0].ok else Check(False, 'unknown', 0)
+    healthy = all(c.ok for c in checks)
+    body = {
+        'status': 'ok' if healthy else 'unhealthy',
+        'checks': result,
+        'workers_alive': int(alive.detail) if alive.ok else None,
+    }
+    return healthy, body

@@ -1,0 +1,237 @@
+"""Things near me (/near): postcode → how far (with how many updates that means) → what about → how often,
+then the shared steps (subscriptions/journey.py).
+
+The postcode must be in our postcodes table (OS Code-Point Open). Each distance offered comes with an estimate
+counted in SQL from the last 12 weeks of public events within it ("about 2 a week"), so a resident can choose
+a radius that suits them before anything is sent. The topics offered are the ones our sources actually bring,
+and a filter can leave out tree works (an exclusion on the planning application type).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from notifier.app_keys import PG
+from subscriptions.journey import steps as journey
+from subscriptions.journey.steps import Translate, answers_for, page, register, store, t_for
+from subscriptions.matching.fan_out import EARTH_RADIUS_M
+from subscriptions.places.geocoding import find_postcode
+from subscriptions.places.postcodes import PostcodeError, PostcodeOutsideGB, gb_postcode
+from subscriptions.residents.models import bounding_box
+
+routes = web.RouteTableDef()
+
+RADII = (100, 250, 500, 1000, 2000)
+WEEKS = 12
+BASE_TOPICS = ('planning', 'licensing')
+KNOWN_TOPICS = ('planning', 'licensing', 'roadworks', 'bulletins', 'news', 'consultations')
+TREE_TYPES = ('Trees', 'Tree works', 'Works to trees', 'Tree Preservation Order', 'Trees in a Conservation Area')
+FREQUENCIES = ('immediate', 'daily', 'weekly')
+PUBLIC = "case_reference is null and topic <> 'bins' and topic <> 'cases' and topic not like 'staff/%'"
+
+COUNTS = f"""
+with nearby as (
+    select 2 * {EARTH_RADIUS_M} * asin(least(1, sqrt(
+               power(sin(radians(lat - $1) / 2), 2)
+               + cos(radians($1)) * cos(radians(lat)) * power(sin(radians(lng - $2) / 2), 2)))) as metres
+    from events
+    where lat is not null and box(point(lng, lat), point(lng, lat)) <@ box(point($5, $3), point($6, $4))
+      and occurred_at > now() - make_interval(weeks => {WEEKS}) and {PUBLIC}
+)
+select radius, count(metres) filter (where metres <= radius) as events
+from unnest($7::int[]) as radius left join nearby on true
+group by radius
+"""
+# the last year's events (by the events_created index), not the whole table
+TOPICS = f"""
+select distinct split_part(topic, '/', 1) as topic from events
+where created_at > now() - interval '52 weeks' and {PUBLIC}
+order by 1
+"""
+TREE_VALUES = """
+select distinct attributes ->> 'application_type' from events
+where created_at > now() - interval '52 weeks' and topic = 'planning'
+  and attributes ->> 'application_type' ilike '%tree%'
+"""
+
+
+def volume(t: Translate, events: int) -> str:
+    """An estimate in words from the number of events in the last WEEKS weeks."""
+    days = WEEKS * 7
+    if events == 0:
+        return t('near.volume.none')
+    if events >= days:
+        return t('near.volume.day', n=round(events / days))
+    if events >= WEEKS:
+        return t('near.volume.week', n=round(events / WEEKS))
+    per_month = events / (days / 30.44)
+    if per_month >= 1:
+        return t('near.volume.month', n=round(per_month))
+    return t('near.volume.less')
+
+
+async def estimates(db: asyncpg.Pool, lat: float, lng: float) -> dict[int, int]:
+    west, south, east, north = bounding_box(lat, lng, max(RADII))
+    rows = await db.fetch(COUNTS, lat, lng, south, north, west, east, list(RADII))
+    return {row['radius']: row['events'] for row in rows}
+
+
+def radius_words(t: Translate, metres: int) -> str:
+    return t('near.radius.km', n=metres // 1000) if metres >= 1000 else t('near.radius.m', n=metres)
+
+
+def topic_words(t: Translate, topic: str) -> str:
+    return t(f'near.topic.{topic}') if topic in KNOWN_TOPICS else topic.replace('-', ' ').capitalize()
+
+
+def own_steps(answers: dict[str, Any]) -> list[tuple[str, bool]]:
+    return [
+        ('', 'postcode' in answers),
+        ('radius', 'radius' in answers),
+        ('topics', bool(answers.get('topics'))),
+        ('frequency', answers.get('frequency') in FREQUENCIES),
+    ]
+
+
+def check_rows(t: Translate, answers: dict[str, Any]) -> journey.Rows:
+    what = ', '.join(topic_words(t, topic) for topic in answers['topics'])
+    if answers.get('exclusions'):
+        what += ' ' + t('near.check.no_trees')
+    return [
+        {'key': t('near.check.postcode'), 'value': answers['postcode'], 'slug': ''},
+        {'key': t('near.check.radius'), 'value': radius_words(t, answers['radius']), 'slug': 'radius'},
+        {'key': t('near.check.topics'), 'value': what, 'slug': 'topics'},
+        {'key': t('near.check.frequency'), 'value': t(f'near.frequency.{answers["frequency"]}'), 'slug': 'frequency'},
+    ]
+
+
+def fields(answers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        'kind': 'near', 'lat': answers['lat'], 'lng': answers['lng'], 'radius_m': answers['radius'],
+        'topics': answers['topics'], 'exclusions': answers.get('exclusions') or {}, 'frequency': answers['frequency'],
+    }  # fmt: skip
+
+
+NEAR = register(journey.Journey('near', own_steps, check_rows, fields, lambda answers: answers.get('postcode')))
+
+
+# --- postcode -------------------------------------------------------------------------------------------------
+
+
+@routes.get('/near', name='near-start')
+async def postcode_page(request: web.Request) -> web.Response:
+    answers = await answers_for(request, NEAR, '')
+    return page(request, 'near/postcode.html', NEAR, answers, '', typed=answers.get('postcode_typed', ''))
+
+
+async def check_postcode(request: web.Request, typed: str) -> tuple[str, Any] | str:
+    """(postcode, its row) or the error message to show."""
+    t = t_for(request)
+    try:
+        postcode = gb_postcode(typed)
+    except PostcodeOutsideGB:
+        return t('near.error.postcode_outside')
+    except PostcodeError:
+        return t('near.error.postcode_format') if typed.strip() else t('near.error.postcode_missing')
+    row = await find_postcode(request.app[PG], postcode)
+    if row is None:
+        return t('near.error.postcode_unknown', postcode=postcode)
+    return postcode, row
+
+
+@routes.post('/near')
+async def postcode_post(request: web.Request) -> web.StreamResponse:
+    answers = await answers_for(request, NEAR, '')
+    typed = str((await request.post()).get('postcode', ''))[:40]
+    found = await check_postcode(request, typed)
+    if isinstance(found, str):
+        return page(request, 'near/postcode.html', NEAR, answers, '', typed=typed, errors={'postcode': found})
+    postcode, row = found
+    return await store(request, NEAR, '', postcode=postcode, postcode_typed=postcode, lat=row['lat'], lng=row['lng'])
+
+
+# --- how far --------------------------------------------------------------------------------------------------
+
+
+async def _radius_page(request: web.Request, answers: dict[str, Any], chosen: str, errors: dict[str, str]):
+    t = t_for(request)
+    counts = await estimates(request.app[PG], answers['lat'], answers['lng'])
+    items = [{'value': str(r), 'text': radius_words(t, r), 'hint': volume(t, counts.get(r, 0))} for r in RADII]
+    return page(request, 'near/radius.html', NEAR, answers, 'radius', items=items, chosen=chosen, errors=errors,
+                postcode=answers['postcode'])  # fmt: skip
+
+
+@routes.get('/near/radius', name='near-radius')
+async def radius_page(request: web.Request) -> web.Response:
+    answers = await answers_for(request, NEAR, 'radius')
+    return await _radius_page(request, answers, str(answers.get('radius', '')), {})
+
+
+@routes.post('/near/radius')
+async def radius_post(request: web.Request) -> web.StreamResponse:
+    answers = await answers_for(request, NEAR, 'radius')
+    chosen = str((await request.post()).get('radius', ''))
+    if chosen not in {str(r) for r in RADII}:
+        return await _radius_page(request, answers, '', {'radius': t_for(request)('near.error.radius')})
+    return await store(request, NEAR, 'radius', radius=int(chosen))
+
+
+# --- what about -----------------------------------------------------------------------------------------------
+
+
+async def available_topics(db: asyncpg.Pool) -> list[str]:
+    found = [row['topic'] for row in await db.fetch(TOPICS)]
+    return found or list(BASE_TOPICS)
+
+
+async def _topics_page(request: web.Request, answers: dict[str, Any], chosen: list[str], trees: bool,
+                       errors: dict[str, str]) -> web.Response:  # fmt: skip
+    t = t_for(request)
+    items = [{'value': topic, 'text': topic_words(t, topic)} for topic in await available_topics(request.app[PG])]
+    return page(request, 'near/topics.html', NEAR, answers, 'topics', items=items, chosen=chosen,
+                trees=trees, errors=errors)  # fmt: skip
+
+
+@routes.get('/near/topics', name='near-topics')
+async def topics_page(request: web.Request) -> web.Response:
+    answers = await answers_for(request, NEAR, 'topics')
+    return await _topics_page(request, answers, answers.get('topics', []), bool(answers.get('exclusions')), {})
+
+
+@routes.post('/near/topics')
+async def topics_post(request: web.Request) -> web.StreamResponse:
+    answers = await answers_for(request, NEAR, 'topics')
+    form = await request.post()
+    offered = set(await available_topics(request.app[PG]))
+    chosen = [str(topic) for topic in form.getall('topics', []) if topic in offered]
+    trees = form.get('leave_out') == 'trees'
+    if not chosen:
+        errors = {'topics': t_for(request)('near.error.topics')}
+        return await _topics_page(request, answers, chosen, trees, errors)
+    exclusions = {}
+    if trees:
+        found = [row[0] for row in await request.app[PG].fetch(TREE_VALUES) if row[0]]
+        exclusions = {'application_type': sorted({*TREE_TYPES, *found})[:50]}
+    return await store(request, NEAR, 'topics', topics=chosen, exclusions=exclusions)
+
+
+# --- how often ------------------------------------------------------------------------------------------------
+
+
+@routes.get('/near/frequency', name='near-frequency')
+async def frequency_page(request: web.Request) -> web.Response:
+    answers = await answers_for(request, NEAR, 'frequency')
+    return page(request, 'near/frequency.html', NEAR, answers, 'frequency', chosen=answers.get('frequency', ''))
+
+
+@routes.post('/near/frequency')
+async def frequency_post(request: web.Request) -> web.StreamResponse:
+    answers = await answers_for(request, NEAR, 'frequency')
+    chosen = str((await request.post()).get('frequency', ''))
+    if chosen not in FREQUENCIES:
+        errors = {'frequency': t_for(request)('near.error.frequency')}
+        return page(request, 'near/frequency.html', NEAR, answers, 'frequency', chosen='', errors=errors)
+    return await store(request, NEAR, 'frequency', frequency=chosen)
