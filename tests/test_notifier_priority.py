@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from notifier.sending import delivery_sql as sql
+from notifier.outbox import delivery_states as sql
 from templates.registry import notice_message
 from tests.factories import make_event, make_resident, make_subscription, record
 

@@ -1,5 +1,37 @@
-"""The outbox: the notifications table's rows and the doors into and out of it — the queue door that wakes the
-senders (the only arq use outside workers/), the permanent links and signed tokens every message carries, and
-stopping sending to an address. The delivery core below the domain: it imports nothing from sources/ or
-subscriptions/.
+"""The outbox: the only writer of `notifications` rows, and the doors into and out of it.
+
+`rows.py` writes every row (one built message, many from a CTE, an event's fan-out fragments); `states.py` and
+`delivery_states.py` make every change of status, each UPDATE naming the states it expects to leave; `contacts.py`
+stops sending to an address; `queue.py` wakes the senders (the only arq use outside workers/); `links.py` and
+`tokens.py` make the permanent links every message carries. The delivery core below the domain: it imports nothing
+from sources/ or subscriptions/. A domain statement that must stay one statement composes a fragment from here.
+
+The states (migration 0003's check) and every transition, with who makes it:
+
+    (new)        → pending    a message built when queued, an event's immediate news, a bin reminder (rows)
+    (new)        → held       news for a daily or weekly subscriber, in its open digest (rows.event_rows)
+    pending/retry → sending   claimed by a sender once not_before has passed (delivery_states.claim_*)
+    sending      → retry      released by a stopping worker, rate limited, daily limit, channel parked, quiet
+                              hours (attempt uncounted); connection failed (counted, the next rung of the ladder)
+    sending      → unknown    no answer from Notify, or a 5xx: look it up by reference before any resend
+    unknown      → retry      not found at Notify (the next rung)
+    sending/unknown → sent    Notify accepted it, or holds it (found by reference) with no final word yet
+    sending/unknown → delivered / permanent-failure / temporary-failure / technical-failure   found at Notify
+    sending      → cancelled  the contact was suppressed or the subscription ended or paused meanwhile
+    sending      → failed     a message we cannot build or address, or Notify refused it (400/403)
+    sending/unknown → failed  the retry ladder ran out (delivery_states.give_up)
+    any but Notify's final word → delivered / permanent-failure / temporary-failure / technical-failure
+                              Notify's receipt; the first final word stays (states.record_receipt)
+    pending/held/retry → cancelled   subscription ended, address suppressed, address given in a newer sign-up
+                              or moved to a resident of its own (states.cancel_for_*, contacts)
+    pending/retry → held      a bulletin paused (rows in no digest; states.hold_event)
+    held         → pending    the bulletin resumed (states.release_event)
+    pending/retry/held → cancelled   the bulletin cancelled (states.cancel_event)
+    held         → digested   went out inside its digest's own message, queued pending (states.mark_digested)
+    held         → cancelled  no longer wanted when its digest closed (states.cancel_held)
+    held         → failed     its digest could not be built (states.fail_held)
+    pending/retry → cancelled a bin reminder overtaken: the collection, bins or time changed (states.cancel_queued)
+
+Nothing moves a row out of Notify's final word or out of `digested`; `failed` and `cancelled` change only when a
+receipt says Notify has the message after all, and `sent` waits for that receipt.
 """

@@ -36,7 +36,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from notifier.api.auth import field_errors
 from notifier.app_keys import PG, SETTINGS
-from notifier.outbox import contacts, links
+from notifier.outbox import contacts, links, states
+from notifier.outbox.rows import queue_message
 from notifier.receipts import text_replies
 from notifier.web import input_guard
 from templates.personalisation import mask_address
@@ -46,20 +47,11 @@ logger = logging.getLogger('notifier.receipts.callbacks')
 
 routes = web.RouteTableDef()
 
-FINAL = ('delivered', 'permanent-failure', 'temporary-failure', 'technical-failure')
-
 STORE = """
 insert into notify_callbacks (kind, notify_id, reference, status, payload)
 values ($1, $2, $3, $4, $5)
 on conflict (kind, notify_id, coalesce(status, '')) do nothing
 returning id
-"""
-
-APPLY_STATUS = """
-update notifications
-set status = $3, notify_id = coalesce(notify_id, $2), sent_at = coalesce(sent_at, now()), completed_at = now()
-where (id = $1 or notify_id = $2) and not (status = any($4::text[]))
-returning contact_point_id
 """
 
 FIND_NOTIFICATION = 'select status, contact_point_id from notifications where id = $1 or notify_id = $2'
@@ -73,10 +65,6 @@ OTHER_CONTACTS = """
 select id, channel from contact_points
 where resident_id = $1 and id <> $2 and suppressed_at is null and verified_at is not null
   and channel in ('email', 'sms')
-"""
-QUEUE_NOTICE = """
-insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
-values ($1, $2, $3, $4, $5)
 """
 MARK_PROCESSED = 'update notify_callbacks set processed_at = now(), outcome = $2 where id = $1'
 
@@ -168,9 +156,9 @@ async def process(pool: asyncpg.Pool, callback_id: int, *, public_url: str) -> s
 async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record, public_url: str) -> str:
     status, notify_id = row['status'], row['notify_id']
     reference = _uuid(row['reference'])
-    if status not in FINAL:
+    if status not in states.NOTIFY_FINAL:
         return f'ignored: {status} is not final'
-    contact = await conn.fetchval(APPLY_STATUS, reference, notify_id, status, list(FINAL))
+    contact = await states.record_receipt(conn, reference, notify_id, status)
     outcome = 'applied'
     if contact is None:
         found = await conn.fetchrow(FIND_NOTIFICATION, reference, notify_id)
@@ -199,9 +187,9 @@ async def _tell_other_channels(conn: asyncpg.Connection, suppressed_id: int, pub
             'contact-suppressed', channel=other['channel'], language=gone['language'],
             masked_address=mask_address(gone['channel'], gone['address']), manage_url=links.manage_url(public_url),
         )  # fmt: skip
-        await conn.execute(
-            QUEUE_NOTICE, other['id'], other['channel'], outbox_purpose('contact-suppressed'),
-            UUID(message.template_id), message.personalisation,
+        await queue_message(
+            conn, message, contact_point_id=other['id'], channel=other['channel'],
+            purpose=outbox_purpose('contact-suppressed'),
         )  # fmt: skip
         told += 1
     return told

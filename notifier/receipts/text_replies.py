@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 
+from notifier.outbox import contacts
+from notifier.outbox.rows import queue_message
 from templates.registry import REGISTRY, notice_message, outbox_purpose
 
 logger = logging.getLogger('notifier.receipts.text_replies')
@@ -33,17 +34,6 @@ FIND_MOBILE = """
 select cp.id, cp.resident_id, cp.suppressed_reason, r.language
 from contact_points cp join residents r on r.id = cp.resident_id
 where cp.channel = 'sms' and cp.address = $1
-"""
-SUPPRESS = """
-with cp as (
-    update contact_points set suppressed_at = now(), suppressed_reason = 'stop-reply'
-    where id = $1 and suppressed_at is null
-    returning id
-), cancelled as (
-    update notifications set status = 'cancelled', last_error = 'contact suppressed: stop-reply'
-    where contact_point_id in (select id from cp) and status in ('pending', 'held', 'retry')
-)
-select count(*) from cp
 """
 END_TEXT_ONLY = """
 with before as (
@@ -91,10 +81,6 @@ with open_stops as (
 )
 select (select count(*) from reopened) + (select count(*) from texts_again)
 """
-QUEUE_REPLY = """
-insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
-values ($1, 'sms', $2, $3, $4)
-"""
 FOR_STAFF = 'update notify_callbacks set for_staff = true where id = $1'
 
 
@@ -121,14 +107,12 @@ async def _reply(conn: asyncpg.Connection, contact: asyncpg.Record, notice: str)
         logger.warning('no %s text template: add it to templates/notify_templates.json to confirm STOP/START', notice)
         return False
     message = notice_message(notice, channel='sms', language=language)
-    await conn.execute(
-        QUEUE_REPLY, contact['id'], outbox_purpose(notice), UUID(message.template_id), message.personalisation
-    )
+    await queue_message(conn, message, contact_point_id=contact['id'], channel='sms', purpose=outbox_purpose(notice))
     return True
 
 
 async def stop(conn: asyncpg.Connection, contact: asyncpg.Record) -> str:
-    if not await conn.fetchval(SUPPRESS, contact['id']):
+    if not await contacts.suppress_contact_point(conn, contact['id'], 'stop-reply'):
         return f'stop: already suppressed ({contact["suppressed_reason"]}), nothing sent'
     ended = await conn.fetch(END_TEXT_ONLY, contact['resident_id'], contact['id'])
     await conn.fetch(DROP_TEXTS, contact['resident_id'], contact['id'])

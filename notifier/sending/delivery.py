@@ -33,8 +33,8 @@ from uuid import UUID
 
 import asyncpg
 
+from notifier.outbox import delivery_states as states
 from notifier.outbox import links
-from notifier.sending import delivery_sql as sql
 from notifier.sending import errors
 from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import CHANNELS, SendLimiter
@@ -51,6 +51,10 @@ MISCONFIGURED_PAUSE = timedelta(minutes=5)
 NOTIFY_HOLDS_FINAL = frozenset({'delivered', 'permanent-failure', 'temporary-failure', 'technical-failure'})
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PHONE = re.compile(r'^[0-9]{10,15}$')
+LOAD_EVENT = """
+select kind, topic, title, summary, changes, attributes, url, occurred_at, urgency, case_reference
+from events where id = $1
+"""
 
 
 @dataclass(frozen=True)
@@ -103,20 +107,20 @@ class Sender:
         """This row if it is ready; `now` (default: the database's clock) is the moment it is judged ready at and
         its quiet hours are reckoned from."""
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(sql.CLAIM_ONE, notification_id, now)
+            row = await states.claim_one(conn, notification_id, now)
         return _claimed(row) if row else None
 
     async def claim_ready(self, limit: int, *, skip_channels: list[str] | None = None) -> list[Claimed]:
         """Up to `limit` ready rows, oldest first, `for update skip locked` so any number of senders share them."""
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(sql.CLAIM_READY, limit, skip_channels or [])
+            rows = await states.claim_ready(conn, limit, skip_channels or [])
         return [_claimed(row) for row in rows]
 
     async def release(self, ids: list[UUID]) -> int:
         """Give back rows claimed but not sent (a worker stopping): ready again at once, the attempt uncounted."""
         if not ids:
             return 0
-        return int((await self.pool.execute(sql.RELEASE, ids)).split()[-1])
+        return await states.release(self.pool, ids)
 
     # one row -------------------------------------------------------------------------------------------------
     async def deliver(self, notification_id: UUID, *, now: datetime | None = None) -> str:
@@ -126,62 +130,60 @@ class Sender:
         return await self.send(claimed) if claimed else 'skipped'
 
     async def send(self, row: Claimed) -> str:
-        # a 'reply' confirms a STOP to the number it has just suppressed (notifier/text_replies.py)
+        # a 'reply' confirms a STOP to the number it has just suppressed (notifier/receipts/text_replies.py)
         suppressed = row.suppressed and row.purpose != 'reply'
         if suppressed or row.subscription_status in ('ended', 'paused'):
             reason = 'contact point suppressed' if suppressed else f'subscription {row.subscription_status}'
-            await self.pool.execute(sql.MARK_FINAL, row.id, 'cancelled', reason)
+            await states.cancel_claimed(self.pool, row.id, reason)
             return 'cancelled'
         if row.quiet_until is not None:  # a backlog or a retry drained into the night: wait for the morning
-            await self.pool.execute(sql.MARK_LATER, row.id, row.quiet_until, 'quiet hours')
+            await states.mark_later(self.pool, row.id, row.quiet_until, 'quiet hours')
             return 'quiet-hours'
         try:
             message = await self._message(row)
         except InvalidMessage as exc:
-            await self.pool.execute(sql.MARK_FINAL, row.id, 'failed', f'not sent: {exc}')
+            await states.fail_claimed(self.pool, row.id, f'not sent: {exc}')
             logger.warning('notification not sent: %s', exc, extra={'notification_id': str(row.id)})
             return 'failed'
         parked = await self.limiter.parked_until(row.channel)
         if parked is not None:
-            await self.pool.execute(
-                sql.MARK_LATER, row.id, parked, f'{row.channel} sending paused (daily limit or set-up)'
-            )
+            await states.mark_later(self.pool, row.id, parked, f'{row.channel} sending paused (daily limit or set-up)')
             return 'daily-limit'
         await self.limiter.acquire(row.channel)
-        if await self.pool.execute(sql.STILL_OURS, row.id, row.attempts) != 'UPDATE 1':
+        if not await states.still_ours(self.pool, row.id, row.attempts):
             logger.warning('claim lost while waiting to send; not sending', extra={'notification_id': str(row.id)})
             return 'skipped'
         try:
             answer = await self._post(row, message)
         except errors.NotifyError as exc:
             return await self._failed(row, exc)
-        await self.pool.execute(sql.RECORD_SENT, row.id, UUID(answer['id']))
+        await states.record_sent(self.pool, row.id, UUID(answer['id']))
         return 'sent'
 
     async def _failed(self, row: Claimed, exc: errors.NotifyError) -> str:
         extra = {'notification_id': str(row.id)}
         if isinstance(exc, errors.RateLimited):
             await self.limiter.rate_limited()
-            await self.pool.execute(sql.MARK_LATER_UNCOUNTED, row.id, self.limiter.pause_ms / 1000, str(exc))
+            await states.mark_later_uncounted(self.pool, row.id, self.limiter.pause_ms / 1000, str(exc))
             return 'rate-limited'
         if isinstance(exc, errors.DailyLimitReached):
             until = await self.limiter.park(row.channel)
-            await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
-            await self.pool.execute(sql.DEFER_CHANNEL, row.channel, until)
+            await states.mark_later(self.pool, row.id, until, str(exc))
+            await states.defer_channel(self.pool, row.channel, until)
             return 'daily-limit'
         if isinstance(exc, errors.NotifyMisconfigured):
             return await self._misconfigured(row, exc)
         if isinstance(exc, errors.NotifyRejected):
-            await self.pool.execute(sql.MARK_FINAL, row.id, 'failed', str(exc))
+            await states.fail_claimed(self.pool, row.id, str(exc))
             logger.warning('Notify refused a notification: %s', exc, extra=extra)
             return 'failed'
         if isinstance(exc, errors.NotifyOutcomeUnknown):
             if exc.status is None:  # no answer: Notify may still be working on it
-                await self.pool.execute(sql.MARK_UNKNOWN, row.id, str(exc))
+                await states.mark_unknown(self.pool, row.id, str(exc))
                 logger.warning('outcome unknown, will reconcile: %s', exc, extra=extra)
                 return 'unknown'
             # Notify answered (5xx), so it has finished with the request: look it up now
-            await self.pool.execute(sql.MARK_UNKNOWN, row.id, str(exc))
+            await states.mark_unknown(self.pool, row.id, str(exc))
             return await self.reconcile(row.id, settle=timedelta(0))
         return await self._retry_or_fail(row.id, row.attempts, str(exc))
 
@@ -191,19 +193,18 @@ class Sender:
         until = datetime.now(UTC) + MISCONFIGURED_PAUSE
         for channel in CHANNELS if exc.whole_service else (row.channel,):
             await self.limiter.park(channel, until)
-            await self.pool.execute(sql.DEFER_CHANNEL, channel, until)
-        await self.pool.execute(sql.MARK_LATER, row.id, until, str(exc))
+            await states.defer_channel(self.pool, channel, until)
+        await states.mark_later(self.pool, row.id, until, str(exc))
         logger.error('Notify refused our set-up, sending paused until %s: %s', until.isoformat(), exc,
                      extra={'notification_id': str(row.id)})  # fmt: skip
         return 'paused'
 
     async def _retry_or_fail(self, notification_id: UUID, attempts: int, reason: str) -> str:
         if attempts > len(self.backoff):
-            await self.pool.execute(sql.MARK_FINAL_FROM, notification_id, 'failed', f'gave up after {attempts} '
-                                    f'attempts: {reason}', ['sending', 'unknown'])  # fmt: skip
+            await states.give_up(self.pool, notification_id, f'gave up after {attempts} attempts: {reason}')
             return 'failed'
         delay = self.backoff[attempts - 1]
-        await self.pool.execute(sql.MARK_RETRY, notification_id, float(delay), reason)
+        await states.mark_retry(self.pool, notification_id, float(delay), reason)
         return 'retry'
 
     # building the message ------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ class Sender:
         assert row.event_id is not None
         event = self._events.get(row.event_id)
         if event is None:
-            event = await self.pool.fetchrow(sql.LOAD_EVENT, row.event_id)
+            event = await self.pool.fetchrow(LOAD_EVENT, row.event_id)
             if event is None:
                 raise InvalidMessage('the event is gone')
             self._events[row.event_id] = event
@@ -290,7 +291,7 @@ class Sender:
     async def reconcile(self, notification_id: UUID, *, settle: timedelta = UNKNOWN_SETTLE) -> str:
         """For an `unknown` (or stuck `sending`) row: ask Notify by reference before anything is resent.
         Found → recorded with Notify's id and status; not found → `retry` on the ladder; no answer → unchanged."""
-        row = await self.pool.fetchrow(sql.LOAD_IN_FLIGHT, notification_id, settle.total_seconds())
+        row = await states.load_in_flight(self.pool, notification_id, settle.total_seconds())
         if row is None:
             return 'skipped'
         try:
@@ -305,13 +306,13 @@ class Sender:
                          extra={'notification_id': str(notification_id)})  # fmt: skip
         oldest = min(found, key=lambda n: n.get('created_at') or '')
         status = oldest.get('status') if oldest.get('status') in NOTIFY_HOLDS_FINAL else 'sent'
-        await self.pool.execute(sql.RECORD_FOUND, notification_id, UUID(oldest['id']), status)
+        await states.record_found(self.pool, notification_id, UUID(oldest['id']), status)
         return 'found'
 
     async def reconcile_stuck(
         self, *, unknown_after: timedelta = UNKNOWN_SETTLE, sending_after: timedelta = STUCK_AFTER, limit: int = 500
     ) -> dict[str, int]:
-        ids = await self.pool.fetch(sql.FIND_STUCK, unknown_after.total_seconds(), sending_after.total_seconds(), limit)
+        ids = await states.find_stuck(self.pool, unknown_after.total_seconds(), sending_after.total_seconds(), limit)
         outcomes: dict[str, int] = {}
         for record in ids:
             settle = unknown_after if record['status'] == 'unknown' else sending_after

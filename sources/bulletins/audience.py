@@ -17,7 +17,8 @@ one of its channels, at a verified contact point that is not suppressed.
 Each contact point hears a bulletin once per channel, however many of its subscriptions match: the outbox's unique
 (event, contact point, channel) index makes a second fan-out (a retry, a double click) write nothing. An urgent
 bulletin goes out at once to everyone, digests and quiet hours notwithstanding; a normal one waits in daily/weekly
-digests and for the end of quiet hours exactly as other news does (the digest and quiet-hours SQL is matching's).
+digests and for the end of quiet hours exactly as other news does (the rows, digest and quiet-hours SQL
+is the outbox's: notifier/outbox/rows.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from datetime import datetime
 
 import asyncpg
 
-from subscriptions.matching.fan_out import CLOCK, EARTH_RADIUS_M, OPEN_DIGESTS, SUBSCRIPTION_COLUMNS, outbox_rows
+from notifier.outbox.rows import CLOCK, OPEN_DIGESTS, event_rows
+from subscriptions.matching.fan_out import EARTH_RADIUS_M, SUBSCRIPTION_COLUMNS
 
 
 def _distance(lat1: str, lng1: str, lat2: str, lng2: str) -> str:
@@ -129,7 +131,7 @@ with {CLOCK},
 {_MATCHED},
 {_RECIPIENTS},
 {OPEN_DIGESTS},
-{outbox_rows('b', 'b.event_id', 'where b.event_id is not null')}
+{event_rows('b', 'b.event_id', 'where b.event_id is not null')}
 select count(*) from written
 """
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from notifier import audit
+from notifier.outbox import states
 from sources.bulletins import audience as bulletin_audience
 from sources.bulletins.costs import KIND, SOURCE, TOPIC
 from sources.bulletins.drafts import Draft, Target
@@ -27,6 +28,7 @@ from sources.events.queries import insert_version
 EDITABLE = ('draft', 'awaiting_approval', 'scheduled')
 CANCELLABLE = ('draft', 'awaiting_approval', 'scheduled', 'sending', 'paused')
 PAUSED_NOTE = 'bulletin paused by staff'
+CANCELLED_NOTE = 'bulletin cancelled by staff'
 
 
 class BulletinError(ValueError):
@@ -215,12 +217,7 @@ async def pause(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor) 
         row = await _locked(conn, bulletin_id)
         if row['status'] != 'sending':
             raise BulletinError('Only a bulletin that is sending can be paused')
-        held = await conn.fetchval(
-            """with h as (update notifications set status = 'held', last_error = $2
-                          where event_id = $1 and status in ('pending', 'retry') and digest_id is null returning 1)
-               select count(*) from h""",
-            row['event_id'], PAUSED_NOTE,
-        )  # fmt: skip
+        held = await states.hold_event(conn, row['event_id'], PAUSED_NOTE)
         await conn.execute("update bulletins set status = 'paused' where id = $1", bulletin_id)
         await audit.record(conn, actor, 'bulletin.pause', target_kind='bulletin', target_id=bulletin_id,
                            details={'held': held})  # fmt: skip
@@ -232,13 +229,7 @@ async def resume(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor)
         row = await _locked(conn, bulletin_id)
         if row['status'] != 'paused':
             raise BulletinError('Only a paused bulletin can be resumed')
-        released = await conn.fetchval(
-            """with r as (update notifications set status = 'pending', last_error = null, not_before = now()
-                          where event_id = $1 and status = 'held' and digest_id is null and last_error = $2
-                          returning 1)
-               select count(*) from r""",
-            row['event_id'], PAUSED_NOTE,
-        )  # fmt: skip
+        released = await states.release_event(conn, row['event_id'], PAUSED_NOTE)
         await conn.execute("update bulletins set status = 'sending' where id = $1", bulletin_id)
         await audit.record(conn, actor, 'bulletin.resume', target_kind='bulletin', target_id=bulletin_id,
                            details={'released': released})  # fmt: skip
@@ -253,13 +244,7 @@ async def cancel(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor)
             raise BulletinError('This bulletin has already been cancelled')
         stopped = 0
         if row['event_id'] is not None:
-            stopped = await conn.fetchval(
-                """with c as (update notifications set status = 'cancelled', completed_at = now(),
-                                     last_error = 'bulletin cancelled by staff'
-                              where event_id = $1 and status in ('pending', 'retry', 'held') returning 1)
-                   select count(*) from c""",
-                row['event_id'],
-            )  # fmt: skip
+            stopped = await states.cancel_event(conn, row['event_id'], CANCELLED_NOTE)
         await conn.execute("update bulletins set status = 'cancelled', cancelled_at = now() where id = $1", bulletin_id)
         await audit.record(conn, actor, 'bulletin.cancel', target_kind='bulletin', target_id=bulletin_id,
                            details={'stopped': stopped, 'was': row['status']})  # fmt: skip

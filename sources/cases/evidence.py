@@ -27,6 +27,7 @@ import asyncpg
 
 from notifier import audit
 from notifier.outbox import links
+from notifier.outbox.rows import queue_message
 from notifier.settings import Settings
 from sources.events.ingest import ingest
 from sources.events.models import Event
@@ -74,11 +75,6 @@ join contact_points cp on cp.resident_id = s.resident_id and cp.channel = any(s.
                       and cp.suppressed_at is null and cp.verified_at is not null
 where s.status = 'active' and s.kind = 'case' and s.case_source = $1 and s.case_reference = $2
 order by cp.id, s.id
-"""
-QUEUE_REMINDER = """
-insert into notifications (contact_point_id, subscription_id, channel, purpose, template_id, personalisation)
-values ($1, $2, $3, 'notice', $4, $5)
-returning id
 """
 MARK_REMINDED = 'update evidence_requests set reminded_at = $2, alert_at = $3, reminders = $4 where id = $1'
 DUE_ALERTS = """
@@ -212,9 +208,9 @@ async def _remind(
     queued: list[uuid.UUID] = []
     for recipient in await conn.fetch(RECIPIENTS, request['case_source'], request['case_reference']):
         message = _reminder(event, recipient['channel'], recipient['language'], recipient['subscription_id'], settings)
-        queued.append(await conn.fetchval(
-            QUEUE_REMINDER, recipient['contact_point_id'], recipient['subscription_id'], recipient['channel'],
-            uuid.UUID(message.template_id), message.personalisation,
+        queued.append(await queue_message(
+            conn, message, contact_point_id=recipient['contact_point_id'], channel=recipient['channel'],
+            purpose='notice', subscription_id=recipient['subscription_id'],
         ))  # fmt: skip
     await conn.execute(MARK_REMINDED, request['id'], now, now + ALERT_AFTER, len(queued))
     details = {'source': request['case_source'], 'request': request['id'], 'messages': len(queued)}

@@ -24,6 +24,7 @@ from aiohttp import web
 from notifier import audit
 from notifier.app_keys import PG, QUEUE, SETTINGS
 from notifier.outbox import links
+from notifier.outbox.rows import queue_message
 from notifier.settings import Settings
 from notifier.staff import auth as staff_auth
 from notifier.staff.pages import render
@@ -45,11 +46,6 @@ insert into consents (
     recorded_by, staff_id, agreed_by, method, api_token_id
 )
 values ($1, $2, $3, $4, now(), 'Tell Me staff', $5, $6, $7, $8, $9, $10, $11, $12)
-"""
-QUEUE_LETTER = """
-insert into notifications (contact_point_id, subscription_id, channel, purpose, template_id, personalisation)
-values ($1, $2, 'letter', 'notice', $3, $4)
-returning id
 """
 LETTER = {
     'en': ('Updates about your case {reference}',
@@ -142,9 +138,10 @@ async def sign_up(
             'select max(id) from events where source = $1 and case_reference = $2', source, reference
         )
         message = _letter(settings, (source, reference), event_id, subscription_id, language, consent['wording'])
-        notification_id = await conn.fetchval(
-            QUEUE_LETTER, points['letter'].id, subscription_id, uuid.UUID(message.template_id), message.personalisation
-        )
+        notification_id = await queue_message(
+            conn, message, contact_point_id=points['letter'].id, channel='letter', purpose='notice',
+            subscription_id=subscription_id,
+        )  # fmt: skip
     else:
         notification_id, _ = await signup.queue_confirmation(
             conn, settings, subscription_id, spec, language=language, points=points, place=None

@@ -19,6 +19,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from notifier.app_keys import PG, QUEUE, SETTINGS
+from notifier.outbox.rows import queue_message
 from notifier.settings import Settings
 from notifier.web import rendering, sessions, throttle
 from notifier.web.client_ip import client_ip
@@ -99,9 +100,9 @@ async def queue_code(
     message = notice_message(
         'confirm-code', channel='sms', language=language, subscription=subscription, code=code, minutes=minutes
     )
-    return await conn.fetchval(
-        signup.INSERT_NOTICE, contact_point_id, subscription_id, 'sms', outbox_purpose('confirm-code'),
-        message.template_id, message.personalisation,
+    return await queue_message(
+        conn, message, contact_point_id=contact_point_id, channel='sms', purpose=outbox_purpose('confirm-code'),
+        subscription_id=subscription_id,
     )  # fmt: skip
 
 

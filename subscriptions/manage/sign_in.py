@@ -18,13 +18,14 @@ import asyncpg
 from aiohttp import web
 
 from notifier.app_keys import PG, QUEUE, SETTINGS
+from notifier.outbox.rows import queue_message
 from notifier.web import sessions, throttle
 from notifier.web.client_ip import client_ip
 from notifier.web.rendering import language, render, translate
 from subscriptions.manage.common import NEXT, owned, read_manage_token, see_other
 from subscriptions.residents import one_time
 from subscriptions.residents.models import InvalidContactPoint, canonical_address
-from subscriptions.residents.signup import INSERT_NOTICE, send_confirmation
+from subscriptions.residents.signup import send_confirmation
 from templates.registry import notice_message, outbox_purpose
 
 routes = web.RouteTableDef()
@@ -90,10 +91,9 @@ async def _queue_message(
         values = {'code': code, 'minutes': str(int(one_time.CODE_TTL.total_seconds() // 60))}
         notice = 'sign-in'
     message = notice_message(notice, channel=channel, language=known['language'], **values)
-    return await conn.fetchval(
-        INSERT_NOTICE, known['id'], None, channel, outbox_purpose(notice), uuid.UUID(message.template_id),
-        message.personalisation,
-    )  # fmt: skip
+    return await queue_message(
+        conn, message, contact_point_id=known['id'], channel=channel, purpose=outbox_purpose(notice)
+    )
 
 
 @routes.post('/manage', name='manage-signin-ask')

@@ -17,7 +17,8 @@ from uuid import UUID
 
 import asyncpg
 
-from notifier.outbox import links
+from notifier.outbox import links, states
+from notifier.outbox.rows import queue_message
 from notifier.outbox.tokens import make_token
 from templates.personalisation import EventInput
 from templates.registry import digest_message
@@ -49,25 +50,7 @@ where n.digest_id = $1 and n.status = 'held'
 order by e.occurred_at desc, e.id desc
 """
 
-INSERT_DIGEST_MESSAGE = """
-insert into notifications (digest_id, contact_point_id, subscription_id, channel, purpose, template_id,
-                           personalisation, status)
-values ($1, $2, $3, $4, 'digest', $5, $6, 'pending')
-returning id
-"""
-
-MARK_ITEMS = """
-update notifications set status = $2, completed_at = case when $2 = 'cancelled' then now() end
-where id = any($1::uuid[])
-"""
-
 CLOSE_DIGEST = 'update digests set status = $2, closed_at = now() where id = $1'
-
-FAIL_DIGEST = """
-with d as (update digests set status = 'failed', closed_at = now() where id = $1 returning id)
-update notifications set status = 'failed', last_error = $2, completed_at = now()
-where digest_id in (select id from d) and status = 'held'
-"""
 
 
 @dataclass(frozen=True)
@@ -99,7 +82,8 @@ async def close_due_digests(
                 queued = await _close_one(conn, digest, public_url, secret)
         except (ValueError, KeyError) as exc:
             logger.error('digest %s could not be built and is marked failed: %s', digest['id'], exc)
-            await conn.execute(FAIL_DIGEST, digest['id'], f'digest could not be built: {exc}'[:500])
+            await conn.execute(CLOSE_DIGEST, digest['id'], 'failed')
+            await states.fail_held(conn, digest['id'], f'digest could not be built: {exc}'[:500])
             continue
         if queued is None:
             empty += 1
@@ -114,12 +98,12 @@ async def _close_one(conn: asyncpg.Connection, digest: asyncpg.Record, public_ur
     wanted = [item for item in items if item['still_wanted']]
     unwanted = [item['id'] for item in items if not item['still_wanted']]
     if unwanted:
-        await conn.execute(MARK_ITEMS, unwanted, 'cancelled')
+        await states.cancel_held(conn, unwanted)
     if not wanted:
         await conn.execute(CLOSE_DIGEST, digest['id'], 'empty')
         return None
     queued = await _queue_digest(conn, digest, wanted, public_url, secret)
-    await conn.execute(MARK_ITEMS, [item['id'] for item in wanted], 'digested')
+    await states.mark_digested(conn, [item['id'] for item in wanted])
     await conn.execute(CLOSE_DIGEST, digest['id'], 'closed')
     return queued
 
@@ -144,12 +128,12 @@ async def _queue_digest(
         ),
         manage_url=links.in_language(links.manage_url(public_url, secret, subscription_id), language),
     )
-    return await conn.fetchval(
-        INSERT_DIGEST_MESSAGE,
-        digest['id'],
-        digest['contact_point_id'],
-        subscription_id,
-        digest['channel'],
-        UUID(message.template_id),
-        message.personalisation,
+    return await queue_message(
+        conn,
+        message,
+        contact_point_id=digest['contact_point_id'],
+        channel=digest['channel'],
+        purpose='digest',
+        subscription_id=subscription_id,
+        digest_id=digest['id'],
     )

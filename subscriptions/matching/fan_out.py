@@ -19,7 +19,8 @@ second run write nothing — choosing among a resident's overlapping subscriptio
 immediate → 'pending' (a text in its quiet hours waits: `not_before` = end of quiet hours, Europe/London);
 daily/weekly → 'held' in the open digest for (contact point, channel, frequency), created on demand, due at
 08:00 Europe/London the next day (weekly: the next Monday). An urgent event skips digests and quiet hours.
-Suppressed contact points get nothing. Nothing per recipient passes through Python.
+Suppressed contact points get nothing. Nothing per recipient passes through Python. The rows, digests and
+quiet hours are the outbox's SQL (notifier/outbox/rows.py), composed here so that it all stays one statement.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import asyncpg
+
+from notifier.outbox.rows import CLOCK, OPEN_DIGESTS, event_rows
 
 EARTH_RADIUS_M = 6371008.8  # mean radius (IUGG); the great-circle check is exact on this sphere
 
@@ -82,74 +85,6 @@ with {_EVENT},
 select distinct id from matched order by id
 """
 
-# Wall-clock times are Europe/London; `local` is the same instant as a London timestamp without zone.
-_LONDON = "'Europe/London'"
-_NEXT_DIGEST = f"""(case k.frequency
-        when 'daily' then
-            case when date_trunc('day', clock.local) + k.digest_time > clock.local
-                 then date_trunc('day', clock.local) + k.digest_time
-                 else date_trunc('day', clock.local) + interval '1 day' + k.digest_time end
-        else
-            case when date_trunc('week', clock.local) + k.digest_time > clock.local
-                 then date_trunc('week', clock.local) + k.digest_time
-                 else date_trunc('week', clock.local) + interval '7 days' + k.digest_time end
-        end) at time zone {_LONDON}"""
-
-_IN_QUIET_HOURS = """(case when r.quiet_start < r.quiet_end
-              then clock.local::time >= r.quiet_start and clock.local::time < r.quiet_end
-              else clock.local::time >= r.quiet_start or clock.local::time < r.quiet_end end)"""
-
-_NOT_BEFORE = f"""case
-        when d.id is not null then d.due_at
-        when r.channel = 'sms' and r.urgency <> 'urgent' and r.quiet_start is not null and {_IN_QUIET_HOURS} then
-            (case when date_trunc('day', clock.local) + r.quiet_end > clock.local
-                  then date_trunc('day', clock.local) + r.quiet_end
-                  else date_trunc('day', clock.local) + interval '1 day' + r.quiet_end end) at time zone {_LONDON}
-        else clock.now end"""
-
-# The fan-out's "now" ($2, or the database's clock) in UTC and on the London wall clock.
-CLOCK = f"""clock as materialized (
-    select coalesce($2::timestamptz, now()) as now,
-           coalesce($2::timestamptz, now()) at time zone {_LONDON} as local
-)"""
-
-# Shared with bulletins (subscriptions/bulletin_audience.py): from a `recipients` CTE and `clock`, open (or find)
-# each digest that daily and weekly recipients' rows wait in — the upsert changes nothing and only locks the open
-# digest and returns its id — then write one outbox row per recipient, held in its digest or due when quiet hours
-# allow; a second fan-out of the same event writes nothing.
-OPEN_DIGESTS = f"""open_digests as (
-    insert into digests (contact_point_id, channel, frequency, due_at)
-    select k.contact_point_id, k.channel, k.frequency, {_NEXT_DIGEST}
-    from (select contact_point_id, channel, frequency, min(digest_time) as digest_time
-          from recipients where frequency <> 'immediate'
-          group by contact_point_id, channel, frequency) k
-    cross join clock
-    on conflict (contact_point_id, channel, frequency) where status = 'open'
-        do update set due_at = digests.due_at
-    returning id, contact_point_id, channel, frequency, due_at
-)"""
-
-
-def outbox_rows(source: str, event_id: str, where: str = '') -> str:
-    """The `written` CTE; `source` is the CTE holding the event and `event_id` the expression for its id."""
-    return f"""written as (
-    insert into notifications (
-        event_id, digest_id, contact_point_id, subscription_id, channel, purpose, status, urgency, not_before
-    )
-    select {event_id}, d.id, r.contact_point_id, r.subscription_id, r.channel, 'event',
-           case when d.id is null then 'pending' else 'held' end, r.urgency,
-           {_NOT_BEFORE}
-    from recipients r
-    cross join {source}
-    cross join clock
-    left join open_digests d
-        on d.contact_point_id = r.contact_point_id and d.channel = r.channel and d.frequency = r.frequency
-    {where}
-    on conflict (event_id, contact_point_id, channel) where event_id is not null do nothing
-    returning 1
-)"""
-
-
 FAN_OUT = f"""
 with {CLOCK},
 {_EVENT},
@@ -172,7 +107,7 @@ recipients as (
              m.id
 ),
 {OPEN_DIGESTS},
-{outbox_rows('ev', 'ev.id')},
+{event_rows('ev', 'ev.id')},
 counted as (select count(*) as n from written)
 update events set matched_at = clock.now, matched_count = coalesce(events.matched_count, 0) + counted.n
 from clock, counted

@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from notifier.outbox import links
+from notifier.outbox import links, states
+from notifier.outbox.rows import queue_messages_from
 from templates.registry import EventInput, Message, event_message
 
 logger = logging.getLogger('notifier.reminders')
@@ -74,15 +75,9 @@ join notifications n on n.id = b.notification_id
 where b.collection_date >= $1 and n.status in ('pending', 'retry')
 """
 
-CANCEL = """
-update notifications set status = 'cancelled', last_error = $2, completed_at = now()
-where id = any($1::uuid[]) and status in ('pending', 'retry')
-returning id
-"""
-
 FORGET = 'delete from bin_reminders where notification_id = any($1::uuid[])'
 
-QUEUE = """
+QUEUE = f"""
 with wanted as (
     select * from unnest($1::uuid[], $2::bigint[], $3::date[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
                          $8::timestamptz[], $9::uuid[], $10::jsonb[])
@@ -96,12 +91,14 @@ recorded as (
     from wanted
     on conflict (subscription_id, collection_date, channel) do nothing
     returning notification_id
+),
+reminders as (
+    select w.id, w.contact_point_id, w.subscription_id, w.channel, 'reminder' as purpose, w.template_id,
+           w.personalisation, w.due_at as not_before
+    from wanted w
+    join recorded r on r.notification_id = w.id
 )
-insert into notifications (id, contact_point_id, subscription_id, channel, purpose, template_id, personalisation,
-                           not_before)
-select w.id, w.contact_point_id, w.subscription_id, w.channel, 'reminder', w.template_id, w.personalisation, w.due_at
-from wanted w
-join recorded r on r.notification_id = w.id
+{queue_messages_from('reminders')}
 returning id, not_before
 """
 
@@ -238,7 +235,7 @@ async def queue_reminders(conn: asyncpg.Connection, *, now: datetime, public_url
             stale[reason].append(unsent['notification_id'])
     cancelled: list[UUID] = []
     for reason, ids in stale.items():
-        cancelled += [row['id'] for row in await conn.fetch(CANCEL, ids, reason)]
+        cancelled += await states.cancel_queued(conn, ids, reason)
     if cancelled:
         await conn.execute(FORGET, cancelled)  # so the collection's new date (or new bins) is reminded afresh
 

@@ -25,8 +25,8 @@ from notifier.notify_sim.recipients import (
     validate_postal_address,
 )
 from notifier.outbox.contacts import SuppressedReason
+from notifier.outbox.rows import Channel
 
-Channel = Literal['email', 'sms', 'letter']
 Kind = Literal['near', 'area', 'address', 'case', 'topic']
 Frequency = Literal['immediate', 'daily', 'weekly']
 Status = Literal['pending', 'active', 'paused', 'ended']

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from notifier.outbox.states import cancel_for_subscriptions
 from subscriptions.residents.models import (
     Channel,
     ContactPoint,
@@ -161,14 +162,13 @@ async def resume_subscription(conn: asyncpg.Connection, subscription_id: int) ->
     return status.endswith(' 1')
 
 
-END_SUBSCRIPTIONS = """
+END_SUBSCRIPTIONS = f"""
 with ended as (
     update subscriptions set status = 'ended', ended_reason = $2, ended_by = $3, ended_at = now()
-    where {which} and status <> 'ended'
+    where {{which}} and status <> 'ended'
     returning id
 ), cancelled as (
-    update notifications set status = 'cancelled', last_error = 'subscription ended: ' || $2
-    where subscription_id in (select id from ended) and status in ('pending', 'held', 'retry')
+    {cancel_for_subscriptions('ended', "'subscription ended: ' || $2")}
 )
 select count(*) from ended
 """

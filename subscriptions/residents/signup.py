@@ -16,6 +16,8 @@ from typing import Any
 import asyncpg
 
 from notifier.outbox import queue
+from notifier.outbox.rows import queue_message
+from notifier.outbox.states import cancel_for_contact_points
 from notifier.outbox.tokens import make_token
 from notifier.settings import Settings
 from subscriptions.residents import queries
@@ -26,12 +28,6 @@ from templates.registry import notice_message, outbox_purpose
 logger = logging.getLogger('notifier.signup')
 
 CONFIRM = 'confirm'
-
-INSERT_NOTICE = """
-insert into notifications (contact_point_id, subscription_id, channel, purpose, template_id, personalisation)
-values ($1, $2, $3, $4, $5, $6)
-returning id
-"""
 
 
 class SignupRefused(Exception):
@@ -170,12 +166,11 @@ async def _unproven_target(conn: asyncpg.Connection, found: dict[Channel, Contac
     return None
 
 
-MOVE_UNPROVEN = """
+MOVE_UNPROVEN = f"""
 with moved as (
     update contact_points set resident_id = $2 where id = $1 and verified_at is null returning id
 ), cancelled as (
-    update notifications set status = 'cancelled', last_error = 'the address was given in a newer sign-up'
-    where contact_point_id in (select id from moved) and status in ('pending', 'held', 'retry')
+    {cancel_for_contact_points('moved', "'the address was given in a newer sign-up'")}
 ), forgotten as (
     delete from one_time_secrets where contact_point_id in (select id from moved)
 )
@@ -188,7 +183,7 @@ async def _move_unproven(conn: asyncpg.Connection, point: ContactPoint, target: 
     return bool(await conn.fetchval(MOVE_UNPROVEN, point.id, target))
 
 
-SEPARATE = """
+SEPARATE = f"""
 with point as (
     select cp.id, cp.resident_id from contact_points cp join subscriptions s on s.resident_id = cp.resident_id
     where cp.id = $2 and s.id = $1 and s.status = 'pending' and cp.verified_at is null
@@ -202,9 +197,7 @@ with point as (
     update contact_points set resident_id = (select id from resident) where id in (select id from point)
     returning id
 ), cancelled as (
-    update notifications set status = 'cancelled', last_error = 'the address was confirmed for a new resident'
-    where contact_point_id in (select id from moved) and subscription_id is distinct from $1
-      and status in ('pending', 'held', 'retry')
+    {cancel_for_contact_points('moved', "'the address was confirmed for a new resident'", sparing_subscription='$1')}
 )
 update subscriptions set resident_id = (select id from resident) where id = $1 and exists (select 1 from moved)
 """
@@ -249,14 +242,13 @@ async def queue_confirmation(
         ),
         confirm_url=confirm_url(settings, subscription_id),
     )
-    notification_id = await conn.fetchval(
-        INSERT_NOTICE,
-        points[channel].id,
-        subscription_id,
-        channel,
-        outbox_purpose('confirmation'),
-        uuid.UUID(message.template_id),
-        message.personalisation,
+    notification_id = await queue_message(
+        conn,
+        message,
+        contact_point_id=points[channel].id,
+        channel=channel,
+        purpose=outbox_purpose('confirmation'),
+        subscription_id=subscription_id,
     )
     return notification_id, channel
 
