@@ -5,7 +5,7 @@ be there), shown with an example filled in, and every change is in the audit log
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -13,6 +13,7 @@ from notifier.app_keys import PG
 from notifier.staff import auth as staff_auth
 from notifier.staff.pages import STAFF_MENU, render
 from sources.cases import messages as case_messages
+from sources.events.dates import LONDON
 from sources.feeds.adapters.open311 import STAGES
 
 routes = web.RouteTableDef()
@@ -23,7 +24,8 @@ EXAMPLE_NOTE = 'A crew will visit on Tuesday.'
 
 
 def example(stage: str, body: str) -> str:
-    due = date.today() + timedelta(days=14) if stage == case_messages.NEED_INFO else None
+    today = datetime.now(UTC).astimezone(LONDON).date()  # the council's date, not the server's
+    due = today + timedelta(days=14) if stage == case_messages.NEED_INFO else None
     return case_messages.fill(body, reference='FMS-20417', stage=stage, note=EXAMPLE_NOTE, due_date=due)
 
 
