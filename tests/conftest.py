@@ -25,7 +25,7 @@ from notifier.sending.delivery import Sender
 from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
 from notifier.shell import embedded
-from tests.notify_support import (
+from tests.support.notify import (
     APP_TEMPLATE_FILES,
     BOTH_TEMPLATE_FILES,
     DELIVERY_SETTINGS,
@@ -136,9 +136,6 @@ async def _drop(server_url: str, name: str) -> None:
         await conn.close()
 
 
-FIXTURES = Path(__file__).parent / 'fixtures'
-
-
 @pytest.fixture
 async def redis(services: Services) -> AsyncIterator[Redis]:
     """The test Redis database, flushed before and after."""
@@ -149,7 +146,7 @@ async def redis(services: Services) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-# --- the Notify simulator (tests/notify_support.py) ----------------------------------------------------------
+# --- the Notify simulator (tests/support/notify.py) ----------------------------------------------------------
 
 
 @pytest.fixture
