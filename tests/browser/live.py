@@ -34,7 +34,7 @@ from notifier.settings import Settings
 from notifier.shell.app import create_app
 from tests.browser import tls
 from tests.conftest import TRUNCATE_ALL, Services
-from tests.support.feeds import load_sample_postcodes
+from tests.support.factories import load_sample_postcodes
 from tests.support.notify import BOTH_TEMPLATE_FILES, CALLBACK_TOKEN, DELIVERY_SETTINGS, RunningSim, start_sim
 from workers.settings import make_worker
 

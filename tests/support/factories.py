@@ -1,4 +1,5 @@
-"""Test helpers: residents with contact points, subscriptions of every kind, events, real postcode places.
+"""Test helpers: residents with contact points, subscriptions of every kind, events, real postcode places (and the
+sample postcodes in the `postcodes` table, so the pages and the pollers can place a postcode).
 
 They go through the real query functions (`subscriptions.residents.queries`, `sources.events.ingest`), so a test
 that builds its world with them exercises the same validation and SQL as the product. Anyone's tests may import them.
@@ -22,7 +23,7 @@ from subscriptions.residents.models import NewSubscription
 from tests.support import FIXTURES, ROOT
 
 _SAMPLE = ROOT / 'subscriptions' / 'data' / 'postcodes_sample.csv'
-_SAMPLE_WGS84 = FIXTURES / 'geocoding' / 'codepoint_open_2025_2_sample_wgs84.csv'
+SAMPLE_WGS84 = FIXTURES / 'geocoding' / 'codepoint_open_2025_2_sample_wgs84.csv'
 _serial = itertools.count(1)
 
 
@@ -40,7 +41,7 @@ def places() -> dict[str, Place]:
     """The shipped sample postcodes (OS Code-Point Open, OGL) with WGS84 coordinates and GSS codes."""
     with _SAMPLE.open(newline='') as file:
         wards = {row['PC']: row['WC'] for row in csv.DictReader(file)}
-    with _SAMPLE_WGS84.open(newline='') as file:
+    with SAMPLE_WGS84.open(newline='') as file:
         return {
             row['postcode']: Place(
                 row['postcode'],
@@ -55,6 +56,28 @@ def places() -> dict[str, Place]:
 
 def place(postcode: str) -> Place:
     return places()[postcode]
+
+
+async def load_sample_postcodes(pool: asyncpg.Pool) -> int:
+    """The shipped Code-Point Open sample (OGL) into `postcodes`, with ward and district codes; how many."""
+    sample = places()
+    with SAMPLE_WGS84.open(newline='') as file:
+        rows = [
+            (
+                row['postcode'], float(row['lat']), float(row['lng']), int(row['eastings']), int(row['northings']),
+                int(row['positional_quality']), sample[row['postcode']].district_code,
+                sample[row['postcode']].ward_code,
+            )
+            for row in csv.DictReader(file)
+        ]  # fmt: skip
+    await pool.executemany(
+        """
+        insert into postcodes (postcode, lat, lng, eastings, northings, positional_quality, district_code, ward_code)
+        values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing
+        """,
+        rows,
+    )
+    return len(rows)
 
 
 @dataclass(frozen=True)

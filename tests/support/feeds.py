@@ -1,21 +1,27 @@
-"""Test helpers for feed sources: a real HTTP feed server whose documents a test can change, and the sample
-postcodes loaded into the `postcodes` table (so pollers can place events that carry only a postcode)."""
+"""Feed sources as the tests serve them (this module holds no tests): a real HTTP feed server whose documents a
+test can change (`feeds`, the fixture of tests/sources/feeds/conftest.py), a source registered on it, and the
+adapter tests' "served over HTTP, polled twice"."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from tests.support import FIXTURES
-from tests.support.factories import places
+from sources.feeds import registry
+from sources.feeds.polling import PollResult, poll_source
 
-SAMPLE_WGS84 = FIXTURES / 'geocoding' / 'codepoint_open_2025_2_sample_wgs84.csv'
+# a council's licensing register with one premises, as the CSV adapters read it
+REGISTER = (
+    'CaseReference,PremisesName,LocationText,Postcode,ServiceTypeLabel,CaseDate,StatusLabel\n'
+    'LIC/1,The Bull,"1 Chester Road, Stretford",M32 0AH,Premises licence,01/10/2024,Pending\n'
+)
 
 
 @dataclass
@@ -75,23 +81,63 @@ async def start_feeds(aiohttp_server: Any) -> FeedServer:
     return feeds
 
 
-async def load_sample_postcodes(pool: asyncpg.Pool) -> int:
-    """The shipped Code-Point Open sample (OGL) into `postcodes`, with ward and district codes."""
-    sample = places()
-    with SAMPLE_WGS84.open(newline='') as file:
-        rows = [
-            (
-                row['postcode'], float(row['lat']), float(row['lng']), int(row['eastings']), int(row['northings']),
-                int(row['positional_quality']), sample[row['postcode']].district_code,
-                sample[row['postcode']].ward_code,
-            )
-            for row in csv.DictReader(file)
-        ]  # fmt: skip
-    await pool.executemany(
-        """
-        insert into postcodes (postcode, lat, lng, eastings, northings, positional_quality, district_code, ward_code)
-        values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing
-        """,
-        rows,
-    )
-    return len(rows)
+async def add_served(
+    pg: asyncpg.Pool, feeds: FeedServer, name: str, kind: str, docs: dict[str, Doc], *, query: str = '', **source: Any
+) -> registry.Source:
+    """Serve `docs` (path: document) and add the source `name` of `kind` reading the first of them (with `query`);
+    `source` are add_source's options. The feed server is on a loopback address, so the source may reach it."""
+    feeds.docs.update(docs)
+    url = f'{feeds.url}{next(iter(docs))}{query}'
+    return await registry.add_source(pg, name=name, kind=kind, url=url, allow_internal=True, **source)
+
+
+async def polled_twice(
+    pg: asyncpg.Pool,
+    feeds: FeedServer,
+    name: str,
+    kind: str,
+    docs: dict[str, Doc],
+    *,
+    now: datetime,
+    later: datetime | None = None,
+    **source: Any,
+) -> tuple[PollResult, PollResult]:
+    """Served over HTTP, polled twice: `add_served`, then a poll at `now` and another at `later` (default: `now`)
+    of the same documents. What a poll records is news only once, so the second should find it all unchanged."""
+    await add_served(pg, feeds, name, kind, docs, **source)
+    first = await poll_source(pg, name, now=now)
+    return first, await poll_source(pg, name, now=later or now)
+
+
+# --- PlanIt pages (the planit adapter's feed) ---------------------------------------------------------------------
+
+
+def planit_record(uid: str, **fields: Any) -> dict[str, Any]:
+    """A PlanIt application record (Trafford, Urmston) as its JSON API gives it; `fields` on top."""
+    other = fields.pop('other_fields', {})
+    return {
+        'name': f'Trafford/{uid}',
+        'uid': uid,
+        'area_name': 'Trafford',
+        'address': '14 Church Road, Urmston, Manchester',
+        'postcode': 'M41 9EH',
+        'description': 'Single storey rear extension.',
+        'app_type': 'Full',
+        'app_state': 'Undecided',
+        'start_date': '2025-05-20',
+        'decided_date': None,
+        'location_x': -2.3553,
+        'location_y': 53.4479,
+        'url': f'https://pa.trafford.gov.uk/online-applications/applicationDetails.do?keyVal={uid}',
+        'link': f'https://www.planit.org.uk/planapplic/Trafford/{uid}/',
+        'last_changed': '2025-05-28T10:12:00',
+        'other_fields': {'status': 'Registered', **other},
+        **fields,
+    }
+
+
+def planit_page(*records: dict[str, Any], total: int | None = None, start: int = 0) -> bytes:
+    """A page of PlanIt's JSON API: the `records` envelope."""
+    return json.dumps(
+        {'records': list(records), 'total': total or len(records), 'from': start, 'to': start + len(records) - 1}
+    ).encode()

@@ -3,9 +3,6 @@ only when made with --may-verify. Through real HTTP against the app, PostgreSQL,
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +17,7 @@ from notifier.sending.delivery import Sender
 from notifier.settings import Settings
 from notifier.shell.app import create_app
 from tests.conftest import Services
+from tests.support.cli import tellme
 from tests.support.factories import make_event
 from tests.support.notify import RunningSim
 
@@ -171,19 +169,9 @@ async def test_the_consent_record_says_what_was_agreed_by_whom_and_when(api: Api
 # --- the staff CLI -------------------------------------------------------------------------------------------
 
 
-async def _tellme(services: Services, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, 'TELLME_DATABASE_URL': services.database_url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, '-m', 'notifier', 'staff', *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode(), err.decode()
-
-
 async def test_staff_cli_binds_a_token_to_sources_with_an_expiry_and_lists_them(api: Api, services: Services) -> None:
-    code, out, err = await _tellme(
-        services, 'create-token', 'FixMyStreet', '--role', 'system', '--source', 'fixmystreet', '--may-verify',
+    code, out, err = await tellme(
+        services, 'staff', 'create-token', 'FixMyStreet', '--role', 'system', '--source', 'fixmystreet', '--may-verify',
         '--expires', '90d',
     )  # fmt: skip
     assert code == 0, err
@@ -193,7 +181,7 @@ async def test_staff_cli_binds_a_token_to_sources_with_an_expiry_and_lists_them(
     assert (await api.post(*update(source='highways'), token))[0] == 403
     status, body = await api.post(*update(reporter=REPORTER), token)
     assert status == 201 and body['subscription']['status'] == 'active'
-    code, out, _ = await _tellme(services, 'list-tokens')
+    code, out, _ = await tellme(services, 'staff', 'list-tokens')
     assert code == 0 and token not in out
     [row] = out.splitlines()[1:]
     assert 'FixMyStreet' in row and 'fixmystreet' in row and ' yes ' in row and ' live ' in row
@@ -217,6 +205,6 @@ async def test_staff_cli_binds_a_token_to_sources_with_an_expiry_and_lists_them(
 async def test_staff_cli_refuses_a_token_it_cannot_make_and_makes_none(
     api: Api, services: Services, args: list[str], message: str
 ) -> None:
-    code, out, err = await _tellme(services, 'create-token', *args)
+    code, out, err = await tellme(services, 'staff', 'create-token', *args)
     assert code == 2 and message in err and out == ''
     assert await api.count('api_tokens') == 0

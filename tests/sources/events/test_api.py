@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +14,7 @@ from notifier.api import auth as api_auth
 from notifier.settings import Settings
 from notifier.shell.app import create_app
 from tests.conftest import Services
+from tests.support.cli import tellme
 from tests.support.factories import make_event, make_resident, make_subscription
 from tests.support.notify import RunningSim, make_settings
 
@@ -102,32 +100,22 @@ async def test_only_the_hash_is_stored_and_use_is_recorded(api: Api) -> None:
     assert await api.pg.fetchval('select last_used_at from api_tokens') is not None
 
 
-async def _tellme(services: Services, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, 'TELLME_DATABASE_URL': services.database_url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, '-m', 'notifier', 'staff', *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode(), err.decode()
-
-
 async def test_staff_cli_prints_a_token_once_lists_and_revokes_it(api: Api, services: Services) -> None:
-    code, out, err = await _tellme(
-        services, 'create-token', '--role', 'system', '--name', 'Uniform feed', '--days', '30'
+    code, out, err = await tellme(
+        services, 'staff', 'create-token', '--role', 'system', '--name', 'Uniform feed', '--days', '30'
     )
     assert code == 0, err
     token = out.strip()
     assert token.startswith('tellme_') and 'shown once' in err
     status, _ = await api.post('/api/events', event_body(), token)
     assert status == 201
-    code, out, _ = await _tellme(services, 'list-tokens')
+    code, out, _ = await tellme(services, 'staff', 'list-tokens')
     assert code == 0 and 'Uniform feed' in out and 'live' in out and token not in out
     token_id = out.splitlines()[1].split()[0]
-    assert (await _tellme(services, 'revoke-token', token_id))[0] == 0
-    assert (await _tellme(services, 'revoke-token', token_id))[0] == 1
+    assert (await tellme(services, 'staff', 'revoke-token', token_id))[0] == 0
+    assert (await tellme(services, 'staff', 'revoke-token', token_id))[0] == 1
     assert (await api.post('/api/events', event_body(), token))[0] == 401
-    code, _, err = await _tellme(services, 'create-token', '--role', 'wizard')
+    code, _, err = await tellme(services, 'staff', 'create-token', '--role', 'wizard')
     assert code == 2 and 'invalid choice' in err
 
 

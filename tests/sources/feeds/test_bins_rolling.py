@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import asyncpg
-import pytest
 
-from sources.feeds import registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.base import Page
 from sources.feeds.polling import poll_source
 from tests.support.factories import make_resident, make_subscription, record
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.feeds import Doc, FeedServer, add_served
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # a Saturday
 UPRN = '100012345678'
@@ -31,9 +28,8 @@ def _bins(first_tuesday: date, weeks: int = 4, *, moved: dict[date, date] | None
     return json.dumps({'bins': bins}).encode()
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
+def _doc(body: bytes) -> Doc:
+    return Doc(body, content_type='application/json', etag=False)
 
 
 async def _versions(pg: asyncpg.Pool) -> list[asyncpg.Record]:
@@ -46,20 +42,18 @@ async def test_a_rolling_window_is_not_news_but_a_moved_date_is_one_change_that_
 ) -> None:
     household = await make_resident(pg)
     await make_subscription(pg, household, kind='address', uprn=UPRN)
-    feeds.docs['/bins.json'] = Doc(_bins(date(2026, 11, 24)), content_type='application/json', etag=False)
-    await registry.add_source(
-        pg, name='bolton-bins', kind='ukbcd', url=f'{feeds.url}/bins.json?uprn={UPRN}', allow_internal=True
-    )
+    await add_served(pg, feeds, 'bolton-bins', 'ukbcd', {'/bins.json': _doc(_bins(date(2026, 11, 24)))},
+                     query=f'?uprn={UPRN}')  # fmt: skip
     assert (await poll_source(pg, 'bolton-bins', now=NOW)).counts['new'] == 1
 
     # a week later the window has rolled on: 24 Nov is gone (collected), 15 Dec is new at the far end
-    feeds.docs['/bins.json'] = Doc(_bins(date(2026, 12, 1)), content_type='application/json', etag=False)
+    feeds.docs['/bins.json'] = _doc(_bins(date(2026, 12, 1)))
     rolled = await poll_source(pg, 'bolton-bins', now=NOW + timedelta(days=7))
     assert (rolled.counts['unchanged'], rolled.counts['changed']) == (1, 0)
 
     # then the collection of Tue 8 Dec moves to Wed 9 Dec
     moved_body = _bins(date(2026, 12, 1), moved={date(2026, 12, 8): date(2026, 12, 9)})
-    feeds.docs['/bins.json'] = Doc(moved_body, content_type='application/json', etag=False)
+    feeds.docs['/bins.json'] = _doc(moved_body)
     moved = await poll_source(pg, 'bolton-bins', now=NOW + timedelta(days=7))
     again = await poll_source(pg, 'bolton-bins', now=NOW + timedelta(days=8))
 
@@ -73,16 +67,14 @@ async def test_a_rolling_window_is_not_news_but_a_moved_date_is_one_change_that_
 
 
 async def test_a_new_service_and_a_service_ended_are_news(pg: asyncpg.Pool, feeds: FeedServer) -> None:
-    feeds.docs['/bins.json'] = Doc(_bins(date(2026, 11, 24)), content_type='application/json', etag=False)
-    await registry.add_source(
-        pg, name='bolton-bins', kind='ukbcd', url=f'{feeds.url}/bins.json?uprn={UPRN}', allow_internal=True
-    )
+    await add_served(pg, feeds, 'bolton-bins', 'ukbcd', {'/bins.json': _doc(_bins(date(2026, 11, 24)))},
+                     query=f'?uprn={UPRN}')  # fmt: skip
     await poll_source(pg, 'bolton-bins', now=NOW)
 
     garden = _bins(date(2026, 11, 24), Garden_waste=date(2026, 11, 27))
-    feeds.docs['/bins.json'] = Doc(garden, content_type='application/json', etag=False)
+    feeds.docs['/bins.json'] = _doc(garden)
     added = await poll_source(pg, 'bolton-bins', now=NOW)
-    feeds.docs['/bins.json'] = Doc(_bins(date(2026, 11, 24)), content_type='application/json', etag=False)
+    feeds.docs['/bins.json'] = _doc(_bins(date(2026, 11, 24)))
     ended = await poll_source(pg, 'bolton-bins', now=NOW)
 
     assert (added.counts['changed'], ended.counts['changed']) == (1, 1)

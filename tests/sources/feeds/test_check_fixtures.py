@@ -6,8 +6,8 @@ import asyncpg
 import pytest
 
 from tests.conftest import Services
-from tests.sources.feeds.test_cli import tellme
 from tests.support import FIXTURES
+from tests.support.cli import tellme
 
 CASES = [
     ('bolton-bins', 'ukbcd', FIXTURES / 'bins' / 'ukbcd_outputs' / 'BoltonCouncil.json', ['uprn=100010936589']),
@@ -21,10 +21,10 @@ async def test_check_prints_what_would_happen_and_writes_nothing(
     services: Services, pg: asyncpg.Pool, name: str, kind: str, path: object, options: list[str]
 ) -> None:
     option_args = [arg for option in options for arg in ('--option', option)]
-    code, out, err = await tellme(services, 'add', name, '--kind', kind, '--url', f'file://{path}', '--allow-file',
-                                  *option_args)  # fmt: skip
+    code, out, err = await tellme(services, 'sources', 'add', name, '--kind', kind, '--url', f'file://{path}',
+                                  '--allow-file', *option_args)  # fmt: skip
     assert code == 0, err
-    code, out, err = await tellme(services, 'check', name)
+    code, out, err = await tellme(services, 'sources', 'check', name)
     assert code == 0, err + out
     assert out.startswith('check only: nothing was written')
     assert f'{name}: ' in out and ' new, ' in out

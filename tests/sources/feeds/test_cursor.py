@@ -4,23 +4,14 @@ changes since a day that has not come: it is set back to a little before now, wi
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
-import pytest
 
-from sources.feeds import registry
 from sources.feeds.polling import poll_source
-from tests.sources.feeds.adapters.test_planit import envelope, record
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.feeds import Doc, FeedServer, add_served, planit_page, planit_record
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
 
 
 async def _asked_since(pg: asyncpg.Pool) -> str:
@@ -29,11 +20,9 @@ async def _asked_since(pg: asyncpg.Pool) -> str:
 
 
 async def test_a_record_changed_in_the_future_does_not_stop_the_next_polls(pg: asyncpg.Pool, feeds: FeedServer) -> None:
-    typo = record('116002/FUL/25', last_changed='2205-05-29T09:00:00')  # 2205 for 2025
-    feeds.docs['/api/applics/json'] = Doc(envelope(record('116001/HHA/25'), typo), content_type='application/json')
-    await registry.add_source(
-        pg, name='planit', kind='planit', url=f'{feeds.url}/api/applics/json?auth=Trafford', allow_internal=True
-    )
+    typo = planit_record('116002/FUL/25', last_changed='2205-05-29T09:00:00')  # 2205 for 2025
+    page = Doc(planit_page(planit_record('116001/HHA/25'), typo), content_type='application/json')
+    await add_served(pg, feeds, 'planit', 'planit', {'/api/applics/json': page}, query='?auth=Trafford')
 
     first = await poll_source(pg, 'planit', now=NOW)
     assert first.counts['new'] == 2
@@ -50,10 +39,8 @@ async def test_a_record_changed_in_the_future_does_not_stop_the_next_polls(pg: a
 async def test_a_cursor_already_stored_in_the_future_is_clamped_at_the_next_poll(
     pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
-    feeds.docs['/api/applics/json'] = Doc(envelope(record('116001/HHA/25')), content_type='application/json')
-    await registry.add_source(
-        pg, name='planit', kind='planit', url=f'{feeds.url}/api/applics/json?auth=Trafford', allow_internal=True
-    )
+    page = Doc(planit_page(planit_record('116001/HHA/25')), content_type='application/json')
+    await add_served(pg, feeds, 'planit', 'planit', {'/api/applics/json': page}, query='?auth=Trafford')
     await pg.execute("update sources set cursor = '2031-01-01T00:00:00Z' where name = 'planit'")
 
     result = await poll_source(pg, 'planit', now=NOW)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 
 from notifier.api import auth as api_auth
 from notifier.settings import Settings
@@ -16,20 +15,11 @@ from sources.feeds import health, registry
 from sources.feeds.polling import LOCK_CLASS, poll_source
 from tests.conftest import Services
 from tests.support import FIXTURES
-from tests.support.factories import make_resident, make_subscription
-from tests.support.feeds import Doc, FeedServer, load_sample_postcodes, start_feeds
+from tests.support.factories import load_sample_postcodes, make_resident, make_subscription
+from tests.support.feeds import REGISTER, Doc, FeedServer
 from workers.polling import poll_due_sources
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-REGISTER = (
-    'CaseReference,PremisesName,LocationText,Postcode,ServiceTypeLabel,CaseDate,StatusLabel\n'
-    'LIC/1,The Bull,"1 Chester Road, Stretford",M32 0AH,Premises licence,01/10/2024,Pending\n'
-)
-
-
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
 
 
 async def _add(pg: asyncpg.Pool, name: str, url: str, **kwargs: Any) -> registry.Source:

@@ -29,8 +29,8 @@ from sources.feeds.base import Page, SourceError
 from sources.feeds.polling import poll_source
 from tests.conftest import Services
 from tests.notifier.overview.test_overview import sign_in_as
-from tests.sources.feeds.test_cli import tellme
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.cli import tellme
+from tests.support.feeds import Doc, FeedServer, planit_page, start_feeds
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
 SECRET = 'Zx9-sEcReT-7fQ2-never-echo-this'
@@ -46,10 +46,6 @@ def said(kind: str, body: bytes, options: dict[str, str]) -> str:
     except SourceError as error:
         return str(error)
     return '\n'.join([f'{r.where}: {r.reason}' for r in parsed.rejected] + parsed.notes)
-
-
-def planit(*records: Any) -> bytes:
-    return json.dumps({'records': list(records), 'total': len(records), 'from': 0, 'to': len(records) - 1}).encode()
 
 
 def application(**fields: Any) -> dict[str, Any]:
@@ -79,10 +75,10 @@ CALENDAR = (b'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:' + S + b'\r
         ('planning-csv', b'Ref,Link,Lat,Lng\nA/1,' + S + b',' + S + b',' + S + b'\n',
          {**CSV, 'map.url': 'Link', 'map.lat': 'Lat', 'map.lng': 'Lng'}, 'line 2: the coordinates are not numbers'),
         ('planit', b'<html><head><title>' + S + b'</title></head></html>', {}, 'page is HTML or XML, not PlanIt JSON'),
-        ('planit', planit(SECRET), {}, 'record 1: a string, not an object'),
-        ('planit', planit(application(name=SECRET, decided_date=SECRET)), {},
+        ('planit', planit_page(SECRET), {}, 'record 1: a string, not an object'),
+        ('planit', planit_page(application(name=SECRET, decided_date=SECRET)), {},
          'record 1: decided_date is not a YYYY-MM-DD date'),
-        ('planit', planit(application(last_changed=SECRET)), {}, 'record 1: last_changed is not an ISO date-time'),
+        ('planit', planit_page(application(last_changed=SECRET)), {}, 'record 1: last_changed is not an ISO date-time'),
         ('planning-data', json.dumps({'entities': [{'entity': 1, 'reference': SECRET, 'point': SECRET}]}).encode(), {},
          'entity 1 in the page: point is not a WKT POINT'),
         ('ukbcd', json.dumps({SECRET: 5}).encode(), {'uprn': '1'}, 'got an object without a "bins" list'),
@@ -123,23 +119,23 @@ async def test_the_secret_key_file_read_by_a_source_appears_nowhere(
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
 
-    code, out, err = await tellme(services, 'add', 'leak', '--kind', 'planning-csv', '--url', url,
+    code, out, err = await tellme(services, 'sources', 'add', 'leak', '--kind', 'planning-csv', '--url', url,
                                   '--option', 'map.key=Ref')  # fmt: skip
     assert code == 1 and '--allow-file' in err and await pg.fetchval('select count(*) from sources') == 0
     seen += [out, err]
     # a source from before this check (stored with no permission) fails when polled, saying which flag it needs
     await pg.execute("insert into sources (name, kind, url, options) values ('leak', 'planning-csv', $1, $2)",
                      url, {'map.key': 'Ref'})  # fmt: skip
-    code, out, err = await tellme(services, 'poll', 'leak')
+    code, out, err = await tellme(services, 'sources', 'poll', 'leak')
     assert code == 1 and 'FAILED' in out and '--allow-file' in out
     seen += [out, err]
 
     # an administrator allows it: it is read, and its failure says what was wrong without quoting it
-    code, out, err = await tellme(services, 'set', 'leak', '--allow-file')
+    code, out, err = await tellme(services, 'sources', 'set', 'leak', '--allow-file')
     assert code == 0, err
     seen += [out, err]
     for action in ('poll', 'check', 'show', 'list'):
-        code, out, err = await tellme(services, action, 'leak') if action != 'list' else await tellme(services, 'list')
+        code, out, err = await tellme(services, 'sources', *((action, 'leak') if action != 'list' else ('list',)))
         seen += [out, err]
     assert "the feed has no column 'Ref' (named by map.key); it has 1 column" in seen[-4]  # the `show`
     await poll_source(pg, 'leak', now=NOW)  # in this process too, for the log
@@ -248,19 +244,19 @@ async def test_internal_and_file_reach_are_an_administrators_audited_choice(
     url = f'{feeds.url}/register.csv'
     metadata = ('http://169.254.169.254/latest/meta-data/', 'http://metadata.google.internal/computeMetadata/v1/')
     for refused in (url, 'http://localhost/feed.csv', *metadata, 'http://[::ffff:10.0.0.1]/feed.csv'):
-        code, _, err = await tellme(services, 'add', 'intranet', '--kind', 'licensing-csv', '--url', refused)
+        code, _, err = await tellme(services, 'sources', 'add', 'intranet', '--kind', 'licensing-csv', '--url', refused)
         assert code == 1 and '--allow-internal' in err, err
     assert feeds.requests == [] and await pg.fetchval('select count(*) from sources') == 0
 
-    code, out, err = await tellme(services, 'add', 'intranet', '--kind', 'licensing-csv', '--url', url,
+    code, out, err = await tellme(services, 'sources', 'add', 'intranet', '--kind', 'licensing-csv', '--url', url,
                                   '--allow-internal')  # fmt: skip
     assert code == 0, err
-    code, out, _ = await tellme(services, 'show', 'intranet')
+    code, out, _ = await tellme(services, 'sources', 'show', 'intranet')
     assert 'may reach internal addresses (--allow-internal)' in out
-    assert (await tellme(services, 'poll', 'intranet'))[0] == 0
-    code, out, err = await tellme(services, 'set', 'intranet', '--no-allow-internal')
+    assert (await tellme(services, 'sources', 'poll', 'intranet'))[0] == 0
+    code, out, err = await tellme(services, 'sources', 'set', 'intranet', '--no-allow-internal')
     assert code == 0 and 'public addresses only' in out, err
-    code, out, _ = await tellme(services, 'poll', 'intranet')
+    code, out, _ = await tellme(services, 'sources', 'poll', 'intranet')
     assert code == 1 and 'its host is a loopback address' in out and '--allow-internal' in out
     assert len(feeds.requests) == 1  # only the poll an administrator allowed
 

@@ -15,12 +15,8 @@ from notifier.settings import Settings
 from sources.feeds import edit, registry
 from sources.feeds.polling import poll_source
 from tests.conftest import Services
+from tests.support.feeds import REGISTER
 from workers.polling import poll_due_sources
-
-REGISTER = (
-    'CaseReference,PremisesName,LocationText,Postcode,ServiceTypeLabel,CaseDate,StatusLabel\n'
-    'LIC/1,The Bull,"1 Chester Road, Stretford",M32 0AH,Premises licence,01/10/2024,Pending\n'
-)
 
 
 async def test_a_slow_feed_pins_no_worker_connection_and_a_second_poll_is_busy(

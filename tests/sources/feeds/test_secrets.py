@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import pytest
@@ -14,21 +13,17 @@ import pytest
 from sources.feeds import registry
 from sources.feeds.polling import poll_source
 from tests.conftest import Services
-from tests.sources.feeds.test_cli import tellme
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.cli import tellme
+from tests.support.feeds import REGISTER, Doc, FeedServer
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-REGISTER = (
-    'CaseReference,PremisesName,LocationText,Postcode,ServiceTypeLabel,CaseDate,StatusLabel\n'
-    'LIC/1,The Bull,"1 Chester Road, Stretford",M32 0AH,Premises licence,01/10/2024,Pending\n'
-)
 API_KEY = 'sk-live-4f9a2c7e1b'
 OLD, NEW = b'the-old-secret-key-0123456789', b'the-new-secret-key-9876543210'
 
 
 @pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    feeds = await start_feeds(aiohttp_server)
+async def feeds(feeds: FeedServer) -> FeedServer:
+    """The folder's feed server, serving the register."""
     feeds.docs['/register.csv'] = Doc(REGISTER.encode(), etag=False)
     return feeds
 
@@ -105,37 +100,38 @@ async def test_the_cli_reads_a_header_from_the_environment_and_never_prints_it(
     services: Services, pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     url = f'{feeds.url}/register.csv'
-    code, out, err = await tellme(services, 'add', 'keyed', '--kind', 'licensing-csv', '--url', url,
+    code, out, err = await tellme(services, 'sources', 'add', 'keyed', '--kind', 'licensing-csv', '--url', url,
                                   '--header-from-env', 'X-Api-Key=COUNCIL_KEY')  # fmt: skip
     assert code == 2 and "the environment variable 'COUNCIL_KEY' is not set" in err
-    code, out, err = await tellme(services, 'add', 'keyed', '--kind', 'licensing-csv', '--url', url, '--allow-internal',
-                                  '--header-from-env', 'X-Api-Key=COUNCIL_KEY', COUNCIL_KEY=API_KEY,
+    code, out, err = await tellme(services, 'sources', 'add', 'keyed', '--kind', 'licensing-csv', '--url', url,
+                                  '--allow-internal', '--header-from-env', 'X-Api-Key=COUNCIL_KEY', COUNCIL_KEY=API_KEY,
                                   TELLME_SECRET_KEY='')  # fmt: skip
     assert code == 1 and 'encrypted with TELLME_SECRET_KEY, which is not set' in err and API_KEY not in err
     assert await pg.fetchval('select count(*) from sources') == 0
-    code, out, err = await tellme(services, 'add', 'keyed', '--kind', 'licensing-csv', '--url', url, '--allow-internal',
-                                  '--header-from-env', 'X-Api-Key=COUNCIL_KEY', COUNCIL_KEY=API_KEY)  # fmt: skip
+    code, out, err = await tellme(services, 'sources', 'add', 'keyed', '--kind', 'licensing-csv', '--url', url,
+                                  '--allow-internal', '--header-from-env', 'X-Api-Key=COUNCIL_KEY',
+                                  COUNCIL_KEY=API_KEY)  # fmt: skip
     assert code == 0, err
     assert API_KEY not in await _stored(pg, 'keyed')
-    code, out, err = await tellme(services, 'poll', 'keyed')
+    code, out, err = await tellme(services, 'sources', 'poll', 'keyed')
     assert code == 0 and feeds.requests[-1][1]['X-Api-Key'] == API_KEY
-    code, out, err = await tellme(services, 'show', 'keyed')
+    code, out, err = await tellme(services, 'sources', 'show', 'keyed')
     assert 'header X-Api-Key: (secret)' in out and API_KEY not in out + err
 
-    code, out, err = await tellme(services, 'set', 'keyed', '--header-from-env', 'x-api-key=NEXT_KEY',
+    code, out, err = await tellme(services, 'sources', 'set', 'keyed', '--header-from-env', 'x-api-key=NEXT_KEY',
                                   '--header', 'X-Client: tellme', NEXT_KEY='sk-next-77')  # fmt: skip
     assert code == 0, err
     assert 'header x-api-key (secret)' in out and 'sk-next-77' not in out + err
     assert 'stays in your shell history' in err  # --header typed out: a hint, but it works
-    assert (await tellme(services, 'poll', 'keyed'))[0] == 0
+    assert (await tellme(services, 'sources', 'poll', 'keyed'))[0] == 0
     sent = {name.lower(): value for name, value in feeds.requests[-1][1].items()}
     assert (sent['x-api-key'], sent['x-client']) == ('sk-next-77', 'tellme')
 
-    code, out, err = await tellme(services, 'set', 'keyed', '--unset-header', 'X-Client')
+    code, out, err = await tellme(services, 'sources', 'set', 'keyed', '--unset-header', 'X-Client')
     assert code == 0 and 'header X-Client removed' in out
     # a different TELLME_SECRET_KEY: the poll fails on the source, with words, not a traceback or the key
-    code, out, err = await tellme(services, 'poll', 'keyed', TELLME_SECRET_KEY='someone-else-s-key-0000')
+    code, out, err = await tellme(services, 'sources', 'poll', 'keyed', TELLME_SECRET_KEY='someone-else-s-key-0000')
     assert code == 1 and 'FAILED: the secret header x-api-key cannot be decrypted' in out
     assert 'Traceback' not in err and 'sk-next-77' not in out + err
-    code, out, _ = await tellme(services, 'list')
+    code, out, _ = await tellme(services, 'sources', 'list')
     assert 'cannot be decrypted' in out

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from sources.feeds import registry
 from sources.feeds.egress import Guard, GuardedResolver, Network, Reach, Refused, guarded_socket, refusal
 from sources.feeds.fetch import Fetcher, FetchError
 from sources.feeds.polling import poll_source
+from tests.support.feeds import FeedServer
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
 SECRET = 'Zx9-sEcReT-7fQ2-never-echo-this'
@@ -66,24 +68,23 @@ def network(table: dict[str, Any]) -> tuple[Network, Answers]:
     return Network(lookup=answers, stand_ins=frozenset({PUBLIC_STAND_IN})), answers
 
 
-class Site:
-    """A test web server that records what it was asked for (path and Host header)."""
+@dataclass
+class Site(FeedServer):
+    """A feed server that answers from `routes` (a response, or a function that makes one) and shows what it was
+    asked for as `seen`: (path, Host header)."""
 
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str]] = []
-        self.routes: dict[str, web.StreamResponse | Callable[[], web.StreamResponse]] = {}
+    routes: dict[str, web.StreamResponse | Callable[[], web.StreamResponse]] = field(default_factory=dict)
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get('/{path:.*}', self.handle)
-        return app
+    @property
+    def seen(self) -> list[tuple[str, str]]:
+        return [(path, headers.get('Host', '')) for path, headers in self.requests]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = '/' + request.match_info['path']
-        self.seen.append((path, request.headers.get('Host', '')))
         answer = self.routes.get(path)
         if answer is None:
-            return web.Response(status=404)
+            return await super().handle(request)  # recorded, and not found
+        self.requests.append((path, dict(request.headers)))
         return answer() if callable(answer) else answer
 
 

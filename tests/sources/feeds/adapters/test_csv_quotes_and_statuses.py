@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import pytest
 
-from sources.feeds import registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.adapters.csv_reading import MAX_RECORD_LINES
 from sources.feeds.base import Page, Parsed, SourceError
 from sources.feeds.polling import poll_source
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.feeds import Doc, FeedServer, add_served
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MAPPING = {'map.key': 'Ref', 'map.summary': 'Proposal', 'map.status': 'Status'}
@@ -97,11 +95,6 @@ def test_an_unclosed_quote_near_the_end_of_the_file_does_not_swallow_the_last_re
     assert rejected.where == 'line 4' and 'not closed (it ran on for 3 lines)' in rejected.reason
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
-
-
 async def test_over_http_the_broken_line_is_on_the_source_and_the_rest_are_recorded(
     pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
@@ -109,9 +102,7 @@ async def test_over_http_the_broken_line_is_on_the_source_and_the_rest_are_recor
     body = (
         b'Ref,Proposal,Status\n' + b''.join(rows[:10]) + b'D/BAD,"Signage,Out to consultation\n' + b''.join(rows[10:])
     )
-    feeds.docs['/weekly.csv'] = Doc(body)
-    await registry.add_source(pg, name='quotes', kind='planning-csv', url=f'{feeds.url}/weekly.csv',
-                              options={**MAPPING, **WORDS}, allow_internal=True)  # fmt: skip
+    await add_served(pg, feeds, 'quotes', 'planning-csv', {'/weekly.csv': Doc(body)}, options={**MAPPING, **WORDS})
 
     result = await poll_source(pg, 'quotes', now=NOW)
 

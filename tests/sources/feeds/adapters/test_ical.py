@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import pytest
 
-from sources.feeds import registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.base import Page, Parsed, SourceError
 from sources.feeds.polling import poll_source
 from tests.support import FIXTURES
 from tests.support.factories import make_resident, make_subscription
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.feeds import Doc, FeedServer, add_served, polled_twice
 
 RRULE_ICS = (FIXTURES / 'bins' / 'ics' / 'hacs_recurring_rrule.ics').read_bytes()
 ADAPTER = ADAPTERS['ical']
@@ -196,34 +194,19 @@ def test_an_unknown_bank_holiday_rule_is_a_source_error() -> None:
 # --- over real HTTP, through the framework and the pipeline --------------------------------------------------------
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
-
-
 async def test_a_calendar_served_over_http_loads_once_and_a_published_move_reaches_the_household(
     pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     household = await make_resident(pg)
     await make_subscription(pg, household, kind='address', uprn='10093942934')
-    feeds.docs['/recurring.ics'] = Doc(RRULE_ICS, content_type='text/calendar', etag=False)
-    feeds.docs['/waste/42/calendar.ics'] = Doc(WEEKLY_ICS, content_type='text/calendar', etag=False)
-    await registry.add_source(
-        pg, name='bins-rrule', kind='ical', url=f'{feeds.url}/recurring.ics', options=OPTIONS, allow_internal=True
-    )
-    await registry.add_source(
-        pg,
-        name='bins-ww',
-        kind='ical',
-        url=f'{feeds.url}/waste/42/calendar.ics',
-        options={**OPTIONS, 'days': '14'},
-        allow_internal=True,
-    )
-
-    rrule_new = await poll_source(pg, 'bins-rrule', now=datetime(2020, 5, 1, tzinfo=UTC))
-    rrule_again = await poll_source(pg, 'bins-rrule', now=datetime(2020, 5, 1, 18, 0, tzinfo=UTC))
+    rrule_new, rrule_again = await polled_twice(
+        pg, feeds, 'bins-rrule', 'ical', {'/recurring.ics': Doc(RRULE_ICS, content_type='text/calendar', etag=False)},
+        options=OPTIONS, now=datetime(2020, 5, 1, tzinfo=UTC), later=datetime(2020, 5, 1, 18, 0, tzinfo=UTC),
+    )  # fmt: skip
     assert (rrule_new.counts['new'], rrule_again.counts['unchanged']) == (1, 1)
 
+    weekly = {'/waste/42/calendar.ics': Doc(WEEKLY_ICS, content_type='text/calendar', etag=False)}
+    await add_served(pg, feeds, 'bins-ww', 'ical', weekly, options={**OPTIONS, 'days': '14'})
     first = await poll_source(pg, 'bins-ww', now=EASTER_WEEK)
     moved_body = WEEKLY_ICS.replace(
         b'END:VCALENDAR',

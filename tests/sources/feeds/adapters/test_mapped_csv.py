@@ -11,13 +11,12 @@ import asyncpg
 import pytest
 
 from sources.events.dates import parse_date
-from sources.feeds import registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.base import Page, SourceError
 from sources.feeds.polling import poll_source
 from tests.support import FIXTURES
-from tests.support.factories import make_resident, make_subscription
-from tests.support.feeds import Doc, FeedServer, load_sample_postcodes, start_feeds
+from tests.support.factories import load_sample_postcodes, make_resident, make_subscription
+from tests.support.feeds import Doc, FeedServer, add_served
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 IOM = FIXTURES / 'planning' / 'iom_planning_applications_weekly_sample.csv'
@@ -32,20 +31,14 @@ TRAFFORD_MAPPING = {
 }  # fmt: skip
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
-
-
 async def _events(pg: asyncpg.Pool, source: str) -> list[asyncpg.Record]:
     return await pg.fetch('select * from events where source = $1 order by external_key, version', source)
 
 
 async def test_the_isle_of_man_weekly_list_loads_with_a_mapping_only(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     await load_sample_postcodes(pg)
-    feeds.docs['/weekly.csv'] = Doc(IOM.read_bytes())
-    await registry.add_source(pg, name='iom-planning', kind='planning-csv', url=f'{feeds.url}/weekly.csv',
-                              options=IOM_MAPPING, allow_internal=True)  # fmt: skip
+    await add_served(pg, feeds, 'iom-planning', 'planning-csv', {'/weekly.csv': Doc(IOM.read_bytes())},
+                     options=IOM_MAPPING)  # fmt: skip
 
     first = await poll_source(pg, 'iom-planning', now=NOW)
     assert (first.outcome, first.counts['new'], first.counts['rejected']) == ('ok', 25, 0), first.summary()
@@ -74,9 +67,8 @@ async def test_the_trafford_register_is_placed_from_the_postcode_table(pg: async
     await load_sample_postcodes(pg)
     resident = await make_resident(pg)
     await make_subscription(pg, resident, near='M32 0PA', radius_m=200, topics=['licensing'])
-    feeds.docs['/gambling.csv'] = Doc(TRAFFORD.read_bytes())
-    await registry.add_source(pg, name='trafford-licensing', kind='licensing-csv', url=f'{feeds.url}/gambling.csv',
-                              options=TRAFFORD_MAPPING, allow_internal=True)  # fmt: skip
+    await add_served(pg, feeds, 'trafford-licensing', 'licensing-csv', {'/gambling.csv': Doc(TRAFFORD.read_bytes())},
+                     options=TRAFFORD_MAPPING)  # fmt: skip
 
     result = await poll_source(pg, 'trafford-licensing', now=NOW)
     assert (result.counts['new'], result.counts['rejected']) == (27, 0), result.summary()
@@ -105,9 +97,8 @@ async def test_a_status_change_is_one_changed_event_that_reaches_a_subscriber(
     await load_sample_postcodes(pg)
     resident = await make_resident(pg)
     await make_subscription(pg, resident, near='M32 0AH', radius_m=300)
-    feeds.docs['/register.csv'] = Doc((LGA_HEADER + ''.join(LGA_ROWS)).encode())
-    await registry.add_source(
-        pg, name='lga-register', kind='licensing-csv', url=f'{feeds.url}/register.csv', allow_internal=True
+    await add_served(
+        pg, feeds, 'lga-register', 'licensing-csv', {'/register.csv': Doc((LGA_HEADER + ''.join(LGA_ROWS)).encode())}
     )
     first = await poll_source(pg, 'lga-register', now=NOW)
     assert first.counts['new'] == 2, first.summary()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -18,7 +17,7 @@ from sources.feeds.base import Page, Parsed, SourceError
 from sources.feeds.polling import poll_source
 from tests.support import FIXTURES
 from tests.support.factories import make_resident, make_subscription
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.feeds import Doc, FeedServer, polled_twice
 
 CASES = FIXTURES / 'cases' / 'open311_cfa_gem'
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -244,26 +243,13 @@ def test_a_full_page_is_not_used_but_narrowed_and_a_one_second_window_cannot_be(
 # --- over real HTTP, through the framework and the pipeline --------------------------------------------------------
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
-
-
 async def test_a_case_update_served_over_http_reaches_the_reporter_once(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     reporter = await make_resident(pg)
     await make_subscription(pg, reporter, kind='case', case_source='fms-cases', case_reference='FMS-1001')
-    feeds.docs['/open311/v2/servicerequestupdates.xml'] = Doc(UPDATES, content_type='text/xml', etag=False)
-    await registry.add_source(
-        pg,
-        name='fms-cases',
-        kind='open311',
-        url=f'{feeds.url}/open311/v2/servicerequestupdates.xml',
-        options={'code.WAIT-CUST': 'need_info'},
-        allow_internal=True,
+    updates = {'/open311/v2/servicerequestupdates.xml': Doc(UPDATES, content_type='text/xml', etag=False)}
+    first, again = await polled_twice(
+        pg, feeds, 'fms-cases', 'open311', updates, options={'code.WAIT-CUST': 'need_info'}, now=NOW
     )
-
-    first = await poll_source(pg, 'fms-cases', now=NOW)
-    again = await poll_source(pg, 'fms-cases', now=NOW)
     feeds.docs['/open311/v2/servicerequestupdates.xml'] = Doc(
         UPDATES.replace(b'<status>ACTION_SCHEDULED</status>', b'<status>FIXED</status>'),
         content_type='text/xml',

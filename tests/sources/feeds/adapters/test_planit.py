@@ -6,9 +6,7 @@ PlanIt's records are not openly licensed, so these are invented records written 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -18,41 +16,12 @@ from sources.feeds import registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.base import Page, Parsed, SourceError
 from sources.feeds.polling import poll_source
-from tests.support.factories import make_resident, make_subscription
-from tests.support.feeds import Doc, FeedServer, load_sample_postcodes, start_feeds
+from tests.support.factories import load_sample_postcodes, make_resident, make_subscription
+from tests.support.feeds import Doc, FeedServer, planit_page, planit_record, polled_twice
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
 ADAPTER = ADAPTERS['planit']
 URL = 'https://www.planit.org.uk/api/applics/json?auth=Trafford&changed_start=2025-05-19&pg_sz=500'
-
-
-def record(uid: str, **fields: Any) -> dict[str, Any]:
-    other = fields.pop('other_fields', {})
-    return {
-        'name': f'Trafford/{uid}',
-        'uid': uid,
-        'area_name': 'Trafford',
-        'address': '14 Church Road, Urmston, Manchester',
-        'postcode': 'M41 9EH',
-        'description': 'Single storey rear extension.',
-        'app_type': 'Full',
-        'app_state': 'Undecided',
-        'start_date': '2025-05-20',
-        'decided_date': None,
-        'location_x': -2.3553,
-        'location_y': 53.4479,
-        'url': f'https://pa.trafford.gov.uk/online-applications/applicationDetails.do?keyVal={uid}',
-        'link': f'https://www.planit.org.uk/planapplic/Trafford/{uid}/',
-        'last_changed': '2025-05-28T10:12:00',
-        'other_fields': {'status': 'Registered', **other},
-        **fields,
-    }
-
-
-def envelope(*records: dict[str, Any], total: int | None = None, start: int = 0) -> bytes:
-    return json.dumps(
-        {'records': list(records), 'total': total or len(records), 'from': start, 'to': start + len(records) - 1}
-    ).encode()
 
 
 def parse(body: bytes, url: str = URL) -> Parsed:
@@ -61,18 +30,18 @@ def parse(body: bytes, url: str = URL) -> Parsed:
 
 def test_each_stage_of_an_application_is_its_own_kind() -> None:
     parsed = parse(
-        envelope(
-            record('115001/HHA/25'),
-            record(
+        planit_page(
+            planit_record('115001/HHA/25'),
+            planit_record(
                 '115002/FUL/25',
                 other_fields={
                     'consultation_end_date': '2025-06-19',
                     'comment_url': 'https://pa.trafford.gov.uk/online-applications/comment/115002',
                 },
             ),
-            record('115003/FUL/25', app_type='Amendment', other_fields={'status': 'Amended plans received'}),
-            record('115004/HHA/25', app_state='Permitted', decided_date='2025-05-30'),
-            record('115005/FUL/24', app_state='Rejected', other_fields={'appeal_status': 'Appeal lodged'}),
+            planit_record('115003/FUL/25', app_type='Amendment', other_fields={'status': 'Amended plans received'}),
+            planit_record('115004/HHA/25', app_state='Permitted', decided_date='2025-05-30'),
+            planit_record('115005/FUL/24', app_state='Rejected', other_fields={'appeal_status': 'Appeal lodged'}),
         )
     )
 
@@ -103,9 +72,11 @@ def test_each_stage_of_an_application_is_its_own_kind() -> None:
 
 
 def test_a_decision_changes_the_fingerprint_and_a_repoll_does_not() -> None:
-    pending = parse(envelope(record('115010/HHA/25'))).events[0]
-    again = parse(envelope(record('115010/HHA/25'))).events[0]
-    decided = parse(envelope(record('115010/HHA/25', app_state='Permitted', decided_date='2025-06-01'))).events[0]
+    pending = parse(planit_page(planit_record('115010/HHA/25'))).events[0]
+    again = parse(planit_page(planit_record('115010/HHA/25'))).events[0]
+    decided = parse(
+        planit_page(planit_record('115010/HHA/25', app_state='Permitted', decided_date='2025-06-01'))
+    ).events[0]
     assert again.fingerprint() == pending.fingerprint()
     assert decided.fingerprint() != pending.fingerprint()
     assert (pending.attributes['status'], decided.attributes['decision']) == ('Registered', 'Permitted')
@@ -113,10 +84,10 @@ def test_a_decision_changes_the_fingerprint_and_a_repoll_does_not() -> None:
 
 def test_cursor_is_the_newest_change_and_the_next_poll_asks_from_its_day() -> None:
     parsed = parse(
-        envelope(
-            record('1/A', last_changed='2025-05-28T10:12:00'),
-            record('2/A', last_changed='2025-05-31T23:30:00'),
-            record('3/A', last_changed='2025-05-30T08:00:00'),
+        planit_page(
+            planit_record('1/A', last_changed='2025-05-28T10:12:00'),
+            planit_record('2/A', last_changed='2025-05-31T23:30:00'),
+            planit_record('3/A', last_changed='2025-05-30T08:00:00'),
         )
     )
     assert parsed.cursor == '2025-05-31T23:30:00'
@@ -127,23 +98,23 @@ def test_cursor_is_the_newest_change_and_the_next_poll_asks_from_its_day() -> No
 
 
 def test_paging_follows_from_and_to_until_total() -> None:
-    page = Page(URL, envelope(record('1/A'), record('2/A'), total=5))
+    page = Page(URL, planit_page(planit_record('1/A'), planit_record('2/A'), total=5))
     assert parse_qs(urlsplit(ADAPTER.next_url(page, parse(page.body), {})).query)['index'] == ['2']
-    last = Page(URL + '&index=4', envelope(record('5/A'), total=5, start=4))
+    last = Page(URL + '&index=4', planit_page(planit_record('5/A'), total=5, start=4))
     assert ADAPTER.next_url(last, parse(last.body), {}) is None
 
 
 def test_no_coordinates_falls_back_to_the_postcode() -> None:
-    [event] = parse(envelope(record('7/A', location_x=None, location_y=None))).events
+    [event] = parse(planit_page(planit_record('7/A', location_x=None, location_y=None))).events
     assert event.lat is None and event.attributes['postcode'] == 'M41 9EH'
 
 
 def test_impossible_coordinates_use_the_postcode_or_reject_the_record_by_position() -> None:
     parsed = parse(
-        envelope(
-            record('8/A', location_x=0.0, location_y=0.0),
-            record('9/A', location_x=0.0, location_y=0.0, postcode=''),
-            record('10/A'),
+        planit_page(
+            planit_record('8/A', location_x=0.0, location_y=0.0),
+            planit_record('9/A', location_x=0.0, location_y=0.0, postcode=''),
+            planit_record('10/A'),
         )
     )
     placed = parsed.events[0]
@@ -159,13 +130,13 @@ def test_impossible_coordinates_use_the_postcode_or_reject_the_record_by_positio
 
 def test_duplicates_and_broken_records_are_named_and_the_good_ones_kept() -> None:
     parsed = parse(
-        envelope(
-            record('20/A', last_changed='2025-05-28T10:00:00'),
-            record('20/A', last_changed='2025-05-29T10:00:00', app_state='Withdrawn'),
+        planit_page(
+            planit_record('20/A', last_changed='2025-05-28T10:00:00'),
+            planit_record('20/A', last_changed='2025-05-29T10:00:00', app_state='Withdrawn'),
             {'uid': '21/A'},
-            record('22/A', decided_date='30/05/2025'),
-            record('23/A', url='javascript:alert(1)'),
-            record('24/A'),
+            planit_record('22/A', decided_date='30/05/2025'),
+            planit_record('23/A', url='javascript:alert(1)'),
+            planit_record('24/A'),
         )
     )
     assert [(r.where, r.reason) for r in parsed.rejected] == [
@@ -185,7 +156,7 @@ def test_duplicates_and_broken_records_are_named_and_the_good_ones_kept() -> Non
     [
         (b'{"error": "Too many requests"}', 'no "records" list'),
         (b'<html><head><title>502 Bad Gateway</title></head></html>', r'HTML or XML, not PlanIt JSON \(an error'),
-        (envelope(record('1/A'))[:-40], r'not valid JSON \(truncated\?\)'),
+        (planit_page(planit_record('1/A'))[:-40], r'not valid JSON \(truncated\?\)'),
         (b'', 'page is empty'),
     ],
 )
@@ -197,29 +168,21 @@ def test_unusable_pages_are_source_errors(body: bytes, message: str) -> None:
 # --- over real HTTP, through the framework and the pipeline --------------------------------------------------------
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
-
-
 async def test_pages_served_over_http_reach_a_neighbour_and_a_decision_is_one_change(
     pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     await load_sample_postcodes(pg)
     neighbour = await make_resident(pg)
     await make_subscription(pg, neighbour, near='M32 0AH', radius_m=300)
-    nearby = record('116001/HHA/25', address='1 Chester Road, Stretford', postcode='M32 0AH',
+    nearby = planit_record('116001/HHA/25', address='1 Chester Road, Stretford', postcode='M32 0AH',
                     location_x=None, location_y=None)  # fmt: skip
-    far = record('116002/FUL/25')  # Urmston, 3 km away
-    feeds.docs['/api/applics/json'] = Doc(envelope(nearby, far), content_type='application/json', etag=False)
-    await registry.add_source(
-        pg, name='planit-trafford', kind='planit', url=f'{feeds.url}/api/applics/json?auth=X', allow_internal=True
+    far = planit_record('116002/FUL/25')  # Urmston, 3 km away
+    page = Doc(planit_page(nearby, far), content_type='application/json', etag=False)
+    first, again = await polled_twice(
+        pg, feeds, 'planit-trafford', 'planit', {'/api/applics/json': page}, query='?auth=X', now=NOW
     )
-
-    first = await poll_source(pg, 'planit-trafford', now=NOW)
-    again = await poll_source(pg, 'planit-trafford', now=NOW)
     nearby.update(app_state='Permitted', decided_date='2025-06-01', last_changed='2025-06-01T09:00:00')
-    feeds.docs['/api/applics/json'] = Doc(envelope(nearby, far), content_type='application/json', etag=False)
+    feeds.docs['/api/applics/json'] = Doc(planit_page(nearby, far), content_type='application/json', etag=False)
     decided = await poll_source(pg, 'planit-trafford', now=NOW)
 
     assert (first.counts['new'], again.counts['unchanged'], decided.counts['changed']) == (2, 2, 1)

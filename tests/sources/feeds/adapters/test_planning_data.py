@@ -17,7 +17,7 @@ from sources.feeds import polling, registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.base import Page, Parsed, SourceError
 from sources.feeds.polling import poll_source
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.feeds import Doc, FeedServer, polled_twice
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
 ADAPTER = ADAPTERS['planning-data']
@@ -125,22 +125,14 @@ def test_unusable_pages_are_source_errors(body: bytes, message: str) -> None:
 # --- over real HTTP, through the framework and the pipeline --------------------------------------------------------
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
-
-
 async def test_two_pages_over_http_load_once_and_a_decision_is_one_change(pg: asyncpg.Pool, feeds: FeedServer) -> None:
     second_url = f'{feeds.url}/entity-page-2.json'
-    feeds.docs['/entity.json'] = Doc(page(entity(10000000001), following=second_url), content_type='application/json',
-                                     etag=False)  # fmt: skip
-    feeds.docs['/entity-page-2.json'] = Doc(page(entity(10000000002)), content_type='application/json', etag=False)
-    await registry.add_source(
-        pg, name='doncaster-planning', kind='planning-data', url=f'{feeds.url}/entity.json', allow_internal=True
-    )
-
-    first = await poll_source(pg, 'doncaster-planning', now=NOW)
-    again = await poll_source(pg, 'doncaster-planning', now=NOW)
+    pages = {
+        '/entity.json': Doc(page(entity(10000000001), following=second_url), content_type='application/json',
+                            etag=False),
+        '/entity-page-2.json': Doc(page(entity(10000000002)), content_type='application/json', etag=False),
+    }  # fmt: skip
+    first, again = await polled_twice(pg, feeds, 'doncaster-planning', 'planning-data', pages, now=NOW)
     decided = entity(10000000002, **{'planning-decision': 'approved', 'decision-date': '2025-06-01'})
     feeds.docs['/entity-page-2.json'] = Doc(page(decided), content_type='application/json', etag=False)
     later = await poll_source(pg, 'doncaster-planning', now=NOW)

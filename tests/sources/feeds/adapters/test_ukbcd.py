@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import pytest
 
 from sources.events.ingest import decide
-from sources.feeds import registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.base import Page, Parsed, SourceError
 from sources.feeds.polling import poll_source
 from tests.support import FIXTURES
 from tests.support.factories import make_resident, make_subscription
-from tests.support.feeds import Doc, FeedServer, start_feeds
+from tests.support.feeds import Doc, FeedServer, polled_twice
 
 OUTPUTS = FIXTURES / 'bins' / 'ukbcd_outputs'
 CONFIG = json.loads((FIXTURES / 'bins' / 'ukbcd_input_extract_2023.json').read_text())
@@ -180,31 +178,17 @@ def test_other_shapes_and_missing_uprn_are_page_errors() -> None:
 # --- over real HTTP, through the framework and the pipeline --------------------------------------------------------
 
 
-@pytest.fixture
-async def feeds(aiohttp_server: Any) -> FeedServer:
-    return await start_feeds(aiohttp_server)
-
-
 async def test_every_output_served_over_http_loads_once_and_a_moved_date_reaches_the_household(
     pg: asyncpg.Pool, feeds: FeedServer
 ) -> None:
     household = await make_resident(pg)
     await make_subscription(pg, household, kind='address', uprn='100010886949')
     for path in sorted(OUTPUTS.glob('*.json')):
-        feeds.docs[f'/{path.name}'] = Doc(path.read_bytes(), content_type='application/json', etag=False)
+        output = {f'/{path.name}': Doc(path.read_bytes(), content_type='application/json', etag=False)}
         raw_uprn = CONFIG.get(path.stem, {}).get('uprn', '000137547')
-        await registry.add_source(
-            pg,
-            name=f'bins-{path.stem.lower()}',
-            kind='ukbcd',
-            url=f'{feeds.url}/{path.name}',
-            options={'uprn': raw_uprn},
-            allow_internal=True,
+        first, again = await polled_twice(
+            pg, feeds, f'bins-{path.stem.lower()}', 'ukbcd', output, options={'uprn': raw_uprn}, now=NOW
         )
-
-    for path in sorted(OUTPUTS.glob('*.json')):
-        first = await poll_source(pg, f'bins-{path.stem.lower()}', now=NOW)
-        again = await poll_source(pg, f'bins-{path.stem.lower()}', now=NOW)
         assert (first.outcome, first.counts['new'], first.counts['rejected']) == ('ok', 1, 0), path.name
         assert (again.counts['unchanged'], again.counts['new'], again.counts['changed']) == (1, 0, 0), path.name
 
