@@ -4,53 +4,23 @@ each delivery. Real app, a real arq worker with its sender, the simulator's rece
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from notifier.sending.delivery import Sender
-from notifier.settings import Settings
 from notifier.shell.app import create_app
 from templates.personalisation import mask_address
-from tests.support.bulletins import Desk, sale_ward, section, settings_for, text_of
+from tests.support.app import settings_for
+from tests.support.bulletins import Desk, sale_ward
 from tests.support.factories import make_resident, make_subscription
-from tests.support.notify import CALLBACK_TOKEN, RunningSim
-from workers.settings import make_worker
-
-
-@pytest.fixture
-async def running(
-    delivery_settings: Settings, sim: RunningSim, redis: Redis, pg: asyncpg.Pool, aiohttp_client: Callable[..., Any]
-) -> AsyncIterator[TestClient]:
-    # over plain HTTP, so the test client keeps the (otherwise Secure) cookies
-    client = await aiohttp_client(create_app(delivery_settings.model_copy(update={'public_url': 'http://tellme.test'})))
-    sim.sim.callback_url = str(client.make_url('/notify/callbacks/status'))
-    sim.sim.callbacks.token = CALLBACK_TOKEN
-    sim.sim.status_delay = 0.05
-    worker = make_worker(delivery_settings, handle_signals=False, poll_delay=0.05)
-    task = asyncio.create_task(worker.async_run())
-    try:
-        yield client
-    finally:
-        await worker.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _wait(check: Callable[[], Any], timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    assert await check()
+from tests.support.notify import RunningSim
+from tests.support.pages import section, text_of
+from tests.support.waiting import wait_until
 
 
 async def test_an_urgent_ward_bulletin_reaches_everyone_in_the_ward_once_and_the_report_shows_it(
@@ -73,7 +43,7 @@ async def test_an_urgent_ward_bulletin_reaches_everyone_in_the_ward_once_and_the
         statuses = await pg.fetch('select status from notifications')
         return len(statuses) == len(expected) and all(row['status'] == 'delivered' for row in statuses)
 
-    await _wait(everyone_delivered)
+    await wait_until(everyone_delivered, timeout=30.0)
     rows = await pg.fetch('select id, contact_point_id, channel from notifications')
     by_reference = {str(row['id']): (row['contact_point_id'], row['channel']) for row in rows}
     arrived = Counter(by_reference[n.reference] for n in sim.sim.store.all())
@@ -127,7 +97,7 @@ async def test_the_report_gives_the_reason_for_each_failure(
             and await pg.fetchval('select count(*) from notifications') == 8
         )
 
-    await _wait(all_final)
+    await wait_until(all_final, timeout=30.0)
     report = await (await running.get(f'/staff/bulletins/{bulletin}/report')).text()
     failures = section(report, 'failures')
     assert 'n***@example.com Failed: address does not exist' in failures

@@ -5,56 +5,16 @@ them delivered. Real app over HTTP, a real arq worker with its sender, the simul
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 
-from notifier.api import auth as api_auth
-from notifier.settings import Settings
-from notifier.shell.app import create_app
+from tests.support.api import bearer, new_token
 from tests.support.factories import make_resident, make_subscription, place
-from tests.support.notify import CALLBACK_TOKEN, RunningSim
-from workers.settings import make_worker
+from tests.support.notify import RunningSim
+from tests.support.waiting import wait_until
 
 STRETFORD = 'M32 0AH'
-
-
-@pytest.fixture
-async def running(
-    delivery_settings: Settings, sim: RunningSim, redis: Redis, pg: asyncpg.Pool, aiohttp_client: Callable[..., Any]
-) -> AsyncIterator[TestClient]:
-    client = await aiohttp_client(create_app(delivery_settings))
-    sim.sim.callback_url = str(client.make_url('/notify/callbacks/status'))
-    sim.sim.callbacks.token = CALLBACK_TOKEN
-    sim.sim.status_delay = 0.05
-    worker = make_worker(delivery_settings, handle_signals=False, poll_delay=0.05)
-    task = asyncio.create_task(worker.async_run())
-    try:
-        yield client
-    finally:
-        await worker.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _token(pg: asyncpg.Pool) -> str:
-    async with pg.acquire() as conn:
-        _, token = await api_auth.create_token(conn, name='planning system', role='system', days=None)
-    return token
-
-
-async def _wait(check: Callable[[], Any], timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    assert await check()
 
 
 async def test_a_planning_application_reaches_exactly_the_residents_near_it(
@@ -84,7 +44,7 @@ async def test_a_planning_application_reaches_exactly_the_residents_near_it(
         'url': 'https://publicaccess.trafford.gov.uk/online-applications/113447',
         'occurred_at': '2026-11-21T09:30:00+00:00',
     }
-    headers = {'Authorization': f'Bearer {await _token(pg)}'}
+    headers = bearer(await new_token(pg, name='planning system', days=None))
     response = await running.post('/api/events', json=event, headers=headers)
     body = await response.json()
     assert response.status in (200, 201), body
@@ -97,7 +57,7 @@ async def test_a_planning_application_reaches_exactly_the_residents_near_it(
     async def everyone_delivered() -> bool:
         return await pg.fetchval("select count(*) from notifications where status = 'delivered'") == 4
 
-    await _wait(everyone_delivered)
+    await wait_until(everyone_delivered)
     stored = sim.sim.store.all()
     recipients = [n.to for n in stored]
     assert sorted(recipients) == sorted(expected), recipients  # once each; nobody far away

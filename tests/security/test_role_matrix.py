@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 
 from notifier.shell.app import create_app
 from tests.conftest import Services
-from tests.sources.bulletins.test_roles import bulletin_in
-from tests.support.bulletins import Desk, csrf_of, sale_ward, settings_for
+from tests.support.app import settings_for
+from tests.support.bulletins import Desk, bulletin_in, sale_ward
+from tests.support.pages import csrf_of
 
 STAFF_ROLES = ('case_officer', 'comms', 'approver', 'admin')
 TOKEN_ROLES = ('case_officer', 'comms', 'approver', 'admin', 'system')

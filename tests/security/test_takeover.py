@@ -12,10 +12,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from redis.asyncio import Redis
 
-from notifier.api import auth as api_auth
 from tests.conftest import Services
+from tests.support.api import new_token
 from tests.support.factories import make_resident, make_subscription
 from tests.support.journey import PUBLIC, Browser, choose_contact, make_browser
 
@@ -23,11 +22,6 @@ VICTIM_EMAIL = 'victim@example.com'
 VICTIM_MOBILE = '07700 900111'
 ATTACKER_EMAIL = 'mallory@example.net'
 ATTACKER_MOBILE = '07700 900666'
-
-
-@pytest.fixture
-async def browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> Browser:
-    return await make_browser(aiohttp_client, services, pg)
 
 
 @pytest.fixture
@@ -170,9 +164,7 @@ async def test_signed_in_you_add_your_mobile_with_a_code_and_keep_one_account(
 
 
 async def token(pg: asyncpg.Pool, role: str, **scope: Any) -> str:
-    async with pg.acquire() as conn:
-        _, secret = await api_auth.create_token(conn, name='Case system', role=role, **scope)
-    return secret
+    return await new_token(pg, role, name='Case system', **scope)
 
 
 async def test_an_api_sign_up_with_your_email_and_my_mobile_does_not_let_me_in(

@@ -7,35 +7,25 @@ place) as a public bulletin under the same (source, external_key), and an urgent
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from notifier.api import auth as api_auth
-from notifier.shell.app import create_app
-from tests.conftest import Services
+from tests.support.api import new_token
 from tests.support.factories import make_event, make_resident, make_subscription, record
-from tests.support.notify import RunningSim, make_settings
 
 CASE = dict(source='fixmystreet', kind='case.status', topic='cases', case_reference='FMS-77', external_key='FMS-77',
             title='Fly-tipping behind 4 Acacia Avenue', summary='Officer note: the reporter lives at number 6',
             postcode='M32 0AH')  # fmt: skip
 
 
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, app_notify: RunningSim
-                 ) -> AsyncIterator[TestClient]:  # fmt: skip
-    settings = make_settings(services, app_notify, secret_key='controls-secret', public_url='https://tellme.example')
-    yield await aiohttp_client(create_app(settings))
+pytestmark = pytest.mark.settings(secret_key='controls-secret', public_url='https://tellme.example')  # `client`
 
 
 async def token(pg: asyncpg.Pool, role: str) -> str:
-    async with pg.acquire() as conn:
-        _, secret = await api_auth.create_token(conn, name=f'{role} integration', role=role)
-    return secret
+    return await new_token(pg, role, name=f'{role} integration')
 
 
 async def push(client: TestClient, secret: str, **event: Any) -> tuple[int, dict[str, Any]]:

@@ -1,62 +1,27 @@
 """Shared by the bulletin tests: a ward of subscribers (and people outside it), comms and approver staff signed in
-through the real sign-in form, and small readers for the pages."""
+through the real sign-in form (the Desk), and a bulletin someone else wrote, in any state."""
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
 import asyncpg
 from aiohttp.test_utils import TestClient
-from argon2 import PasswordHasher
 
-from notifier.api import auth as api_auth
-from notifier.settings import Settings
-from notifier.staff.accounts import add_staff
-from tests.conftest import Services
-from tests.support.factories import Resident, make_resident, make_subscription, place, places
+from notifier import audit
+from sources.bulletins import flow as bulletins
+from sources.bulletins.drafts import Draft, resolve
+from tests.support.api import new_token
+from tests.support.factories import Resident, load_sample_postcodes, make_resident, make_subscription, place
+from tests.support.pages import Fields, post_form, text_of
+from tests.support.staff import sign_in_as
 
-PASSWORD = 'correct horse battery staple'
 SALE_WARD = 'E05015254'  # M33 3BR, M33 7XF, M33 7XX, M33 7YE, M33 7YF in the sample postcodes
 TRAFFORD = 'E08000009'
 QUIET_HOURS = (time(22, 30), time(7, 0))  # the 'quiet' resident's own (the default is 21:00–08:00)
-_HASH = PasswordHasher().hash(PASSWORD)
-
-
-def settings_for(services: Services, **overrides: Any) -> Settings:
-    """The app's settings for page tests: plain HTTP, so the test client keeps its cookies."""
-    values: dict[str, Any] = {
-        'database_url': services.database_url, 'redis_url': services.redis_url,
-        'secret_key': 'bulletin-tests-' + 's' * 32, 'public_url': 'http://tellme.test',
-    }  # fmt: skip
-    return Settings(**(values | overrides))
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, 'no csrf field on the page'
-    return found.group(1)
-
-
-def text_of(page: str) -> str:
-    return ' '.join(html.unescape(re.sub(r'<[^>]+>', ' ', page)).split())
-
-
-def section(page: str, element_id: str) -> str:
-    found = re.search(rf'<(\w+)[^>]* id="{re.escape(element_id)}"[^>]*>(.*?)</\1>', page, re.S)
-    assert found, f'no element #{element_id} on the page'
-    return text_of(found.group(2))
-
-
-async def load_postcodes(pg: asyncpg.Pool) -> None:
-    await pg.executemany(
-        'insert into postcodes (postcode, lat, lng, eastings, northings, positional_quality, district_code, ward_code)'
-        ' values ($1, $2, $3, 378000, 395000, 10, $4, $5) on conflict do nothing',
-        [(p.postcode, p.lat, p.lng, p.district_code, p.ward_code) for p in places().values()],
-    )
+OTHER = audit.Actor('token', 999_999, 'another team')  # whoever wrote `bulletin_in`'s bulletin
 
 
 @dataclass
@@ -79,7 +44,7 @@ class Ward:
 
 
 async def sale_ward(pg: asyncpg.Pool) -> Ward:
-    await load_postcodes(pg)
+    await load_sample_postcodes(pg)
     await pg.execute(
         "insert into addresses (uprn, postcode, address) values ('100012345678', 'M33 7YE', '1 Example Road, Sale')"
     )
@@ -134,27 +99,14 @@ class Desk:
     pg: asyncpg.Pool
 
     async def staff(self, email: str, *roles: str) -> None:
-        async with self.pg.acquire() as conn:
-            if await conn.fetchval('select id from staff where email = $1', email) is None:
-                staff_id = await add_staff(conn, email, list(roles))
-                await conn.execute('update staff set password_hash = $2 where id = $1', staff_id, _HASH)
-        self.client.session.cookie_jar.clear()
-        page = await self.client.get('/staff/sign-in')
-        form = {'csrf_token': csrf_of(await page.text()), 'email': email, 'password': PASSWORD, 'next': '/staff'}
-        signed_in = await self.client.post('/staff/sign-in', data=form, allow_redirects=False)
-        assert signed_in.status == 303, await signed_in.text()
+        await sign_in_as(self.client, self.pg, email, *roles)
 
     async def token(self, role: str, name: str | None = None) -> str:
-        async with self.pg.acquire() as conn:
-            _, token = await api_auth.create_token(conn, name=name or f'{role} token', role=role)
-        return token
+        return await new_token(self.pg, role, name=name)
 
-    async def form(self, path: str, fields: list[tuple[str, Any]] | dict[str, Any], *, page: str | None = None) -> Any:
+    async def form(self, path: str, fields: Fields, *, page: str | None = None) -> Any:
         """POST a form the way a browser does (the csrf token read from `page`, default: GET `path` first)."""
-        source = await (await self.client.get(page or path)).text()
-        data = list(fields.items()) if isinstance(fields, dict) else list(fields)
-        data.append(('csrf_token', csrf_of(source)))
-        return await self.client.post(path, data=data, allow_redirects=False)
+        return await post_form(self.client, path, fields, page=page)
 
     async def compose(self, **fields: Any) -> int:
         """Compose a bulletin through the form; its id."""
@@ -167,3 +119,19 @@ class Desk:
         answer = await self.form('/staff/bulletins/new', data)
         assert answer.status == 303, text_of(await answer.text())
         return int(answer.headers['Location'].rsplit('/', 1)[1])
+
+
+async def bulletin_in(pg: asyncpg.Pool, state: str) -> int:
+    """A bulletin composed by someone else, brought to `state`."""
+    draft = Draft(title='Test', message='Hello', area='wards', wards=SALE_WARD, channels=['email'])
+    async with pg.acquire() as conn:
+        target, _ = await resolve(conn, draft)
+        assert target is not None
+        made = await bulletins.create(conn, draft, target, OTHER)
+        if state == 'awaiting_approval':
+            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=0)
+        elif state in ('sending', 'paused'):
+            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=1000)
+            if state == 'paused':
+                await bulletins.pause(conn, made, OTHER)
+    return made

@@ -1,5 +1,6 @@
-"""Helpers for the sign-up journey tests: a web client on the real app, forms posted as a browser would (with
-the csrf token read from the page), and the notifications outbox read back."""
+"""Helpers for the sign-up journey tests: a web client on the real app (the `browser` fixture,
+tests/support/fixtures.py), forms posted as a browser would (with the csrf token read from the page), and the
+notifications outbox read back."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any
 
 import asyncpg
 
-from notifier.settings import Settings
 from notifier.shell.app import create_app
 from tests.conftest import Services
-from tests.support.factories import places
+from tests.support.app import settings_for
+from tests.support.factories import load_sample_postcodes
+from tests.support.pages import CSRF, text_of
 
 SECRET = 'journey-pages-secret'
 PUBLIC = 'http://tellme.testshire.example'  # http: the test client would drop Secure cookies
@@ -28,7 +30,7 @@ class Page:
     @property
     def text(self) -> str:
         """What a person reads: the HTML without tags, entities decoded, spaces collapsed."""
-        return ' '.join(html.unescape(re.sub(r'<[^>]+>', ' ', self.html)).split())
+        return text_of(self.html)
 
     def errors(self) -> list[str]:
         """The messages in the GOV.UK error summary."""
@@ -56,7 +58,7 @@ class Browser:
         """GET the page (or `via`, the page the form is on), then POST its form as a browser would (following
         the redirect)."""
         form = await self.get(via or path)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.html)
+        token = CSRF.search(form.html)
         fields = list(data.items()) if isinstance(data, dict) else list(data)
         if csrf:
             assert token, f'no csrf token on {path}'
@@ -65,24 +67,10 @@ class Browser:
         return Page(response.status, response.url.path_qs, await response.text())
 
 
-async def load_postcodes(pg: asyncpg.Pool) -> None:
-    await pg.executemany(
-        'insert into postcodes (postcode, lat, lng, eastings, northings, positional_quality, district_code, ward_code)'
-        ' values ($1, $2, $3, 378000, 395000, 10, $4, $5) on conflict do nothing',
-        [(p.postcode, p.lat, p.lng, p.district_code, p.ward_code) for p in places().values()],
-    )
-
-
-def settings(services: Services) -> Settings:
-    return Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key=SECRET,
-        council_name='Testshire', public_url=PUBLIC,
-    )  # fmt: skip
-
-
 async def make_browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool) -> Browser:
-    await load_postcodes(pg)
-    return Browser(await aiohttp_client(create_app(settings(services))))
+    await load_sample_postcodes(pg)
+    settings = settings_for(services, secret_key=SECRET, council_name='Testshire', public_url=PUBLIC)
+    return Browser(await aiohttp_client(create_app(settings)))
 
 
 async def outbox(pg: asyncpg.Pool) -> list[asyncpg.Record]:

@@ -25,18 +25,22 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient
 from notifications_python_client import NotificationsAPIClient
 from notifications_python_client.errors import HTTPError
+from redis.asyncio import Redis
 
 from notifier.notify_sim import Simulator, SimulatorThread, generate_api_key, load_templates
 from notifier.notify_sim.keys import DEFAULT_TEMPLATES_PATH, build_services, build_templates
 from notifier.notify_sim.server import serve
+from notifier.sending.delivery import Sender
 from notifier.sending.notify_client import NotifyClient
+from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
 from templates.registry import TEMPLATES_FILE
 
 if TYPE_CHECKING:  # conftest imports this module
-    from tests.conftest import Services
+    pass
 
 EMAIL_TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'
 EMAIL_PERSONALISATION = {'title': 'Extension at 4 High St', 'url': 'https://x.example', 'unsubscribe_url': 'u'}
@@ -217,7 +221,7 @@ class Receiver:
 # --- the simulator in the test's event loop ------------------------------------------------------------------
 
 CALLBACK_TOKEN = 'callback-token-' + 'c' * 32
-# what the delivery tests' app runs with, on top of make_settings's connection settings
+# what the delivery tests' app runs with, on top of settings_for's (tests/support/app.py)
 DELIVERY_SETTINGS: dict[str, Any] = {
     'notify_callback_token': CALLBACK_TOKEN,
     'secret_key': 'delivery-tests-secret-' + 's' * 32,
@@ -270,20 +274,23 @@ async def start_sim(templates: Sequence[Path] = (DEFAULT_TEMPLATES_PATH,), **opt
         await runner.cleanup()
 
 
+def receipts_to(client: TestClient, sim: RunningSim) -> None:
+    """The simulator sends its delivery receipts to this app (a pytest-aiohttp client), quickly."""
+    sim.sim.callback_url = str(client.make_url('/notify/callbacks/status'))
+    sim.sim.callbacks.token = CALLBACK_TOKEN
+    sim.sim.status_delay = 0.05
+
+
+def sender_for(
+    pg: asyncpg.Pool, redis: Redis, notify: NotifyClient, settings: Settings, per_second: float = 100
+) -> Sender:
+    """Our Sender through `notify` (a RunningSim's client), with a send limiter of `per_second` on Redis."""
+    return Sender(pg, notify, SendLimiter(redis, notify.service_id, per_second=per_second), settings)
+
+
 # the simulator's own test templates and Tell Me's real ones (templates/notify_templates.json)
 BOTH_TEMPLATE_FILES = (DEFAULT_TEMPLATES_PATH, TEMPLATES_FILE)
 APP_TEMPLATE_FILES = (TEMPLATES_FILE,)
-
-
-def make_settings(services: Services, sim: RunningSim, **overrides: Any) -> Settings:
-    """Settings for our app talking to the test database, Redis and `sim` (with `overrides` on top)."""
-    values: dict[str, Any] = {
-        'database_url': services.database_url,
-        'redis_url': services.redis_url,
-        'notify_api_key': sim.key,
-        'notify_base_url': sim.url,
-    }
-    return Settings(**(values | overrides))
 
 
 # --- outbox rows ---------------------------------------------------------------------------------------------

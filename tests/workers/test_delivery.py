@@ -4,7 +4,6 @@ reference) through racing workers, a SIGKILLed worker and a flushed Redis."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import os
 import signal
@@ -13,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -24,6 +22,7 @@ from notifier.sending.delivery import Sender
 from tests.conftest import Services
 from tests.support import ROOT
 from tests.support.notify import RunningSim, many_notifications
+from tests.support.waiting import wait_until
 from workers import sweeper
 
 
@@ -70,14 +69,6 @@ def workers(services: Services, sim: RunningSim, tmp_path: Path) -> Iterator[Wor
 
 async def sent_count(pg: asyncpg.Pool) -> int:
     return int(await pg.fetchval("select count(*) from notifications where status = 'sent'"))
-
-
-async def wait_until(check: Any, timeout: float) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError('timed out')
 
 
 def assert_each_sent_once(sim: RunningSim, expected: set[str]) -> None:

@@ -6,7 +6,6 @@ import base64
 import io
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -23,22 +22,10 @@ from tests.support.notify import (
     admin,
     client,
     error_of,
-    make_keys,
-    running_sim,
     wait_for,
 )
 
 TIMESTAMP = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$')
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return make_keys()
-
-
-@pytest.fixture
-def running(keys: Keys) -> Iterator[SimulatorThread]:
-    yield from running_sim(keys)
 
 
 def test_send_email_returns_the_real_201_body(running: SimulatorThread, keys: Keys) -> None:

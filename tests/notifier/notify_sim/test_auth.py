@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import jwt
 import notifications_python_client.base as client_base
 import pytest
 import requests
 
-from notifier.notify_sim import SimulatorThread
 from notifier.notify_sim.auth import GENERAL_TOKEN_ERROR
-from tests.support.notify import (
-    EMAIL_PERSONALISATION,
-    EMAIL_TEMPLATE,
-    Keys,
-    client,
-    error_of,
-    make_keys,
-    running_sim,
-)
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return make_keys()
-
-
-@pytest.fixture
-def running(keys: Keys) -> Iterator[SimulatorThread]:
-    yield from running_sim(keys)
+from tests.support.notify import EMAIL_PERSONALISATION, EMAIL_TEMPLATE, Keys, client, error_of
 
 
 def send(thread, key):  # type: ignore[no-untyped-def]

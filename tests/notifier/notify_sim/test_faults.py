@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 from notifications_python_client.errors import HTTP503Error, HTTPError
@@ -18,19 +16,7 @@ from tests.support.notify import (
     admin,
     client,
     error_of,
-    make_keys,
-    running_sim,
 )
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return make_keys()
-
-
-@pytest.fixture
-def running(keys: Keys) -> Iterator[SimulatorThread]:
-    yield from running_sim(keys)
 
 
 def email(thread: SimulatorThread, key: str, to: str, **kwargs: object) -> dict:  # type: ignore[type-arg]

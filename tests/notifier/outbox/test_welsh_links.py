@@ -7,20 +7,18 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-from notifier.sending.delivery import Sender
-from notifier.sending.rate_limit import SendLimiter
 from notifier.shell.app import create_app
 from tests.conftest import Services
+from tests.support.app import settings_for
 from tests.support.factories import make_event, make_resident, make_subscription, record
-from tests.support.notify import DELIVERY_SETTINGS, RunningSim, make_settings
+from tests.support.notify import DELIVERY_SETTINGS, RunningSim, sender_for
 
 
 async def test_the_links_in_a_welsh_email_open_welsh_pages(
     services: Services, sim: RunningSim, pg: asyncpg.Pool, redis: Redis, aiohttp_client: Any
 ) -> None:
-    settings = make_settings(services, sim, **DELIVERY_SETTINGS)
-    notify = sim.client(timeout=2)
-    sender = Sender(pg, notify, SendLimiter(redis, notify.service_id, per_second=100), settings)
+    settings = settings_for(services, sim, **DELIVERY_SETTINGS)
+    sender = sender_for(pg, redis, sim.client(timeout=2), settings)
     welsh = await make_resident(pg, language='cy')
     english = await make_resident(pg)
     await make_subscription(pg, welsh, near='M32 0AH', radius_m=500)

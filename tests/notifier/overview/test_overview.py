@@ -13,53 +13,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-from argon2 import PasswordHasher
 
-from notifier.api import auth as api_auth
-from notifier.settings import Settings
-from notifier.shell.app import create_app
-from notifier.staff.accounts import add_staff
-from tests.conftest import Services
 from tests.support import factories
+from tests.support.api import bearer, new_token
+from tests.support.staff import sign_in_as
 
-PASSWORD = 'correct horse battery staple'
 SVG = '{http://www.w3.org/2000/svg}'
 WARD = factories.place('M32 0AH').ward_code
 
 
-@pytest.fixture
-def settings(services: Services) -> Settings:
-    return Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key='overview-secret',
-        public_url='http://tellme.test',
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> Any:
-    return await aiohttp_client(create_app(settings))
-
-
-def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-async def sign_in_as(client: Any, pg: asyncpg.Pool, email: str, *roles: str) -> None:
-    async with pg.acquire() as conn:
-        staff_id = await add_staff(conn, email, list(roles))
-        await conn.execute(
-            'update staff set password_hash = $2 where id = $1', staff_id, PasswordHasher().hash(PASSWORD)
-        )
-    client.session.cookie_jar.clear()
-    page = await client.get('/staff/sign-in')
-    form = {'csrf_token': csrf_of(await page.text()), 'email': email, 'password': PASSWORD, 'next': '/staff'}
-    assert (await client.post('/staff/sign-in', data=form, allow_redirects=False)).status == 303
-
-
 async def token_for(pg: asyncpg.Pool, role: str) -> dict[str, str]:
-    async with pg.acquire() as conn:
-        _, token = await api_auth.create_token(conn, name=f'{role} dashboard', role=role)
-    return {'Authorization': f'Bearer {token}'}
+    return bearer(await new_token(pg, role, name=f'{role} dashboard'))
 
 
 async def event(pg: asyncpg.Pool, source: str, kind: str, topic: str) -> int:

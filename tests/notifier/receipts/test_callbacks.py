@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -12,8 +11,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from notifier.sending.delivery import Sender
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from tests.support.factories import make_resident
 from tests.support.notify import CALLBACK_TOKEN, RunningSim, make_contact, make_notification, resident_of, row
 
@@ -21,16 +18,14 @@ AUTH = {'Authorization': f'Bearer {CALLBACK_TOKEN}'}
 
 
 @pytest.fixture
-async def app(
-    delivery_settings: Settings, sim: RunningSim, aiohttp_client: Callable[..., Any]
-) -> AsyncIterator[TestClient]:
-    client = await aiohttp_client(create_app(delivery_settings))
-    base = str(client.make_url(''))
+async def app(app: TestClient, sim: RunningSim) -> TestClient:
+    """The folder's app, with the simulator posting receipts and texts to it (retrying quickly)."""
+    base = str(app.make_url(''))
     sim.sim.callback_url = base + '/notify/callbacks/status'
     sim.sim.inbound_callback_url = base + '/notify/callbacks/inbound-sms'
     sim.sim.callbacks.token = CALLBACK_TOKEN
     sim.sim.callbacks.retry_interval = 0.1
-    yield client
+    return app
 
 
 def receipt(notify_id: str, reference: str | None, status: str) -> dict[str, Any]:

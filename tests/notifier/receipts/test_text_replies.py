@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 import asyncpg
 import pytest
@@ -14,17 +13,10 @@ from aiohttp.test_utils import TestClient
 from notifier.app_keys import PG
 from notifier.receipts.text_replies import intent
 from notifier.sending.delivery import Sender
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from tests.support.factories import Resident, make_resident, make_subscription
 from tests.support.notify import CALLBACK_TOKEN, RunningSim
 
 AUTH = {'Authorization': f'Bearer {CALLBACK_TOKEN}'}
-
-
-@pytest.fixture
-async def app(delivery_settings: Settings, aiohttp_client: Any) -> TestClient:
-    return await aiohttp_client(create_app(delivery_settings))
 
 
 async def text(app: TestClient, number: str, message: str) -> str:

@@ -20,14 +20,7 @@ from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import SendLimiter, next_midnight_utc
 from notifier.shell.embedded import free_port
 from tests.conftest import Services
-from tests.support.notify import (
-    SMS_TEMPLATE,
-    RunningSim,
-    make_contact,
-    make_notification,
-    resident_of,
-    row,
-)
+from tests.support.notify import SMS_TEMPLATE, RunningSim, make_contact, make_notification, resident_of, row
 
 
 async def let_time_pass(pg: asyncpg.Pool, nid: uuid.UUID) -> None:

@@ -10,16 +10,14 @@ import asyncpg
 from redis.asyncio import Redis
 
 from notifier.sending.delivery import MISCONFIGURED_PAUSE, Sender
-from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
-from tests.support.notify import RunningSim, make_notification, row
+from tests.support.notify import RunningSim, make_notification, row, sender_for
 
 
 async def test_a_revoked_key_pauses_every_channel_and_keeps_the_message(
     sim: RunningSim, delivery_settings: Settings, pg: asyncpg.Pool, redis: Redis
 ) -> None:
-    notify = sim.client(sim.revoked_key)
-    sender = Sender(pg, notify, SendLimiter(redis, notify.service_id, per_second=100), delivery_settings)
+    sender = sender_for(pg, redis, sim.client(sim.revoked_key), delivery_settings)
     first, second = await make_notification(pg), await make_notification(pg)
     assert await sender.deliver(first) == 'paused'
     stored = await row(pg, first)

@@ -8,10 +8,10 @@ import asyncpg
 from redis.asyncio import Redis
 
 from notifier.sending.delivery import Sender
-from notifier.sending.rate_limit import SendLimiter
 from tests.conftest import Services
+from tests.support.app import settings_for
 from tests.support.factories import make_event, make_resident, make_subscription, record
-from tests.support.notify import DELIVERY_SETTINGS, RunningSim, make_settings
+from tests.support.notify import DELIVERY_SETTINGS, RunningSim, sender_for
 
 
 async def _send_all(pg: asyncpg.Pool, sender: Sender) -> list[str]:
@@ -22,9 +22,8 @@ async def _send_all(pg: asyncpg.Pool, sender: Sender) -> list[str]:
 async def test_on_plain_http_emails_go_without_the_header_and_texts_never_have_it(
     services: Services, sim: RunningSim, pg: asyncpg.Pool, redis: Redis
 ) -> None:
-    settings = make_settings(services, sim, **{**DELIVERY_SETTINGS, 'public_url': 'http://localhost:8080'})
-    notify = sim.client(timeout=2)
-    sender = Sender(pg, notify, SendLimiter(redis, notify.service_id, per_second=100), settings)
+    settings = settings_for(services, sim, **{**DELIVERY_SETTINGS, 'public_url': 'http://localhost:8080'})
+    sender = sender_for(pg, redis, sim.client(timeout=2), settings)
     resident = await make_resident(pg, email=True, sms=True)
     await make_subscription(pg, resident, near='M32 0AH', radius_m=500, quiet_hours=None)
     await record(pg, make_event())
@@ -41,9 +40,8 @@ async def test_on_plain_http_emails_go_without_the_header_and_texts_never_have_i
 async def test_on_https_emails_carry_the_one_click_url(
     services: Services, sim: RunningSim, pg: asyncpg.Pool, redis: Redis
 ) -> None:
-    settings = make_settings(services, sim, **DELIVERY_SETTINGS)
-    notify = sim.client(timeout=2)
-    sender = Sender(pg, notify, SendLimiter(redis, notify.service_id, per_second=100), settings)
+    settings = settings_for(services, sim, **DELIVERY_SETTINGS)
+    sender = sender_for(pg, redis, sim.client(timeout=2), settings)
     resident = await make_resident(pg, email=True)
     await make_subscription(pg, resident, near='M32 0AH', radius_m=500)
     await record(pg, make_event())

@@ -10,14 +10,15 @@ from notifier.shell.app import create_app
 from notifier.shell.embedded import free_port
 from notifier.shell.views import HEALTH
 from tests.conftest import Services
-from tests.support.notify import RunningSim, make_settings
+from tests.support.app import settings_for
+from tests.support.notify import RunningSim
 from workers.heartbeat import Heartbeat
 
 
 async def test_healthy_when_database_redis_and_notify_answer(
     aiohttp_client: type[TestClient], services: Services, notify: RunningSim, pg: asyncpg.Pool
 ) -> None:
-    client = await aiohttp_client(create_app(make_settings(services, notify)))  # type: ignore[operator]
+    client = await aiohttp_client(create_app(settings_for(services, notify)))  # type: ignore[operator]
     response = await client.get('/healthz')
     body = await response.json()
     assert response.status == 200, body
@@ -49,7 +50,7 @@ async def test_unhealthy_when_notify_cannot_be_reached(
     aiohttp_client: type[TestClient], services: Services, notify: RunningSim
 ) -> None:
     key = notify.key
-    settings = make_settings(services, notify, notify_base_url=f'http://127.0.0.1:{free_port()}')
+    settings = settings_for(services, notify, notify_base_url=f'http://127.0.0.1:{free_port()}')
     client = await aiohttp_client(create_app(settings))  # type: ignore[operator]
     response = await client.get('/healthz')
     body = await response.json()
@@ -64,7 +65,7 @@ async def test_unhealthy_when_the_notify_key_is_wrong(
     aiohttp_client: type[TestClient], services: Services, notify: RunningSim
 ) -> None:
     stranger = sim_keys.generate_api_key('stranger')
-    settings = make_settings(services, notify, notify_api_key=stranger)
+    settings = settings_for(services, notify, notify_api_key=stranger)
     client = await aiohttp_client(create_app(settings))  # type: ignore[operator]
     body = await (await client.get('/healthz')).json()
     assert body['checks']['notify']['ok'] is False

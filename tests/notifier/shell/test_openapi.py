@@ -16,7 +16,7 @@ from notifier.api.auth import json_error
 from notifier.shell import openapi, openapi_paths
 from notifier.shell.app import create_app
 from tests.conftest import Services
-from tests.support.bulletins import settings_for
+from tests.support.app import settings_for
 
 METHODS = ('get', 'put', 'post', 'delete', 'patch')
 READS_MODEL = re.compile(r'read_body\(request, (\w+)\)')

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 
 from notifier.shell.app import create_app
 from tests.conftest import Services
-from tests.sources.bulletins.test_roles import bulletin_in
-from tests.support.bulletins import Desk, sale_ward, settings_for
+from tests.support.app import settings_for
+from tests.support.bulletins import Desk, bulletin_in, sale_ward
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = int(os.environ.get('TELLME_FUZZ_EXAMPLES', '20'))  # more: a longer hunt

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
-from io import StringIO
 from typing import Any
 
 import asyncpg
@@ -14,67 +12,15 @@ import pytest
 
 from notifier.settings import Settings
 from notifier.shell.app import create_app
-from notifier.staff import cli as staff_cli
 from notifier.staff.accounts import LOCK_AFTER
-from tests.conftest import Services
-
-SECRET = 'staff-accounts-secret'
-PASSWORD = 'correct horse battery staple'
-
-
-@pytest.fixture
-def settings(services: Services) -> Settings:
-    return Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key=SECRET,
-        public_url='http://tellme.test',
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> Any:
-    return await aiohttp_client(create_app(settings))
-
-
-async def run_cli(settings: Settings, *args: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    """The real `tellme staff` entry point (in a thread: it runs its own event loop)."""
-    out, err = StringIO(), StringIO()
-    monkeypatch.setattr(sys, 'stdout', out)
-    monkeypatch.setattr(sys, 'stderr', err)
-    try:
-        code = await asyncio.to_thread(staff_cli.main, list(args), settings)
-    finally:
-        monkeypatch.undo()
-    return code, out.getvalue(), err.getvalue()
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-async def add_with_password(client: Any, settings: Settings, email: str, *roles: str, mp: pytest.MonkeyPatch) -> None:
-    role_args = [arg for role in roles for arg in ('--role', role)]
-    code, out, _ = await run_cli(settings, 'add', email, *role_args, monkeypatch=mp)
-    assert code == 0
-    path = out.strip().removeprefix('http://tellme.test')
-    page = await client.get(path)
-    assert page.status == 200
-    done = await client.post(
-        path, data={'csrf_token': csrf_of(await page.text()), 'password': PASSWORD, 'confirm': PASSWORD},
-        allow_redirects=False,
-    )  # fmt: skip
-    assert done.status == 303
-
-
-async def sign_in(client: Any, email: str, password: str, next_path: str = '') -> Any:
-    page = await client.get('/staff/sign-in')
-    form = {'csrf_token': csrf_of(await page.text()), 'email': email, 'password': password, 'next': next_path}
-    return await client.post('/staff/sign-in', data=form, allow_redirects=False)
+from tests.support.pages import csrf_of
+from tests.support.staff import PASSWORD, add_with_password, run_cli, sign_in
 
 
 async def test_an_officer_sets_a_password_from_the_link_and_signs_in(
     client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await add_with_password(client, settings, 'Jo.Bloggs@council.example', 'case_officer', mp=monkeypatch)
+    await add_with_password(client, settings, 'Jo.Bloggs@council.example', 'case_officer')
     stored = await pg.fetchval("select password_hash from staff where email = 'jo.bloggs@council.example'")
     assert stored.startswith('$argon2id$') and PASSWORD not in stored
 
@@ -89,7 +35,7 @@ async def test_an_officer_sets_a_password_from_the_link_and_signs_in(
 
 
 async def test_a_set_password_link_works_once(client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = await run_cli(settings, 'add', 'once@council.example', '--role', 'comms', monkeypatch=monkeypatch)
+    code, out, _ = await run_cli(settings, 'add', 'once@council.example', '--role', 'comms')
     path = out.strip().removeprefix('http://tellme.test')
     page = await client.get(path)
     token = csrf_of(await page.text())
@@ -101,7 +47,7 @@ async def test_a_set_password_link_works_once(client: Any, settings: Settings, m
 async def test_a_weak_or_mistyped_password_is_refused_with_a_message(
     client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, out, _ = await run_cli(settings, 'add', 'weak@council.example', '--role', 'comms', monkeypatch=monkeypatch)
+    _, out, _ = await run_cli(settings, 'add', 'weak@council.example', '--role', 'comms')
     path = out.strip().removeprefix('http://tellme.test')
     token = csrf_of(await (await client.get(path)).text())
     short = await client.post(path, data={'csrf_token': token, 'password': 'short', 'confirm': 'short'})
@@ -113,7 +59,7 @@ async def test_a_weak_or_mistyped_password_is_refused_with_a_message(
 async def test_wrong_passwords_lock_this_address_out_and_unknown_emails_get_the_same_answer(
     client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await add_with_password(client, settings, 'lock@council.example', 'comms', mp=monkeypatch)
+    await add_with_password(client, settings, 'lock@council.example', 'comms')
     unknown = await sign_in(client, 'nobody@council.example', 'whatever it is')
     wrong = await sign_in(client, 'lock@council.example', 'not the password')
     assert 'Enter a correct email address and password' in await unknown.text()
@@ -124,7 +70,7 @@ async def test_wrong_passwords_lock_this_address_out_and_unknown_emails_get_the_
     assert (
         right_but_locked.status == 200 and 'Enter a correct email address and password' in await right_but_locked.text()
     )
-    code, out, _ = await run_cli(settings, 'reset-password', 'lock@council.example', monkeypatch=monkeypatch)
+    code, out, _ = await run_cli(settings, 'reset-password', 'lock@council.example')
     assert code == 0
     assert await pg.fetchval('select count(*) from staff_sign_in_failures') == 1, 'only the unknown email is left'
     assert (await sign_in(client, 'lock@council.example', PASSWORD)).status == 303, 'reset-password lets it in'
@@ -135,18 +81,18 @@ async def test_staff_pages_answer_only_their_roles(
 ) -> None:
     anonymous = await client.get('/staff/audit', allow_redirects=False)
     assert anonymous.status == 303 and anonymous.headers['Location'].startswith('/staff/sign-in?next=')
-    await add_with_password(client, settings, 'officer@council.example', 'case_officer', mp=monkeypatch)
+    await add_with_password(client, settings, 'officer@council.example', 'case_officer')
     await sign_in(client, 'officer@council.example', PASSWORD)
     assert (await client.get('/staff/audit')).status == 403
     await client.post('/staff/sign-out', data={'csrf_token': csrf_of(await (await client.get('/staff')).text())})
-    await add_with_password(client, settings, 'admin@council.example', 'admin', mp=monkeypatch)
+    await add_with_password(client, settings, 'admin@council.example', 'admin')
     await sign_in(client, 'admin@council.example', PASSWORD)
     audit = await client.get('/staff/audit')
     assert audit.status == 200 and 'staff.sign_in' in await audit.text()
 
 
 async def test_signing_out_ends_the_session(client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    await add_with_password(client, settings, 'out@council.example', 'comms', mp=monkeypatch)
+    await add_with_password(client, settings, 'out@council.example', 'comms')
     signed_in = await sign_in(client, 'out@council.example', PASSWORD)
     session_cookie = signed_in.cookies['tellme_staff'].value
     home = await client.get('/staff')
@@ -159,8 +105,8 @@ async def test_signing_out_ends_the_session(client: Any, settings: Settings, mon
 async def test_a_disabled_account_cannot_sign_in(
     client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await add_with_password(client, settings, 'gone@council.example', 'comms', mp=monkeypatch)
-    code, _, _ = await run_cli(settings, 'disable', 'gone@council.example', monkeypatch=monkeypatch)
+    await add_with_password(client, settings, 'gone@council.example', 'comms')
+    code, _, _ = await run_cli(settings, 'disable', 'gone@council.example')
     assert code == 0
     refused = await sign_in(client, 'gone@council.example', PASSWORD)
     assert refused.status == 200 and 'Enter a correct email address and password' in await refused.text()
@@ -168,7 +114,7 @@ async def test_a_disabled_account_cannot_sign_in(
 
 async def test_the_cli_refuses_an_unknown_role(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit):
-        await run_cli(settings, 'add', 'x@council.example', '--role', 'overlord', monkeypatch=monkeypatch)
+        await run_cli(settings, 'add', 'x@council.example', '--role', 'overlord')
 
 
 # --- guessing: a stranger cannot lock an officer out, nor learn who has an account ---------------------------------
@@ -179,10 +125,7 @@ async def proxied(aiohttp_client: Any, settings: Settings, pg: asyncpg.Pool, red
 
 
 async def sign_in_from(client: Any, ip: str, email: str, password: str) -> Any:
-    headers = {'X-Forwarded-For': ip}
-    page = await client.get('/staff/sign-in', headers=headers)
-    form = {'csrf_token': csrf_of(await page.text()), 'email': email, 'password': password, 'next': ''}
-    return await client.post('/staff/sign-in', data=form, headers=headers, allow_redirects=False)
+    return await sign_in(client, email, password, headers={'X-Forwarded-For': ip})
 
 
 def answer_of(html: str, email: str) -> str:
@@ -195,7 +138,7 @@ def answer_of(html: str, email: str) -> str:
 async def test_a_locked_account_and_an_unknown_email_get_the_same_answer(
     proxied: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await add_with_password(proxied, settings, 'real@council.example', 'comms', mp=monkeypatch)
+    await add_with_password(proxied, settings, 'real@council.example', 'comms')
     for _ in range(LOCK_AFTER):
         await sign_in_from(proxied, '203.0.113.7', 'real@council.example', 'a wrong guess')
     locked = await sign_in_from(proxied, '203.0.113.7', 'real@council.example', PASSWORD)
@@ -213,7 +156,7 @@ async def test_a_locked_account_and_an_unknown_email_get_the_same_answer(
 async def test_a_stranger_cannot_lock_an_officer_out(
     proxied: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await add_with_password(proxied, settings, 'targeted@council.example', 'case_officer', mp=monkeypatch)
+    await add_with_password(proxied, settings, 'targeted@council.example', 'case_officer')
     for _ in range(3 * LOCK_AFTER):
         await sign_in_from(proxied, '203.0.113.7', 'targeted@council.example', 'a wrong guess')
     stranger = await sign_in_from(proxied, '203.0.113.7', 'targeted@council.example', PASSWORD)
@@ -227,7 +170,7 @@ async def test_many_failures_for_one_account_slow_it_down_without_locking_it(
 ) -> None:
     from notifier.staff import accounts as staff_accounts
 
-    await add_with_password(proxied, settings, 'sprayed@council.example', 'comms', mp=monkeypatch)
+    await add_with_password(proxied, settings, 'sprayed@council.example', 'comms')
     waits: list[float] = []
 
     async def no_wait(seconds: float) -> None:
@@ -245,7 +188,7 @@ async def test_many_failures_for_one_account_slow_it_down_without_locking_it(
 async def test_failed_sign_ins_are_in_the_audit_log_without_the_password(
     proxied: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    await add_with_password(proxied, settings, 'audited@council.example', 'comms', mp=monkeypatch)
+    await add_with_password(proxied, settings, 'audited@council.example', 'comms')
     staff_id = await pg.fetchval("select id from staff where email = 'audited@council.example'")
     before = await pg.fetchval('select coalesce(max(id), 0) from audit_log')
     secret = 'Tr0ub4dor&3-not-it'
@@ -277,7 +220,7 @@ async def test_a_password_check_does_not_stall_other_requests(
 
     from notifier.staff import accounts as staff_accounts
 
-    await add_with_password(client, settings, 'slow@council.example', 'comms', mp=monkeypatch)
+    await add_with_password(client, settings, 'slow@council.example', 'comms')
     real = staff_accounts._hasher
     started, finished = threading.Event(), []
 
@@ -308,7 +251,7 @@ async def test_a_password_check_does_not_stall_other_requests(
 async def test_the_audit_log_pages_from_any_number_typed_without_an_error(
     client: Any, settings: Settings, pg: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, before: str
 ) -> None:
-    await add_with_password(client, settings, 'pager@council.example', 'admin', mp=monkeypatch)
+    await add_with_password(client, settings, 'pager@council.example', 'admin')
     await sign_in(client, 'pager@council.example', PASSWORD)
     page = await client.get('/staff/audit', params={'before': before})
     assert page.status == 200, 'a number too big for the database, or a digit that is not 0-9, is no 500'

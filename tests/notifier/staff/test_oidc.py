@@ -25,6 +25,8 @@ from notifier.shell.app import create_app
 from notifier.staff.accounts import add_staff, disable
 from notifier.staff.oidc import roles_from
 from tests.conftest import Services
+from tests.support.app import settings_for
+from tests.support.staff import run_cli
 
 CLIENT_ID = 'tellme-client-id'
 CLIENT_SECRET = 'tellme-client-secret-value'
@@ -106,17 +108,15 @@ async def provider(aiohttp_server: Any) -> FakeProvider:
     return fake
 
 
-def settings_for(services: Services, provider: FakeProvider, **extra: Any) -> Settings:
-    return Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key='oidc-test-secret',
-        public_url=PUBLIC, oidc_issuer=provider.url, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
-        **extra,
-    )  # fmt: skip
+def oidc_settings(services: Services, provider: FakeProvider, **extra: Any) -> Settings:
+    return settings_for(services, secret_key='oidc-test-secret', public_url=PUBLIC, oidc_issuer=provider.url,
+                        oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET, **extra)  # fmt: skip
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, services: Services, provider: FakeProvider) -> Any:
-    return await aiohttp_client(create_app(settings_for(services, provider)))
+def settings(services: Services, provider: FakeProvider) -> Settings:
+    """The app signs staff in through the fake provider (the `client` fixture runs on these)."""
+    return oidc_settings(services, provider)
 
 
 async def through_provider(client: Any, next_path: str = '/staff', *, state: str | None = None) -> Any:
@@ -255,7 +255,7 @@ async def test_a_disabled_account_or_a_different_subject_is_refused(
 async def test_roles_can_come_from_the_providers_roles_claim(
     aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    client = await aiohttp_client(create_app(settings_for(services, provider, oidc_roles_claim='roles')))
+    client = await aiohttp_client(create_app(oidc_settings(services, provider, oidc_roles_claim='roles')))
     provider.identity = {'sub': 'n1', 'email': 'new.starter@council.example', 'email_verified': True,
                          'name': 'New Starter', 'roles': ['TellMe.Comms', 'Something.Else']}  # fmt: skip
     assert (await through_provider(client, '/staff/overview')).status == 200
@@ -286,7 +286,7 @@ def test_half_configured_council_sign_in_is_refused_at_start_up() -> None:
 
 
 async def test_without_settings_there_is_no_council_sign_in(aiohttp_client: Any, services: Services) -> None:
-    settings = Settings(database_url=services.database_url, redis_url=services.redis_url, secret_key='s')
+    settings = settings_for(services, secret_key='s')
     client = await aiohttp_client(create_app(settings))
     assert (await client.get('/staff/sign-in/oidc', allow_redirects=False)).status == 404
 
@@ -295,8 +295,8 @@ async def test_a_provider_that_cannot_be_reached_gets_a_clear_page(aiohttp_clien
     with socket.socket() as spare:
         spare.bind(('127.0.0.1', 0))
         closed = f'http://127.0.0.1:{spare.getsockname()[1]}'
-    settings = Settings(database_url=services.database_url, redis_url=services.redis_url, secret_key='s',
-                        oidc_issuer=closed, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET)  # fmt: skip
+    settings = settings_for(services, secret_key='s', oidc_issuer=closed, oidc_client_id=CLIENT_ID,
+                            oidc_client_secret=CLIENT_SECRET)  # fmt: skip
     client = await aiohttp_client(create_app(settings))
     start = await client.get('/staff/sign-in/oidc', allow_redirects=False)
     assert start.status == 503 and 'sign-in service cannot be reached just now' in await start.text()
@@ -326,7 +326,7 @@ async def test_a_code_used_twice_is_refused(
 async def test_an_issuer_that_does_not_match_the_discovery_document_is_named_in_the_log(
     aiohttp_client: Any, services: Services, provider: FakeProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = settings_for(services, provider).model_copy(update={'oidc_issuer': provider.url + '/tenant-by-name'})
+    settings = oidc_settings(services, provider).model_copy(update={'oidc_issuer': provider.url + '/tenant-by-name'})
     client = await aiohttp_client(create_app(settings))
     start = await client.get('/staff/sign-in/oidc', allow_redirects=False)
     assert start.status == 503
@@ -340,14 +340,6 @@ def test_role_names_are_read_the_ways_councils_write_them() -> None:
 
 
 # --- whose account: a verified email binds once, where an administrator allowed it; then the subject decides ------
-async def run_staff_cli(settings: Settings, *args: str) -> int:
-    import asyncio
-
-    from notifier.staff import cli as staff_cli
-
-    return await asyncio.to_thread(staff_cli.main, list(args), settings)
-
-
 @pytest.mark.parametrize(
     'identity',
     [
@@ -361,11 +353,11 @@ async def run_staff_cli(settings: Settings, *args: str) -> int:
 async def test_an_email_the_provider_does_not_vouch_for_binds_nothing(
     aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool, identity: dict[str, Any]
 ) -> None:
-    settings = settings_for(services, provider)
+    settings = oidc_settings(services, provider)
     client = await aiohttp_client(create_app(settings))
     async with pg.acquire() as conn:
         await add_staff(conn, 'jo@council.example', ['admin'])
-    assert await run_staff_cli(settings, 'allow-oidc', 'jo@council.example') == 0
+    assert (await run_cli(settings, 'allow-oidc', 'jo@council.example'))[0] == 0
     provider.identity = identity
     back = await through_provider(client)
     assert back.status == 403 and 'did not tell us a verified email address' in await back.text()
@@ -376,7 +368,7 @@ async def test_an_email_the_provider_does_not_vouch_for_binds_nothing(
 async def test_an_existing_account_is_bound_only_where_an_administrator_allowed_it(
     aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    settings = settings_for(services, provider)
+    settings = oidc_settings(services, provider)
     client = await aiohttp_client(create_app(settings))
     async with pg.acquire() as conn:
         await add_staff(conn, 'jo@council.example', ['admin'])
@@ -387,7 +379,7 @@ async def test_an_existing_account_is_bound_only_where_an_administrator_allowed_
     entry = await pg.fetchrow("select details from audit_log where action = 'staff.sign_in_refused'")
     assert entry['details'] == {'method': 'oidc', 'reason': 'not-allowed'}
 
-    assert await run_staff_cli(settings, 'allow-oidc', 'jo@council.example') == 0
+    assert (await run_cli(settings, 'allow-oidc', 'jo@council.example'))[0] == 0
     assert (await through_provider(client)).status == 200
     assert await signed_in_as(client) == 'jo@council.example'
     bound = await pg.fetchrow('select oidc_issuer, oidc_subject, oidc_link_allowed_at from staff')
@@ -401,9 +393,9 @@ async def test_an_existing_account_is_bound_only_where_an_administrator_allowed_
 async def test_staff_add_with_oidc_allows_the_first_council_sign_in(
     aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    settings = settings_for(services, provider)
+    settings = oidc_settings(services, provider)
     client = await aiohttp_client(create_app(settings))
-    assert await run_staff_cli(settings, 'add', 'new@council.example', '--role', 'comms', '--oidc') == 0
+    assert (await run_cli(settings, 'add', 'new@council.example', '--role', 'comms', '--oidc'))[0] == 0
     provider.identity = {'sub': 'entra-new', 'email': 'new@council.example', 'email_verified': True}
     assert (await through_provider(client)).status == 200
     assert await signed_in_as(client) == 'new@council.example'
@@ -412,9 +404,9 @@ async def test_staff_add_with_oidc_allows_the_first_council_sign_in(
 async def test_once_bound_the_subject_decides_whatever_the_email_says(
     aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    settings = settings_for(services, provider)
+    settings = oidc_settings(services, provider)
     client = await aiohttp_client(create_app(settings))
-    assert await run_staff_cli(settings, 'add', 'jo@council.example', '--role', 'comms', '--oidc') == 0
+    assert (await run_cli(settings, 'add', 'jo@council.example', '--role', 'comms', '--oidc'))[0] == 0
     provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'email_verified': True}
     assert (await through_provider(client)).status == 200
     client.session.cookie_jar.clear()
@@ -429,9 +421,9 @@ async def test_once_bound_the_subject_decides_whatever_the_email_says(
 async def test_entra_can_vouch_for_the_email_with_xms_edov(
     aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    settings = settings_for(services, provider, oidc_email_verified_claim='xms_edov')
+    settings = oidc_settings(services, provider, oidc_email_verified_claim='xms_edov')
     client = await aiohttp_client(create_app(settings))
-    assert await run_staff_cli(settings, 'add', 'jo@council.example', '--role', 'comms', '--oidc') == 0
+    assert (await run_cli(settings, 'add', 'jo@council.example', '--role', 'comms', '--oidc'))[0] == 0
     provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'email_verified': True}
     assert (await through_provider(client)).status == 403, 'only the claim configured counts'
     provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'xms_edov': True}

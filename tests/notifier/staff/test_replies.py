@@ -10,16 +10,8 @@ import pytest
 
 from notifier.settings import Settings
 from notifier.shell.app import create_app
-from tests.conftest import Services
-from tests.notifier.staff.test_accounts import PASSWORD, add_with_password, csrf_of, sign_in
-
-
-@pytest.fixture
-def settings(services: Services) -> Settings:
-    return Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key='replies-secret',
-        public_url='http://tellme.test',
-    )  # fmt: skip
+from tests.support.pages import csrf_of
+from tests.support.staff import PASSWORD, add_with_password, sign_in
 
 
 async def test_a_text_for_staff_is_listed_masked_and_goes_once_dealt_with(
@@ -35,7 +27,7 @@ async def test_a_text_for_staff_is_listed_masked_and_goes_once_dealt_with(
         {'source_number': '447700900123', 'message': 'My bin was not collected on Tuesday', 'id': 'x'},
     )
     assert (await client.get('/staff/replies', allow_redirects=False)).status == 303
-    await add_with_password(client, settings, 'comms@council.example', 'comms', mp=monkeypatch)
+    await add_with_password(client, settings, 'comms@council.example', 'comms')
     await sign_in(client, 'comms@council.example', PASSWORD)
     page = await client.get('/staff/replies')
     html = await page.text()
@@ -52,6 +44,6 @@ async def test_only_case_officers_comms_and_admins_see_them(
     aiohttp_client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = await aiohttp_client(create_app(settings))
-    await add_with_password(client, settings, 'approver@council.example', 'approver', mp=monkeypatch)
+    await add_with_password(client, settings, 'approver@council.example', 'approver')
     await sign_in(client, 'approver@council.example', PASSWORD)
     assert (await client.get('/staff/replies')).status == 403

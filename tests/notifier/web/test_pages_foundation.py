@@ -9,20 +9,10 @@ from typing import Any
 
 import pytest
 
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from notifier.web.rendering import PAGES, strings
-from tests.conftest import Services
 
 SECRET = 'pages-foundation-secret'
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services) -> Any:
-    settings = Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key=SECRET, council_name='Testshire'
-    )
-    return await aiohttp_client(create_app(settings))
+pytestmark = pytest.mark.settings(secret_key=SECRET, council_name='Testshire')  # for the `client` fixture
 
 
 async def test_the_start_page_uses_gov_uk_frontend_from_our_own_server(client: Any) -> None:

@@ -10,21 +10,13 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from notifier.web import throttle
 from subscriptions.residents import one_time
 from subscriptions.residents.one_time import CodeCheck
-from tests.conftest import Services
 from tests.support.factories import make_resident
 
 SECRET = b'security-parts-secret'
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services) -> Any:
-    settings = Settings(database_url=services.database_url, redis_url=services.redis_url, secret_key=SECRET.decode())
-    return await aiohttp_client(create_app(settings))
+pytestmark = pytest.mark.settings(secret_key=SECRET.decode())  # for the `client` fixture
 
 
 async def test_a_form_posted_without_our_token_is_refused_with_a_page_that_says_what_to_do(client: Any) -> None:

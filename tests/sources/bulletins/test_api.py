@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 
 from notifier.shell.app import create_app
 from tests.conftest import Services
-from tests.support.bulletins import SALE_WARD, Desk, sale_ward, settings_for
+from tests.support.app import settings_for
+from tests.support.bulletins import SALE_WARD, Desk, sale_ward
 
 BODY = {'title': 'Water supply off in Sale', 'message': 'Water is off until 6pm today.', 'topics': ['*'],
         'area': 'wards', 'wards': [SALE_WARD], 'channels': ['email', 'sms'], 'urgency': 'urgent'}  # fmt: skip

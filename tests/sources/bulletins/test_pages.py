@@ -16,8 +16,10 @@ from notifier import audit
 from notifier.sending.delivery import Sender
 from notifier.shell.app import create_app
 from tests.conftest import Services
-from tests.support.bulletins import SALE_WARD, Desk, csrf_of, sale_ward, section, settings_for, text_of
+from tests.support.app import settings_for
+from tests.support.bulletins import SALE_WARD, Desk, sale_ward
 from tests.support.notify import RunningSim
+from tests.support.pages import csrf_of, section, text_of
 from workers.bulletins import send_due_bulletins
 
 

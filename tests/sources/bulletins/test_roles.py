@@ -12,31 +12,14 @@ from redis.asyncio import Redis
 
 from notifier import audit
 from notifier.shell.app import create_app
-from sources.bulletins import flow as bulletins
-from sources.bulletins.drafts import Draft, resolve
 from tests.conftest import Services
-from tests.support.bulletins import SALE_WARD, Desk, csrf_of, sale_ward, settings_for
+from tests.support.app import settings_for
+from tests.support.bulletins import SALE_WARD, Desk, bulletin_in, sale_ward
+from tests.support.pages import csrf_of
 
-OTHER = audit.Actor('token', 999_999, 'another team')
 VIEW, COMPOSE, APPROVE = ('comms', 'approver', 'admin'), ('comms', 'admin'), ('approver', 'admin')
 GOOD_FORM = [('title', 'Road closed'), ('message', 'The high street is closed today.'), ('topics', 'bulletins'),
              ('area', 'wards'), ('wards', SALE_WARD), ('channels', 'email'), ('urgency', 'normal')]  # fmt: skip
-
-
-async def bulletin_in(pg: asyncpg.Pool, state: str) -> int:
-    """A bulletin composed by someone else, brought to `state`."""
-    draft = Draft(title='Test', message='Hello', area='wards', wards=SALE_WARD, channels=['email'])
-    async with pg.acquire() as conn:
-        target, _ = await resolve(conn, draft)
-        assert target is not None
-        made = await bulletins.create(conn, draft, target, OTHER)
-        if state == 'awaiting_approval':
-            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=0)
-        elif state in ('sending', 'paused'):
-            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=1000)
-            if state == 'paused':
-                await bulletins.pause(conn, made, OTHER)
-    return made
 
 
 # (method, path with {id}, the state the bulletin must be in, roles that may, the audit action a success writes)

@@ -3,20 +3,14 @@ only when made with --may-verify. Through real HTTP against the app, PostgreSQL,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
-from notifier.api import auth as api_auth
 from notifier.sending.delivery import Sender
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from tests.conftest import Services
+from tests.support.api import Api
 from tests.support.cli import tellme
 from tests.support.factories import make_event
 from tests.support.notify import RunningSim
@@ -31,40 +25,11 @@ def update(reference: str = 'FMS-1', **overrides: Any) -> tuple[str, dict[str, A
     return f'/api/cases/{reference}/updates', body | overrides
 
 
-@dataclass
-class Api:
-    client: TestClient
-    pg: asyncpg.Pool
-    settings: Settings
-
-    async def token(self, role: str = 'system', *, name: str = 'FixMyStreet', **scope: Any) -> str:
-        async with self.pg.acquire() as conn:
-            _, token = await api_auth.create_token(conn, name=name, role=role, **scope)
-        return token
-
-    async def post(self, path: str, body: Any, token: str) -> tuple[int, dict[str, Any]]:
-        response = await self.client.post(path, json=body, headers={'Authorization': f'Bearer {token}'})
-        return response.status, await response.json()
-
-    async def count(self, table: str) -> int:
-        return await self.pg.fetchval(f'select count(*) from {table}')
-
-    async def outbox(self, purpose: str) -> list[asyncpg.Record]:
-        return await self.pg.fetch('select * from notifications where purpose = $1 order by created_at', purpose)
-
-
-@pytest.fixture
-async def api(
-    aiohttp_client: Any, pg: asyncpg.Pool, delivery_settings: Settings, sim: RunningSim
-) -> AsyncIterator[Api]:
-    yield Api(await aiohttp_client(create_app(delivery_settings)), pg, delivery_settings)
-
-
 # --- tokens bound to sources ---------------------------------------------------------------------------------
 
 
 async def test_a_token_bound_to_sources_may_push_for_them_only(api: Api) -> None:
-    token = await api.token(sources=['fixmystreet', 'uniform'])
+    token = await api.new_token(sources=['fixmystreet', 'uniform'])
     status, body = await api.post(*update(source='highways'), token)
     assert status == 403, body
     assert body['message'] == "this token may not push for the source 'highways': it is bound to fixmystreet, uniform"
@@ -81,7 +46,7 @@ async def test_a_token_bound_to_sources_may_push_for_them_only(api: Api) -> None
 
 
 async def test_a_bound_token_cannot_change_anything_that_names_no_source(api: Api) -> None:
-    token = await api.token(sources=['fixmystreet'])
+    token = await api.new_token(sources=['fixmystreet'])
     signup = {'email': 'someone@example.com', 'kind': 'topic', 'topics': ['planning']}
     status, body = await api.post('/api/subscriptions', signup, token)
     assert status == 403 and 'bound to the sources fixmystreet' in body['message']
@@ -91,13 +56,13 @@ async def test_a_bound_token_cannot_change_anything_that_names_no_source(api: Ap
 
 
 async def test_an_unbound_token_still_pushes_for_any_source(api: Api) -> None:
-    token = await api.token()  # as every token made before sources could be bound
+    token = await api.new_token()  # as every token made before sources could be bound
     assert (await api.post(*update(source='highways'), token))[0] == 201
     assert (await api.post(*update(source='fixmystreet'), token))[0] == 201
 
 
 async def test_an_expired_token_is_401_saying_so(api: Api) -> None:
-    token = await api.token(sources=['fixmystreet'], days=30)
+    token = await api.new_token(sources=['fixmystreet'], days=30)
     await api.pg.execute(
         "update api_tokens set created_at = now() - interval '31 days', expires_at = now() - interval '1 day'"
     )
@@ -119,7 +84,7 @@ async def test_an_expired_token_is_401_saying_so(api: Api) -> None:
 async def test_verified_from_a_token_without_may_verify_needs_the_reporter_to_confirm(
     api: Api, sender: Sender, sim: RunningSim, role: str, scope: dict[str, Any]
 ) -> None:
-    token = await api.token(role, **scope)
+    token = await api.new_token(role, **scope)
     status, body = await api.post(*update(reporter=REPORTER), token)
     assert status == 201, body
     assert body['subscribed'] is True and body['subscription']['status'] == 'pending' and body['matched'] == 0
@@ -145,7 +110,7 @@ async def test_verified_from_a_token_without_may_verify_needs_the_reporter_to_co
 
 
 async def test_verified_from_a_may_verify_token_subscribes_at_once(api: Api, sim: RunningSim) -> None:
-    token = await api.token(sources=['fixmystreet'], may_verify=True)
+    token = await api.new_token(sources=['fixmystreet'], may_verify=True)
     status, body = await api.post(*update(reporter=REPORTER), token)
     assert status == 201, body
     assert body['subscription']['status'] == 'active' and body['matched'] == 2 and body['warnings'] == []
@@ -154,7 +119,7 @@ async def test_verified_from_a_may_verify_token_subscribes_at_once(api: Api, sim
 
 
 async def test_the_consent_record_says_what_was_agreed_by_whom_and_when(api: Api) -> None:
-    token = await api.token(name='FixMyStreet Trafford', sources=['fixmystreet'])
+    token = await api.new_token(name='FixMyStreet Trafford', sources=['fixmystreet'])
     status, body = await api.post(*update('FMS-77', reporter=REPORTER), token)
     assert status == 201, body
     consent = await api.pg.fetchrow('select * from consents')

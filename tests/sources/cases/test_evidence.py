@@ -4,37 +4,20 @@ Times are moved in the database instead of waiting."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any
 
-import asyncpg
-import pytest
 from redis.asyncio import Redis
 
 from notifier.sending.delivery import Sender
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from templates.registry import REGISTRY
-from tests.conftest import TRUNCATE_ALL
-from tests.support.cases import REFERENCE, REPORTER, SOURCE, Office, csrf_of, receipts_to, section, text_of
+from tests.support.cases import REFERENCE, REPORTER, SOURCE, Office
 from tests.support.factories import make_resident, make_subscription
 from tests.support.notify import RunningSim
+from tests.support.pages import csrf_of, section, text_of
 from workers.evidence import evidence_reminders
 
 UPDATE_PAGE = f'/staff/cases/update?reference={REFERENCE}&source={SOURCE}'
 CASE_PAGE = f'/staff/cases?reference={REFERENCE}&source={SOURCE}'
-
-
-@pytest.fixture
-async def office(
-    aiohttp_client: Any, pg: asyncpg.Pool, delivery_settings: Settings, sim: RunningSim
-) -> AsyncIterator[Office]:
-    await pg.execute(TRUNCATE_ALL)  # whatever an earlier test left behind without the pg fixture
-    settings = delivery_settings.model_copy(update={'public_url': 'http://tellme.test'})  # cookies over plain HTTP
-    client = await aiohttp_client(create_app(settings))
-    receipts_to(client, sim)
-    yield Office(client, pg, settings, sim)
 
 
 async def ask_for_evidence(office: Office, due: date) -> None:

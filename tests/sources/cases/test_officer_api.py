@@ -3,28 +3,19 @@ updates endpoint; the open requests for evidence; the stage templates (read by o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 
-from notifier.settings import Settings
-from notifier.shell.app import create_app
-from tests.conftest import TRUNCATE_ALL
 from tests.support.cases import REFERENCE, SOURCE, Office
-from tests.support.notify import RunningSim
 
 
 @pytest.fixture
-async def office(
-    aiohttp_client: Any, pg: asyncpg.Pool, delivery_settings: Settings, sim: RunningSim
-) -> AsyncIterator[Office]:
-    await pg.execute(TRUNCATE_ALL)  # whatever an earlier test left behind without the pg fixture
-    office = Office(await aiohttp_client(create_app(delivery_settings)), pg, delivery_settings, sim)
+async def office(office: Office) -> Office:
+    """The folder's office, with a case whose reporter is subscribed."""
     await office.case_with_reporter()
-    yield office
+    return office
 
 
 async def call(office: Office, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:

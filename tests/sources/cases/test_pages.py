@@ -3,44 +3,20 @@ the resident will read it, and send it; the resident gets it through Notify and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any
 
 import asyncpg
 import pytest
 
 from notifier.sending.delivery import Sender
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from templates.registry import REGISTRY
-from tests.conftest import TRUNCATE_ALL
-from tests.support.cases import (
-    REFERENCE,
-    REPORTER,
-    SOURCE,
-    Office,
-    csrf_of,
-    receipts_to,
-    section,
-    text_of,
-    wait_until,
-)
+from tests.support.cases import REFERENCE, REPORTER, SOURCE, Office
 from tests.support.notify import RunningSim
+from tests.support.pages import csrf_of, section, text_of
+from tests.support.waiting import wait_until
 
 CASE_PAGE = f'/staff/cases?reference={REFERENCE}'
 UPDATE_PAGE = f'/staff/cases/update?reference={REFERENCE}&source={SOURCE}'
-
-
-@pytest.fixture
-async def office(
-    aiohttp_client: Any, pg: asyncpg.Pool, delivery_settings: Settings, sim: RunningSim
-) -> AsyncIterator[Office]:
-    await pg.execute(TRUNCATE_ALL)  # whatever an earlier test left behind without the pg fixture
-    settings = delivery_settings.model_copy(update={'public_url': 'http://tellme.test'})  # cookies over plain HTTP
-    client = await aiohttp_client(create_app(settings))
-    receipts_to(client, sim)
-    yield Office(client, pg, settings, sim)
 
 
 async def deliver_all(office: Office, sender: Sender, purpose: str = 'event') -> list[asyncpg.Record]:

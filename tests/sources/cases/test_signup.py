@@ -3,19 +3,13 @@ and what they were told; the resident gets a confirmation they can cancel (a lin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-import asyncpg
 import pytest
 
 from notifier.sending.delivery import Sender
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from templates.registry import REGISTRY
-from tests.conftest import TRUNCATE_ALL
-from tests.support.cases import REFERENCE, SOURCE, Office, receipts_to, section, text_of
+from tests.support.cases import REFERENCE, SOURCE, Office
 from tests.support.notify import RunningSim
+from tests.support.pages import section, text_of
 
 SUBSCRIBE = f'/staff/cases/subscribe?reference={REFERENCE}&source={SOURCE}'
 TOLD = 'We will write to you when your case FMS-20417 changes, until it is closed. Call us to stop.'
@@ -23,17 +17,11 @@ ADDRESS = 'Flat 2\n10 King Street\nStretford\nM32 0AH'
 
 
 @pytest.fixture
-async def office(
-    aiohttp_client: Any, pg: asyncpg.Pool, delivery_settings: Settings, sim: RunningSim
-) -> AsyncIterator[Office]:
-    await pg.execute(TRUNCATE_ALL)  # whatever an earlier test left behind without the pg fixture
-    settings = delivery_settings.model_copy(update={'public_url': 'http://tellme.test'})  # cookies over plain HTTP
-    client = await aiohttp_client(create_app(settings))
-    receipts_to(client, sim)
-    office = Office(client, pg, settings, sim)
+async def office(office: Office) -> Office:
+    """The folder's office, with a case whose reporter is subscribed and a case officer signed in."""
     await office.case_with_reporter()
     await office.staff('officer@council.example', 'case_officer')
-    yield office
+    return office
 
 
 def consent(**fields: str) -> dict[str, str]:

@@ -4,28 +4,13 @@ message saying what to fix; officers start from the new wording at once; every c
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
-from typing import Any
 
-import asyncpg
 import pytest
 
-from notifier.settings import Settings
-from notifier.shell.app import create_app
-from tests.conftest import TRUNCATE_ALL
-from tests.support.cases import REFERENCE, SOURCE, Office, csrf_of, section, text_of
-from tests.support.notify import RunningSim
+from tests.support.cases import REFERENCE, SOURCE, Office
+from tests.support.pages import csrf_of, section, text_of
 
 EDIT = '/staff/case-templates/resolved'
-
-
-@pytest.fixture
-async def office(
-    aiohttp_client: Any, pg: asyncpg.Pool, delivery_settings: Settings, sim: RunningSim
-) -> AsyncIterator[Office]:
-    await pg.execute(TRUNCATE_ALL)  # whatever an earlier test left behind without the pg fixture
-    settings = delivery_settings.model_copy(update={'public_url': 'http://tellme.test'})  # cookies over plain HTTP
-    yield Office(await aiohttp_client(create_app(settings)), pg, settings, sim)
 
 
 @pytest.mark.parametrize(

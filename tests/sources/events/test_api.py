@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-import pytest
-from aiohttp.test_utils import TestClient
-
 from notifier.api import auth as api_auth
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from tests.conftest import Services
+from tests.support.api import Api
 from tests.support.cli import tellme
 from tests.support.factories import make_event, make_resident, make_subscription
-from tests.support.notify import RunningSim, make_settings
-
-
-@dataclass
-class Api:
-    client: TestClient
-    pg: asyncpg.Pool
-    settings: Settings
-
-    async def token(self, role: str, *, days: int | None = None) -> str:
-        async with self.pg.acquire() as conn:
-            _, token = await api_auth.create_token(conn, name=f'test {role}', role=role, days=days)
-        return token
-
-    async def post(self, path: str, body: Any, token: str | None) -> tuple[int, dict[str, Any]]:
-        headers = {'Authorization': f'Bearer {token}'} if token else {}
-        response = await self.client.post(path, json=body, headers=headers)
-        return response.status, await response.json()
-
-
-@pytest.fixture
-async def api(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, app_notify: RunningSim) -> AsyncIterator[Api]:
-    settings = make_settings(
-        services, app_notify, secret_key='api-test-secret', public_url='https://tellme.example.gov.uk'
-    )
-    yield Api(await aiohttp_client(create_app(settings)), pg, settings)
 
 
 def event_body(**overrides: Any) -> dict[str, Any]:
@@ -61,14 +28,14 @@ async def test_no_token_is_401_and_says_how_to_send_one(api: Api) -> None:
 
 async def test_an_unknown_revoked_or_expired_token_is_401(api: Api) -> None:
     assert (await api.post('/api/events', event_body(), 'tellme_' + 'x' * 43))[0] == 401
-    token = await api.token('system')
+    token = await api.new_token('system')
     async with api.pg.acquire() as conn:
         token_id = await conn.fetchval('select id from api_tokens where token_hash = $1', api_auth.hash_token(token))
         assert await api_auth.revoke_token(conn, token_id)
         assert not await api_auth.revoke_token(conn, token_id)
     status, body = await api.post('/api/events', event_body(), token)
     assert status == 401 and 'not valid' in body['message'] and 'revoked on' in body['message']
-    expired = await api.token('system', days=1)
+    expired = await api.new_token('system', days=1)
     await api.pg.execute(
         "update api_tokens set expires_at = now() - interval '1 second', created_at = now() - interval '2 days'"
     )
@@ -78,20 +45,20 @@ async def test_an_unknown_revoked_or_expired_token_is_401(api: Api) -> None:
 
 
 async def test_a_token_whose_role_may_not_do_it_is_403(api: Api) -> None:
-    status, body = await api.post('/api/events', event_body(), await api.token('approver'))
+    status, body = await api.post('/api/events', event_body(), await api.new_token('approver'))
     assert status == 403 and 'approver' in body['message']
     # a case officer may push case events only; comms send bulletins through the bulletin flow, not here
-    status, body = await api.post('/api/events', event_body(), await api.token('case_officer'))
+    status, body = await api.post('/api/events', event_body(), await api.new_token('case_officer'))
     assert status == 403 and body['errors'] == {'topic': 'not allowed'}
-    comms = await api.token('comms')
+    comms = await api.new_token('comms')
     status, _ = await api.post('/api/events', event_body(kind='bulletin.published', topic='bulletins/roads'), comms)
     assert status == 403
-    assert (await api.post('/api/events', event_body(), await api.token('admin')))[0] == 201
+    assert (await api.post('/api/events', event_body(), await api.new_token('admin')))[0] == 201
     assert await api.pg.fetchval('select count(*) from events') == 1
 
 
 async def test_only_the_hash_is_stored_and_use_is_recorded(api: Api) -> None:
-    token = await api.token('system')
+    token = await api.new_token('system')
     assert token.startswith('tellme_') and len(token) >= 7 + 43  # 256 random bits
     row = await api.pg.fetchrow('select token_hash, last_used_at from api_tokens')
     assert row['token_hash'] == api_auth.hash_token(token) and token not in row['token_hash']
@@ -123,7 +90,7 @@ async def test_staff_cli_prints_a_token_once_lists_and_revokes_it(api: Api, serv
 
 
 async def test_a_bad_event_is_400_naming_each_field_and_nothing_is_written(api: Api) -> None:
-    token = await api.token('system')
+    token = await api.new_token('system')
     body = event_body()
     body.update(lat=80.0, kind='Planning New', colour='blue')
     del body['title']
@@ -143,7 +110,7 @@ async def test_a_new_event_is_matched_and_queued_then_the_same_again_is_unchange
     await make_subscription(api.pg, near, near='M32 0AH', radius_m=500)
     far = await make_resident(api.pg)
     await make_subscription(api.pg, far, at=(53.48, -2.24), radius_m=200)  # central Manchester, 5 km away
-    token = await api.token('system')
+    token = await api.new_token('system')
     body = event_body()
     status, answer = await api.post('/api/events', body, token)
     assert status == 201

@@ -9,12 +9,12 @@ from typing import Any
 import asyncpg
 
 from notifier.api import auth as api_auth
-from notifier.settings import Settings
 from notifier.shell.app import create_app
 from sources.feeds import health, registry
 from sources.feeds.polling import LOCK_CLASS, poll_source
 from tests.conftest import Services
 from tests.support import FIXTURES
+from tests.support.app import settings_for
 from tests.support.factories import load_sample_postcodes, make_resident, make_subscription
 from tests.support.feeds import REGISTER, Doc, FeedServer
 from workers.polling import poll_due_sources
@@ -135,8 +135,7 @@ async def test_secret_headers_are_sent_but_never_shown(
     await poll_source(pg, 'keyed', now=NOW, secrets=keys)
     assert feeds.requests[0][1]['X-Api-Key'] == 'sk-very-secret-1234'
 
-    client = await aiohttp_client(create_app(Settings(database_url=services.database_url,
-                                                      redis_url=services.redis_url)))  # fmt: skip
+    client = await aiohttp_client(create_app(settings_for(services)))
     async with pg.acquire() as conn:
         _, admin = await api_auth.create_token(conn, name='ops', role='admin', days=None)
         _, officer = await api_auth.create_token(conn, name='officer', role='case_officer', days=None)

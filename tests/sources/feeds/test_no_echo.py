@@ -21,16 +21,16 @@ import pytest
 
 from notifier import audit
 from notifier.api import auth as api_auth
-from notifier.settings import Settings
 from notifier.shell.app import create_app
 from sources.feeds import registry
 from sources.feeds.adapters import ADAPTERS
 from sources.feeds.base import Page, SourceError
 from sources.feeds.polling import poll_source
 from tests.conftest import Services
-from tests.notifier.overview.test_overview import sign_in_as
+from tests.support.app import settings_for
 from tests.support.cli import tellme
 from tests.support.feeds import Doc, FeedServer, planit_page, start_feeds
+from tests.support.staff import sign_in_as
 
 NOW = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
 SECRET = 'Zx9-sEcReT-7fQ2-never-echo-this'
@@ -145,9 +145,7 @@ async def test_the_secret_key_file_read_by_a_source_appears_nowhere(
     rows = await pg.fetch('select error, problems, notes from source_polls')
     seen += [source.last_error or '', *(json.dumps(dict(row), default=str) for row in rows)]
 
-    client = await aiohttp_client(create_app(Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key='no-echo-test-key',
-    )))  # fmt: skip
+    client = await aiohttp_client(create_app(settings_for(services, secret_key='no-echo-test-key')))
     async with pg.acquire() as conn:
         _, admin = await api_auth.create_token(conn, name='ops', role='admin')
     answer = await client.get('/api/sources', headers={'Authorization': f'Bearer {admin}'})
@@ -194,9 +192,7 @@ async def test_only_admins_and_tokens_bound_to_a_source_see_its_health(
     for name in ('trafford-planning', 'fixmystreet'):
         source = await registry.add_source(pg, name=name, kind='planit', url=f'https://{name}.example/api')
         await registry.record_failure(pg, source.id, NOW, f'HTTP 502 Bad Gateway from {name} (failure detail)')
-    client = await aiohttp_client(create_app(Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key='no-echo-test-key',
-    )))  # fmt: skip
+    client = await aiohttp_client(create_app(settings_for(services, secret_key='no-echo-test-key')))
     async with pg.acquire() as conn:
         tokens = {
             'admin': (await api_auth.create_token(conn, name='ops', role='admin'))[1],

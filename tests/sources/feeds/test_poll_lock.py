@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 
 from notifier import db
-from notifier.settings import Settings
 from sources.feeds import edit, registry
 from sources.feeds.polling import poll_source
 from tests.conftest import Services
+from tests.support.app import settings_for
 from tests.support.feeds import REGISTER
 from workers.polling import poll_due_sources
 
@@ -38,7 +38,7 @@ async def test_a_slow_feed_pins_no_worker_connection_and_a_second_poll_is_busy(
     worker_pool = await asyncpg.create_pool(services.database_url, min_size=2, max_size=2, init=db._init_connection)
     assert worker_pool is not None
     try:
-        settings = Settings(database_url=services.database_url, secret_key='poll-lock-test-key')
+        settings = settings_for(services, secret_key='poll-lock-test-key')
         ctx = {'pg': worker_pool, 'redis': None, 'settings': settings}
         polling = asyncio.create_task(poll_due_sources(ctx))
         await asyncio.wait_for(arrived.wait(), 10)

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
-from redis.asyncio import Redis
 
 from subscriptions.places import addresses
 from tests.conftest import Services
+from tests.support.app import settings_for
 from tests.support.factories import make_event, record
-from tests.support.journey import Browser, choose_contact, make_browser, outbox
+from tests.support.journey import Browser, choose_contact, outbox
 
 LLPG = """UPRN,SAO_TEXT,PAO_TEXT,PAON,STREET_DESCRIPTION,TOWN_NAME,POSTCODE_LOCATOR
 100012345678,,,12,Acacia Avenue,Stretford,M32 0AH
@@ -23,11 +22,6 @@ LLPG = """UPRN,SAO_TEXT,PAO_TEXT,PAON,STREET_DESCRIPTION,TOWN_NAME,POSTCODE_LOCA
 ,,,,No UPRN Road,Stretford,M32 0AH
 100012345681,,,3,Nowhere Lane,Stretford,NOT A POSTCODE
 """
-
-
-@pytest.fixture
-async def browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> Browser:
-    return await make_browser(aiohttp_client, services, pg)
 
 
 async def import_llpg(pg: asyncpg.Pool, tmp_path: Path) -> addresses.Imported:
@@ -107,10 +101,9 @@ async def test_a_forged_address_and_a_morning_time_in_the_evening_are_refused(
 
 
 def test_tellme_addresses_import_reports_what_it_did(services: Services, tmp_path: Path, capsys: Any) -> None:
-    from notifier.settings import Settings
     from subscriptions.places.addresses_cli import main
 
-    settings = Settings(database_url=services.database_url, redis_url=services.redis_url)
+    settings = settings_for(services)
     good, bad = tmp_path / 'llpg.csv', tmp_path / 'wrong.csv'
     good.write_text(LLPG, encoding='utf-8')
     bad.write_text('REF,STREET\n1,High Street\n', encoding='utf-8')

@@ -7,17 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-import pytest
-from redis.asyncio import Redis
 
 from tests.conftest import Services
 from tests.support.factories import make_event, make_resident, record
 from tests.support.journey import Browser, choose_contact, make_browser, outbox
-
-
-@pytest.fixture
-async def browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> Browser:
-    return await make_browser(aiohttp_client, services, pg)
 
 
 async def case_event(pg: asyncpg.Pool, source: str = 'fixmystreet', reference: str = 'FMS-4471') -> None:

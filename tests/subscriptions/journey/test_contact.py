@@ -4,27 +4,24 @@ cannot submit, and Welsh all the way to the resident's stored language."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import pytest
-from redis.asyncio import Redis
 
 from notifier.outbox import contacts
-from tests.conftest import Services
 from tests.support.factories import make_event, make_resident, record
-from tests.support.journey import Browser, choose_contact, make_browser, outbox
+from tests.support.journey import Browser, choose_contact, outbox
 
 LANDLINE = '01632 960 001 is a landline. Enter a mobile number, like 07700 900 982'
 
 
 @pytest.fixture
-async def browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> Browser:
+async def browser(browser: Browser, pg: asyncpg.Pool) -> Browser:
+    """The resident's browser, with a case to follow."""
     await record(pg, make_event(
         source='fixmystreet', kind='case.status', topic='cases', case_reference='FMS-4471', external_key='c1',
         title='Fly-tipping reported', attributes={'status': 'action scheduled'},
     ))  # fmt: skip
-    return await make_browser(aiohttp_client, services, pg)
+    return browser
 
 
 async def start(browser: Browser, channel: str) -> None:

@@ -4,22 +4,14 @@ be told — ending in a pending subscription and its confirmation in the outbox,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import pytest
-from redis.asyncio import Redis
 
-from tests.conftest import Services
 from tests.support.factories import make_event, record
-from tests.support.journey import PUBLIC, Browser, choose_contact, make_browser, outbox
+from tests.support.journey import PUBLIC, Browser, choose_contact, outbox
 
 HOME = 'M32 0AH'
-
-
-@pytest.fixture
-async def browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> Browser:
-    return await make_browser(aiohttp_client, services, pg)
 
 
 async def near_steps(browser: Browser, postcode: str = 'm32 0ah') -> None:

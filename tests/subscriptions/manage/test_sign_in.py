@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -17,15 +16,10 @@ from notifier.settings import Settings
 from notifier.shell.app import create_app
 from subscriptions.manage.common import manage_path
 from subscriptions.residents.signup import confirm_url
-from tests.conftest import Services
 from tests.support.factories import make_event, make_resident, make_subscription, record
-from tests.support.manage import PUBLIC, SECRET, outbox, post_form, settings_for, sign_in, without_nonce
+from tests.support.manage import PUBLIC, SECRET, outbox, sign_in
 from tests.support.notify import RunningSim
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> TestClient:
-    return await aiohttp_client(create_app(settings_for(services)))
+from tests.support.pages import post_form, without_nonce
 
 
 async def test_an_email_sign_in_link_signs_you_in_once(client: TestClient, pg: asyncpg.Pool) -> None:
@@ -133,13 +127,13 @@ async def test_a_manage_link_in_a_message_lands_on_its_subscription_after_sign_i
 
 
 async def test_a_token_for_one_purpose_fails_in_another(
-    client: TestClient, pg: asyncpg.Pool, services: Services
+    client: TestClient, pg: asyncpg.Pool, settings: Settings
 ) -> None:
     resident = await make_resident(pg, email='dan@example.com')
     sub_id = await make_subscription(pg, resident, kind='topic', topics=['planning'])
     unsubscribe = links.unsubscribe_url('', SECRET.encode(), sub_id)
     manage = manage_path(SECRET.encode(), sub_id)
-    confirm = confirm_url(settings_for(services), sub_id).removeprefix(PUBLIC)
+    confirm = confirm_url(settings, sub_id).removeprefix(PUBLIC)
     await post_form(client, '/manage', {'address': 'dan@example.com'})
     sign_in_token = (await outbox(pg))[-1]['personalisation']['sign_in_url'].rsplit('/', 1)[1]
 

@@ -3,24 +3,14 @@ site, a mail scanner or a prefetch) only shows the button, and never signs anyon
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 
-from notifier.shell.app import create_app
-from tests.conftest import Services
 from tests.support.factories import make_resident
-from tests.support.manage import post_form, settings_for, sign_in
+from tests.support.manage import sign_in
+from tests.support.pages import post_form
 
 FORM = '<form method="post" action="/manage/sign-out"'
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> TestClient:
-    return await aiohttp_client(create_app(settings_for(services)))
 
 
 async def signed_in(client: TestClient) -> bool:

@@ -4,23 +4,15 @@ unsubscribe from one or from everything — and nobody else's subscriptions, eve
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 
 from notifier.outbox import links
-from notifier.shell.app import create_app
-from tests.conftest import Services
 from tests.support.factories import Resident, make_resident, make_subscription
-from tests.support.manage import SECRET, post_form, settings_for, sign_in
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> TestClient:
-    return await aiohttp_client(create_app(settings_for(services)))
+from tests.support.manage import SECRET, sign_in
+from tests.support.pages import post_form
 
 
 @pytest.fixture

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 
-from notifier.shell.app import create_app
-from tests.conftest import Services
 from tests.support.factories import Resident, make_resident, make_subscription
-from tests.support.manage import post_form, settings_for, sign_in
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis) -> TestClient:
-    return await aiohttp_client(create_app(settings_for(services)))
+from tests.support.manage import sign_in
+from tests.support.pages import post_form
 
 
 @pytest.fixture

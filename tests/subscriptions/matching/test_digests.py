@@ -9,12 +9,12 @@ import asyncpg
 
 from notifier.notify_sim.rendering import render
 from notifier.outbox.tokens import read_token
-from notifier.settings import Settings
 from notifier.shell.app import create_app
 from subscriptions.matching.digests import close_due_digests, see_all_url
 from subscriptions.residents import queries
 from templates.registry import template
 from tests.conftest import Services
+from tests.support.app import settings_for
 from tests.support.factories import make_event, make_resident, make_subscription, record
 
 SECRET = b'digest-test-secret'
@@ -78,9 +78,7 @@ async def test_the_see_all_page_lists_every_item(aiohttp_client: Any, services: 
         await record(pg, make_event(title=title), now=MONDAY_NOON)
     await _close(pg, MONDAY_NOON + timedelta(days=1))
     digest_id = await pg.fetchval('select id from digests')
-    settings = Settings(
-        database_url=services.database_url, redis_url=services.redis_url, secret_key=SECRET.decode(), public_url=PUBLIC
-    )
+    settings = settings_for(services, secret_key=SECRET.decode(), public_url=PUBLIC)
     client = await aiohttp_client(create_app(settings))
     response = await client.get(see_all_url(PUBLIC, SECRET, digest_id).removeprefix(PUBLIC))
     assert response.status == 200

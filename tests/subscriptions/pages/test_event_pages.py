@@ -4,22 +4,13 @@ link, every version of the same thing, and where it came from — in English and
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 
 from notifier.outbox.links import event_path
-from notifier.shell.app import create_app
-from tests.conftest import Services
 from tests.support.factories import make_event, record
-from tests.support.manage import SECRET, settings_for
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, services: Services, pg: asyncpg.Pool) -> TestClient:
-    return await aiohttp_client(create_app(settings_for(services)))
+from tests.support.manage import SECRET
 
 
 async def test_an_application_open_for_comments_says_until_when_and_where_to_comment(

@@ -7,9 +7,9 @@ from typing import Any
 import asyncpg
 
 from notifier.outbox.links import event_path
-from notifier.settings import Settings
 from notifier.shell.app import create_app
 from tests.conftest import Services
+from tests.support.app import settings_for
 from tests.support.factories import make_event, record
 
 SECRET = 'private-pages-secret'
@@ -18,7 +18,7 @@ SECRET = 'private-pages-secret'
 async def test_a_case_page_is_reached_only_by_its_token_link(
     aiohttp_client: Any, services: Services, pg: asyncpg.Pool
 ) -> None:
-    settings = Settings(database_url=services.database_url, redis_url=services.redis_url, secret_key=SECRET)
+    settings = settings_for(services, secret_key=SECRET)
     client = await aiohttp_client(create_app(settings))
     case = await record(pg, make_event(
         source='fixmystreet', kind='case.status', topic='cases', case_reference='FMS-4471',

@@ -3,59 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
-from notifier.api import auth as api_auth
 from notifier.app_keys import QUEUE
 from notifier.notify_sim import rendering
 from notifier.outbox import links
-from notifier.settings import Settings
-from notifier.shell.app import create_app
 from templates.registry import REGISTRY, template
-from tests.conftest import Services
+from tests.support.api import Api
 from tests.support.factories import make_event, make_resident, make_subscription, place, record
-from tests.support.notify import RunningSim, make_settings
 
 PUBLIC = 'https://tellme.example.gov.uk'
 SIGNUP = {'email': 'Resident@Example.com', 'kind': 'near', 'lat': 53.4563, 'lng': -2.3107, 'radius_m': 400,
           'topics': ['planning']}  # fmt: skip
 
 
-@dataclass
-class Api:
-    client: TestClient
-    pg: asyncpg.Pool
-    settings: Settings
-    token: str
-
-    async def post(self, path: str, body: Any, *, auth: bool = True) -> tuple[int, dict[str, Any]]:
-        headers = {'Authorization': f'Bearer {self.token}'} if auth else {}
-        response = await self.client.post(path, json=body, headers=headers)
-        return response.status, await response.json()
-
-    async def get_json(self, path: str, *, auth: bool = True) -> tuple[int, dict[str, Any]]:
-        headers = {'Authorization': f'Bearer {self.token}'} if auth else {}
-        response = await self.client.get(path, headers=headers)
-        return response.status, await response.json()
-
-    async def page(self, path: str, method: str = 'GET', **kwargs: Any) -> tuple[int, str]:
-        response = await self.client.request(method, path, **kwargs)
-        assert response.content_type == 'text/html'
-        return response.status, await response.text()
-
-
 @pytest.fixture
-async def api(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, app_notify: RunningSim) -> AsyncIterator[Api]:
-    settings = make_settings(services, app_notify, secret_key='api-test-secret', public_url=PUBLIC)
-    async with pg.acquire() as conn:
-        _, token = await api_auth.create_token(conn, name='council website', role='system', days=None)
-    yield Api(await aiohttp_client(create_app(settings)), pg, settings, token)
+async def api(api: Api) -> Api:
+    """The API, called by default with the council website's token."""
+    api.token = await api.new_token(name='council website', days=None)
+    return api
+
+
+async def page_of(api: Api, path: str, method: str = 'GET', **kwargs: Any) -> tuple[int, str]:
+    """A page a message links to: its status and HTML."""
+    response = await api.client.request(method, path, **kwargs)
+    assert response.content_type == 'text/html'
+    return response.status, await response.text()
 
 
 async def confirmation_row(api: Api, subscription_id: int) -> asyncpg.Record:
@@ -116,7 +92,7 @@ async def test_a_bad_sign_up_is_400_naming_every_field_and_nothing_is_written(ap
     assert status == 400
     for table in ('residents', 'contact_points', 'subscriptions', 'notifications'):
         assert await api.pg.fetchval(f'select count(*) from {table}') == 0, table
-    assert (await api.post('/api/subscriptions', SIGNUP, auth=False))[0] == 401
+    assert (await api.post('/api/subscriptions', SIGNUP, token=''))[0] == 401
 
 
 async def test_signing_up_again_with_the_same_address_joins_the_same_resident(api: Api) -> None:
@@ -133,12 +109,12 @@ async def test_confirming_activates_and_verifies_and_a_wrong_token_does_nothing(
     row = await confirmation_row(api, sub_id)
     token = row['personalisation']['confirm_url'].rsplit('/', 1)[1]
     other = (await api.post('/api/subscriptions', {**SIGNUP, 'radius_m': 900}))[1]['subscription_id']
-    status, answer = await api.post(f'/api/subscriptions/{other}/confirm', {'token': token}, auth=False)
+    status, answer = await api.post(f'/api/subscriptions/{other}/confirm', {'token': token}, token='')
     assert status == 404 and answer['errors'] == {'token': 'not valid'}
-    assert (await api.post(f'/api/subscriptions/{sub_id}/confirm', {'token': 'x'}, auth=False))[0] == 400
+    assert (await api.post(f'/api/subscriptions/{sub_id}/confirm', {'token': 'x'}, token=''))[0] == 400
     assert await api.pg.fetchval('select status from subscriptions where id = $1', sub_id) == 'pending'
     for _ in range(2):  # confirming twice is harmless
-        status, answer = await api.post(f'/api/subscriptions/{sub_id}/confirm', {'token': token}, auth=False)
+        status, answer = await api.post(f'/api/subscriptions/{sub_id}/confirm', {'token': token}, token='')
         assert (status, answer) == (200, {'subscription_id': sub_id, 'status': 'active'})
     assert await api.pg.fetchval('select verified_at from contact_points') is not None
 
@@ -147,13 +123,13 @@ async def test_the_confirm_link_in_the_message_confirms_with_a_button(api: Api) 
     sub_id = (await api.post('/api/subscriptions', SIGNUP))[1]['subscription_id']
     url = (await confirmation_row(api, sub_id))['personalisation']['confirm_url']
     # opening the link (as a mail scanner would) confirms nothing
-    status, html = await api.page(url.removeprefix(PUBLIC))
+    status, html = await page_of(api, url.removeprefix(PUBLIC))
     assert status == 200 and '<button' in html
     assert await api.pg.fetchval('select status from subscriptions where id = $1', sub_id) == 'pending'
-    status, html = await api.page(url.removeprefix(PUBLIC), 'POST')
+    status, html = await page_of(api, url.removeprefix(PUBLIC), 'POST')
     assert status == 200 and 'You’re signed up' in html
     assert await api.pg.fetchval('select status from subscriptions where id = $1', sub_id) == 'active'
-    status, html = await api.page(f'/confirm/{sub_id}.AAAAAAAAAAAAAAAAAAAAAA')
+    status, html = await page_of(api, f'/confirm/{sub_id}.AAAAAAAAAAAAAAAAAAAAAA')
     assert status == 404 and 'This link does not work' in html and 'Traceback' not in html
 
 
@@ -161,15 +137,15 @@ async def test_one_click_unsubscribe_ends_the_subscription_and_a_second_click_is
     resident = await make_resident(api.pg)
     sub_id = await make_subscription(api.pg, resident, kind='topic', topics=['planning'])
     path = links.unsubscribe_url('', api.settings.link_secrets[0], sub_id)
-    status, html = await api.page(path)
+    status, html = await page_of(api, path)
     assert status == 200 and '<form method="post">' in html and 'planning applications' in html
     for _ in range(2):
-        status, html = await api.page(path, 'POST', data='List-Unsubscribe=One-Click')
+        status, html = await page_of(api, path, 'POST', data='List-Unsubscribe=One-Click')
         assert status == 200 and 'You have unsubscribed' in html
     row = await api.pg.fetchrow('select status, ended_reason, ended_by from subscriptions where id = $1', sub_id)
     assert tuple(row) == ('ended', 'unsubscribed', 'resident')
     for method in ('GET', 'POST'):
-        status, html = await api.page(f'/unsubscribe/{sub_id}.bm90LW91cnM', method)
+        status, html = await page_of(api, f'/unsubscribe/{sub_id}.bm90LW91cnM', method)
         assert status == 404 and 'This link does not work' in html
 
 
@@ -181,26 +157,26 @@ async def test_the_event_page_shows_the_news_safely_with_its_history(api: Api) -
     second = await record(
         api.pg, event.model_copy(update={'attributes': {'address': '1 King St', 'status': 'decided'}})
     )
-    status, html = await api.page(f'/e/{first.event_id}')
+    status, html = await page_of(api, f'/e/{first.event_id}')
     assert status == 200
     assert '<script>' not in html and 'Extension &lt;script&gt;alert(1)&lt;/script&gt;' in html
     assert 'Erection of a single-storey rear extension.' in html and '1 King St' in html
     assert str(event.url) in html and f'href="/e/{second.event_id}"' in html  # a newer version exists
-    status, html = await api.page(f'/e/{second.event_id}')
+    status, html = await page_of(api, f'/e/{second.event_id}')
     assert 'What has changed' in html and 'validated → decided' in html and '>History</h2>' in html
-    assert (await api.page('/e/999999'))[0] == 404
-    assert (await api.page('/e/99999999999999999'))[0] == 404
-    assert (await api.page('/manage'))[0] == 200
+    assert (await page_of(api, '/e/999999'))[0] == 404
+    assert (await page_of(api, '/e/99999999999999999'))[0] == 404
+    assert (await page_of(api, '/manage'))[0] == 200
 
 
 async def test_a_notification_can_be_looked_up_without_revealing_the_address(api: Api) -> None:
     created = (await api.post('/api/subscriptions', SIGNUP))[1]
     notification_id = created['confirmation']['notification_id']
-    status, body = await api.get_json(f'/api/notifications/{notification_id}')
+    status, body = await api.get(f'/api/notifications/{notification_id}')
     assert status == 200
     assert body['status'] == 'pending' and body['attempts'] == 0 and body['last_error'] is None
     assert body['to'] == 'r***@example.com' and body['purpose'] == 'confirmation'
     assert 'resident@example.com' not in str(body)
-    assert (await api.get_json(f'/api/notifications/{notification_id}', auth=False))[0] == 401
-    assert (await api.get_json(f'/api/notifications/{uuid.uuid4()}'))[0] == 404
-    assert (await api.get_json('/api/notifications/not-a-uuid'))[0] == 404
+    assert (await api.get(f'/api/notifications/{notification_id}', token=''))[0] == 401
+    assert (await api.get(f'/api/notifications/{uuid.uuid4()}'))[0] == 404
+    assert (await api.get('/api/notifications/not-a-uuid'))[0] == 404
