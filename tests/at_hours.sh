@@ -5,7 +5,7 @@
 # Needs Debian's faketime.
 #
 #   tests/at_hours.sh                                  # the whole suite at each of the four instants
-#   tests/at_hours.sh -q tests/test_subscriptions_reminders.py
+#   tests/at_hours.sh -q tests/subscriptions/matching/test_reminders.py
 #   AT_HOURS='2027-06-01T11:59:30Z' tests/at_hours.sh -q -x
 #
 # Each run starts its clock at the instant and lets it run. The clock is set as an offset from the real one, not

@@ -1,7 +1,10 @@
-"""Real services for every test: PostgreSQL and Redis, embedded by default.
+"""Real services for every test: PostgreSQL and Redis, embedded by default, and the Notify simulator.
 
 Set TELLME_TEST_DATABASE_URL (any database on the server; the suite creates and owns `tellme_test`) and
 TELLME_TEST_REDIS_URL (the suite uses database 15 and flushes it) to run against existing servers.
+
+The fixtures every folder may use besides (`settings`, `client`, `browser`) are in tests/support/fixtures.py; the
+helpers, once each, in tests/support/; a folder's own fixtures in its conftest.py.
 """
 
 from __future__ import annotations
@@ -22,17 +25,19 @@ from redis.asyncio import Redis
 
 from notifier import db
 from notifier.sending.delivery import Sender
-from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
 from notifier.shell import embedded
-from tests.notify_support import (
+from tests.support.app import settings_for
+from tests.support.notify import (
     APP_TEMPLATE_FILES,
     BOTH_TEMPLATE_FILES,
     DELIVERY_SETTINGS,
     RunningSim,
-    make_settings,
+    sender_for,
     start_sim,
 )
+
+pytest_plugins = ('tests.support.fixtures',)
 
 TEST_DATABASE = 'tellme_test'
 TEST_REDIS_DB = 15
@@ -136,9 +141,6 @@ async def _drop(server_url: str, name: str) -> None:
         await conn.close()
 
 
-FIXTURES = Path(__file__).parent / 'fixtures'
-
-
 @pytest.fixture
 async def redis(services: Services) -> AsyncIterator[Redis]:
     """The test Redis database, flushed before and after."""
@@ -149,7 +151,7 @@ async def redis(services: Services) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-# --- the Notify simulator (tests/notify_support.py) ----------------------------------------------------------
+# --- the Notify simulator (tests/support/notify.py) ----------------------------------------------------------
 
 
 @pytest.fixture
@@ -176,11 +178,9 @@ async def sim() -> AsyncIterator[RunningSim]:
 
 @pytest.fixture
 def delivery_settings(services: Services, sim: RunningSim) -> Settings:
-    return make_settings(services, sim, **DELIVERY_SETTINGS)
+    return settings_for(services, sim, **DELIVERY_SETTINGS)
 
 
 @pytest.fixture
 async def sender(delivery_settings: Settings, sim: RunningSim, pg: asyncpg.Pool, redis: Redis) -> Sender:
-    notify = sim.client(timeout=2)
-    limiter = SendLimiter(redis, notify.service_id, per_second=delivery_settings.notify_sends_per_second)
-    return Sender(pg, notify, limiter, delivery_settings)
+    return sender_for(pg, redis, sim.client(timeout=2), delivery_settings, delivery_settings.notify_sends_per_second)

@@ -7,10 +7,11 @@ tests/artefacts/screenshots/<test>/<n>-<slug>.png, so a failed journey can be lo
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Locator, Page, Response
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Response
 
 from tests.browser.axe import check_accessibility
 from tests.browser.live import LiveServer
@@ -19,6 +20,29 @@ ARTEFACTS = Path(__file__).resolve().parent.parent / 'artefacts' / 'screenshots'
 DESKTOP = {'width': 1280, 'height': 900}
 PHONE = {'width': 375, 'height': 740}
 TOKEN_LIKE = re.compile(r'^[A-Za-z0-9_\-.~]{20,}$')
+
+
+def screenshots_for(name: str) -> Path:
+    """An empty folder for the screenshots of `name` (a test, or a second person in it)."""
+    folder = ARTEFACTS / re.sub(r'[^A-Za-z0-9_.\-]+', '-', name).strip('-')
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
+
+
+def new_page(chromium: Browser, problems: list[str]) -> tuple[BrowserContext, Page]:
+    """A page in a fresh context (no cookies) at desktop size, trusting our test certificate; a breach of its
+    Content-Security-Policy or an uncaught JavaScript error is added to `problems` (the caller fails on them)."""
+    context = chromium.new_context(viewport=DESKTOP, locale='en-GB', ignore_https_errors=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == 'error' and 'Content Security Policy' in message.text:
+            problems.append(f'{page.url}: {message.text}')
+
+    page.on('console', on_console)
+    page.on('pageerror', lambda error: problems.append(f'{page.url}: JavaScript error: {error}'))
+    return context, page
 
 
 def slug_of(url: str, lang: str = '') -> str:

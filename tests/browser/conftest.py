@@ -8,15 +8,13 @@ Chromium is not installed (`make setup` installs it where it can).
 
 from __future__ import annotations
 
-import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.browser.browse import ARTEFACTS, DESKTOP, Browse
+from tests.browser.browse import Browse, new_page, screenshots_for
 from tests.browser.chromium import ARGS, CHROMIUM, MISSING, SAYS_WHY
 from tests.browser.live import EventLoopThread, LiveServer
 from tests.conftest import Services
@@ -75,16 +73,7 @@ def page_problems() -> list[str]:
 @pytest.fixture
 def page(chromium: Browser, live: LiveServer, page_problems: list[str]) -> Iterator[Page]:
     """A page in a fresh context (no cookies), failing the test if the page breaks its CSP or throws."""
-    context = chromium.new_context(viewport=DESKTOP, locale='en-GB', ignore_https_errors=True)  # our test certificate
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == 'error' and 'Content Security Policy' in message.text:
-            page_problems.append(f'{page.url}: {message.text}')
-
-    page.on('console', on_console)
-    page.on('pageerror', lambda error: page_problems.append(f'{page.url}: JavaScript error: {error}'))
+    context, page = new_page(chromium, page_problems)
     yield page
     context.close()
     assert not page_problems, 'the pages broke their Content-Security-Policy or threw:\n' + '\n'.join(page_problems)
@@ -92,8 +81,7 @@ def page(chromium: Browser, live: LiveServer, page_problems: list[str]) -> Itera
 
 @pytest.fixture
 def resident(page: Page, live: LiveServer, request: pytest.FixtureRequest) -> Iterator[Browse]:
-    folder = ARTEFACTS / re.sub(r'[^A-Za-z0-9_.\-]+', '-', request.node.name).strip('-')
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = screenshots_for(request.node.name)
     browse = Browse(page, live, folder)
     yield browse
     failed = request.node.stash.get(FAILED, False)

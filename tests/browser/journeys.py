@@ -11,7 +11,7 @@ from typing import Any
 from notifier.web.rendering import translate
 from tests.browser.browse import Browse
 from tests.browser.live import LiveServer, Message
-from tests.factories import place
+from tests.support.factories import place
 
 STRETFORD = 'M32 0AH'
 _serial = itertools.count(1)

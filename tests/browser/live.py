@@ -28,15 +28,16 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from notifier import db
-from notifier.api import auth as api_auth
 from notifier.outbox.queue import WAKE_CHANNEL
 from notifier.settings import Settings
 from notifier.shell.app import create_app
 from tests.browser import tls
 from tests.conftest import TRUNCATE_ALL, Services
-from tests.notify_support import BOTH_TEMPLATE_FILES, CALLBACK_TOKEN, DELIVERY_SETTINGS, RunningSim, start_sim
-from tests.sources_feeds import load_sample_postcodes
-from workers.settings import make_worker
+from tests.support.api import bearer, new_token
+from tests.support.app import settings_for
+from tests.support.factories import load_sample_postcodes
+from tests.support.notify import BOTH_TEMPLATE_FILES, CALLBACK_TOKEN, DELIVERY_SETTINGS, RunningSim, start_sim
+from tests.support.worker import worker_in_a_task
 
 T = TypeVar('T')
 WAITING = "select count(*) from notifications where status in ('pending', 'sending', 'retry', 'unknown')"
@@ -170,15 +171,17 @@ class LiveServer:
         """POST /api/events as a council system would; returns the API's answer (event_id, matched, ...)."""
         return self.post_json('/api/events', event)
 
-    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST to our API with a system token (made once per test), as a council system would."""
-        if not self._token:
-            self._token = self.run(_system_token(self.pg))
+    def post_json(self, path: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        """POST to our API as a council system would: with `token`, else a system token (made once per test)."""
+        if token is None:
+            if not self._token:
+                self._token = self.run(new_token(self.pg, name='council systems'))
+            token = self._token
         request = urllib.request.Request(
             self.url(path),
             data=json.dumps(body).encode(),
             method='POST',
-            headers={'Content-Type': 'application/json', 'Authorization': f'Bearer {self._token}'},
+            headers={'Content-Type': 'application/json', **bearer(token)},
         )
         with self.open(request) as response:
             assert response.status in (200, 201), response.status
@@ -215,16 +218,8 @@ class LiveServer:
         )
         sock, internal = _bound(), _bound()
         self.base_url = f'https://127.0.0.1:{sock.getsockname()[1]}'  # HTTPS, as in production
-        values = DELIVERY_SETTINGS | {
-            'database_url': self.services.database_url,
-            'redis_url': self.services.redis_url,
-            'notify_api_key': self.sim.key,
-            'notify_base_url': self.sim.url,
-            'public_url': self.base_url,
-            'council_name': COUNCIL,
-            'council_url': 'https://www.testshire.gov.uk',
-        }
-        self.settings = Settings(**values)
+        here = {'public_url': self.base_url, 'council_name': COUNCIL, 'council_url': 'https://www.testshire.gov.uk'}
+        self.settings = settings_for(self.services, self.sim, **(DELIVERY_SETTINGS | here))
         runner = web.AppRunner(create_app(self.settings), access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
@@ -235,28 +230,13 @@ class LiveServer:
         self.sim.sim.callback_url = f'http://127.0.0.1:{internal.getsockname()[1]}/notify/callbacks/status'
         self.sim.sim.callbacks.token = CALLBACK_TOKEN
         # the sender and its jobs; no cron (a test runs the sweeps it needs, so nothing runs at a random second)
-        worker = make_worker(self.settings, handle_signals=False, poll_delay=0.05, cron_jobs=[])
-        task = asyncio.create_task(worker.async_run())
-        stack.push_async_callback(_stop_worker, worker, task)
+        await stack.enter_async_context(worker_in_a_task(self.settings, cron_jobs=[]))
 
 
 def _bound() -> socket.socket:
     sock = socket.socket()
     sock.bind(('127.0.0.1', 0))
     return sock
-
-
-async def _stop_worker(worker: Any, task: asyncio.Task[None]) -> None:
-    await worker.close()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _system_token(pg: asyncpg.Pool) -> str:
-    async with pg.acquire() as conn:
-        _, token = await api_auth.create_token(conn, name='council systems', role='system')
-    return token
 
 
 async def _empty(pg: asyncpg.Pool, redis_url: str) -> None:

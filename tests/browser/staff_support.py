@@ -7,23 +7,19 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import re
-import shutil
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from playwright.sync_api import Browser, ConsoleMessage
+from playwright.sync_api import Browser
 
-from notifier.api import auth as api_auth
 from notifier.staff import cli as staff_cli
-from tests.browser.browse import ARTEFACTS, DESKTOP, Browse
+from tests.browser.browse import Browse, new_page, screenshots_for
 from tests.browser.live import LiveServer
+from tests.support.api import new_token
+from tests.support.staff import PASSWORD
 
-PASSWORD = 'correct horse battery staple'
 _CLI = threading.Lock()
 
 
@@ -96,19 +92,9 @@ def reload_until(person: Browse, shows: Callable[[], bool], what: str, *, refres
 def another_person(chromium: Browser, live: LiveServer, name: str) -> Iterator[Browse]:
     """A second member of staff at their own computer: a fresh browser context (no cookies shared), screenshots
     under tests/artefacts/screenshots/<name>/, failing if a page breaks its Content-Security-Policy or throws."""
-    folder = ARTEFACTS / re.sub(r'[^A-Za-z0-9_.\-]+', '-', name).strip('-')
-    shutil.rmtree(folder, ignore_errors=True)
-    context = chromium.new_context(viewport=DESKTOP, locale='en-GB', ignore_https_errors=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+    folder = screenshots_for(name)
     problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == 'error' and 'Content Security Policy' in message.text:
-            problems.append(f'{page.url}: {message.text}')
-
-    page.on('console', on_console)
-    page.on('pageerror', lambda error: problems.append(f'{page.url}: JavaScript error: {error}'))
+    context, page = new_page(chromium, problems)
     try:
         yield Browse(page, live, folder)
     finally:
@@ -122,20 +108,5 @@ def another_person(chromium: Browser, live: LiveServer, name: str) -> Iterator[B
 def push_case_update(live: LiveServer, reference: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST /api/cases/{reference}/updates as the case system does, with a token bound to its source that may vouch
     for the reporter's address (so a verified reporter is subscribed at once)."""
-
-    async def token() -> str:
-        async with live.pg.acquire() as conn:
-            _, made = await api_auth.create_token(
-                conn, name='FixMyStreet', role='system', sources=[body['source']], may_verify=True
-            )
-        return made
-
-    request = urllib.request.Request(
-        live.url(f'/api/cases/{reference}/updates'),
-        data=json.dumps(body).encode(),
-        method='POST',
-        headers={'Content-Type': 'application/json', 'Authorization': f'Bearer {live.run(token())}'},
-    )
-    with live.open(request) as response:
-        assert response.status in (200, 201), response.status
-        return json.loads(response.read())
+    token = live.run(new_token(live.pg, name='FixMyStreet', sources=[body['source']], may_verify=True))
+    return live.post_json(f'/api/cases/{reference}/updates', body, token)

@@ -12,7 +12,7 @@ import pytest
 from tests.browser.browse import Browse
 from tests.browser.journeys import STRETFORD, T, sign_in_by_email
 from tests.browser.live import LiveServer
-from tests.factories import make_resident, make_subscription
+from tests.support.factories import make_resident, make_subscription
 
 EMAIL = 'manager@example.com'
 CHANGES = ('frequency', 'radius', 'topics', 'channels', 'quiet-hours')

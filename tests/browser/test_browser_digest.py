@@ -11,7 +11,7 @@ from subscriptions.matching.digests import Closed, close_due_digests
 from tests.browser.browse import Browse
 from tests.browser.journeys import STRETFORD, planning_event
 from tests.browser.live import LiveServer
-from tests.factories import make_resident, make_subscription
+from tests.support.factories import make_resident, make_subscription
 
 EMAIL = 'daily@example.com'
 

@@ -26,7 +26,7 @@ from tests.browser.journeys import (
     sign_up_by_email,
 )
 from tests.browser.live import LiveServer
-from tests.factories import make_resident, make_subscription, record
+from tests.support.factories import make_resident, make_subscription, record
 
 UPRN = '100012345678'
 ADDRESS = f'12 King Street, Stretford, {STRETFORD}'

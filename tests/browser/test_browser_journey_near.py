@@ -20,7 +20,7 @@ from tests.browser.journeys import (
     sign_up_by_email,
 )
 from tests.browser.live import LiveServer
-from tests.factories import make_resident, make_subscription
+from tests.support.factories import make_resident, make_subscription
 
 EMAIL = 'sam.resident@example.com'
 pytestmark = pytest.mark.timeout(120)

@@ -8,7 +8,7 @@ from tests.browser.browse import Browse
 from tests.browser.journeys import T
 from tests.browser.keyboard import Activate, Choose, Type
 from tests.browser.live import LiveServer
-from tests.factories import make_resident, make_subscription
+from tests.support.factories import make_resident, make_subscription
 
 
 def test_the_first_tab_reaches_the_skip_link_which_jumps_to_the_content(resident: Browse) -> None:

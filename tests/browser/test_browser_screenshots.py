@@ -26,7 +26,7 @@ from tests.browser.journeys import (
     sign_in_by_email,
 )
 from tests.browser.live import LiveServer
-from tests.factories import place, record
+from tests.support.factories import place, record
 
 DOCS = Path(__file__).resolve().parents[2] / 'docs' / 'screenshots'
 MAX_BYTES = 300_000

@@ -1,0 +1,47 @@
+"""When Notify refuses our set-up (a revoked key, a template it does not have), sending stops and waits for a
+person to fix it; the queued messages are kept, not failed one by one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from redis.asyncio import Redis
+
+from notifier.sending.delivery import MISCONFIGURED_PAUSE, Sender
+from notifier.settings import Settings
+from tests.support.notify import RunningSim, make_notification, row, sender_for
+
+
+async def test_a_revoked_key_pauses_every_channel_and_keeps_the_message(
+    sim: RunningSim, delivery_settings: Settings, pg: asyncpg.Pool, redis: Redis
+) -> None:
+    sender = sender_for(pg, redis, sim.client(sim.revoked_key), delivery_settings)
+    first, second = await make_notification(pg), await make_notification(pg)
+    assert await sender.deliver(first) == 'paused'
+    stored = await row(pg, first)
+    assert stored['status'] == 'retry' and stored['attempts'] == 0
+    assert 'API key revoked' in stored['last_error']
+    assert stored['not_before'] > datetime.now(UTC) + MISCONFIGURED_PAUSE - timedelta(seconds=30)
+    assert set(await sender.limiter.parked_channels()) == {'email', 'sms', 'letter'}
+    # the rest of the backlog is not tried (and not failed) while paused
+    assert await sender.claim_ready(10, skip_channels=await sender.limiter.parked_channels()) == []
+    assert (await row(pg, second))['status'] == 'pending'
+    assert sim.sent(first) == []
+
+
+async def test_a_template_notify_does_not_have_pauses_only_that_channel(
+    sim: RunningSim, sender: Sender, pg: asyncpg.Pool
+) -> None:
+    missing = await make_notification(pg, template=str(uuid.uuid4()))
+    assert await sender.deliver(missing) == 'paused'
+    assert (await row(pg, missing))['status'] == 'retry'
+    assert await sender.limiter.parked_channels() == ['email']
+
+
+async def test_a_bad_address_still_fails_just_that_message(sim: RunningSim, sender: Sender, pg: asyncpg.Pool) -> None:
+    bad = await make_notification(pg)
+    await sim.fault({'action': '400'})
+    assert await sender.deliver(bad) == 'failed'
+    assert await sender.limiter.parked_channels() == []

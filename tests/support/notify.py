@@ -1,0 +1,348 @@
+"""The Notify simulator as the tests use it, and the outbox rows they send through it (this module holds no tests).
+
+Two ways to run the simulator:
+
+* `start_sim` (async): the aiohttp server in the test's own event loop, wrapped in a `RunningSim` with an HTTP
+  session, our `NotifyClient`, fault injection and a look-up of what it was sent. conftest.py turns it into the
+  `notify`, `app_notify` and `sim` fixtures.
+* `make_sim` / `running_sim` (threaded): a `SimulatorThread` with live, team, test and revoked keys, for the
+  simulator's own tests (tests/notifier/notify_sim/), which drive it with the official synchronous client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+from notifications_python_client import NotificationsAPIClient
+from notifications_python_client.errors import HTTPError
+from redis.asyncio import Redis
+
+from notifier.notify_sim import Simulator, SimulatorThread, generate_api_key, load_templates
+from notifier.notify_sim.keys import DEFAULT_TEMPLATES_PATH, build_services, build_templates
+from notifier.notify_sim.server import serve
+from notifier.sending.delivery import Sender
+from notifier.sending.notify_client import NotifyClient
+from notifier.sending.rate_limit import SendLimiter
+from notifier.settings import Settings
+from templates.registry import TEMPLATES_FILE
+
+if TYPE_CHECKING:  # conftest imports this module
+    pass
+
+EMAIL_TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'
+EMAIL_PERSONALISATION = {'title': 'Extension at 4 High St', 'url': 'https://x.example', 'unsubscribe_url': 'u'}
+SMS_TEMPLATE = '9a3e5b7c-1d2f-4e6a-8b0c-3d4e5f6a7b89'
+SMS_PERSONALISATION = {'title': 'Extension', 'url': 'https://x.example'}
+PERSONALISATION = {'title': 'Two-storey rear extension', 'url': 'https://example.gov.uk/e/1', 'unsubscribe_url': 'x'}
+LETTER_TEMPLATE = '5b1c0d2e-3f4a-4b5c-8d6e-7f8091a2b3c4'
+ADDRESS = {'address_line_1': 'A Resident', 'address_line_2': '4 High Street', 'address_line_3': 'SW1A 1AA'}
+
+
+class FakeClock:
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Keys:
+    live: str
+    team: str
+    test: str
+    other_live: str  # a second live key of the same service
+    revoked: str
+    service_id: str
+
+
+def make_keys() -> Keys:
+    live = generate_api_key('live')
+    sid = live[-73:-37]
+    return Keys(
+        live=live,
+        team=generate_api_key('team', sid),
+        test=generate_api_key('test', sid),
+        other_live=generate_api_key('live-2', sid),
+        revoked=generate_api_key('old', sid),
+        service_id=sid,
+    )
+
+
+def make_sim(keys: Keys, **options: Any) -> Simulator:
+    services = build_services(
+        [
+            {'api_key': keys.live, 'type': 'live', 'service_name': 'Tell Me Test'},
+            {'api_key': keys.team, 'type': 'team', 'guest_list': ['friend@example.gov.uk', '07700 900456']},
+            {'api_key': keys.test, 'type': 'test'},
+            {'api_key': keys.other_live, 'type': 'live'},
+            {'api_key': keys.revoked, 'type': 'live', 'revoked': True},
+        ]
+    )
+    templates = load_templates(DEFAULT_TEMPLATES_PATH)
+    templates.update(
+        build_templates(
+            [
+                {
+                    'id': LETTER_TEMPLATE,
+                    'type': 'letter',
+                    'name': 'Letter',
+                    'subject': 'Hello ((name))',
+                    'body': 'Dear ((name)), <b>hi</b>',
+                },
+                {
+                    'id': '6c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5',
+                    'type': 'email',
+                    'name': 'Old',
+                    'subject': 's',
+                    'body': 'b',
+                    'archived': True,
+                },
+                {
+                    'id': '8e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7',
+                    'type': 'email',
+                    'name': 'Blank',
+                    'subject': 's',
+                    'body': '((maybe))',
+                },
+            ]
+        )  # fmt: skip
+    )
+    options.setdefault('status_delay', 0.05)
+    return Simulator(services, templates, **options)
+
+
+def running_sim(keys: Keys, **options: Any) -> Iterator[SimulatorThread]:
+    with SimulatorThread(make_sim(keys, **options)) as thread:
+        yield thread
+
+
+def client(thread: SimulatorThread, key: str, timeout: float = 30) -> NotificationsAPIClient:
+    return NotificationsAPIClient(key, base_url=thread.url, timeout=timeout)
+
+
+def error_of(call: Any, *args: Any, **kwargs: Any) -> tuple[int, str, str]:
+    """Run a client call that must fail; return (status, error class, first message)."""
+    with pytest.raises(HTTPError) as info:
+        call(*args, **kwargs)
+    errors = info.value.message
+    assert isinstance(errors, list), errors
+    return info.value.status_code, errors[0]['error'], errors[0]['message']
+
+
+def admin(thread: SimulatorThread, method: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(thread.url + path, data=data, method=method)
+    request.add_header('Content-Type', 'application/json')
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw.startswith((b'{', b'[')) else raw.decode()
+
+
+def wait_for(predicate: Any, timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError('condition not met in time')
+
+
+class Receiver:
+    """A real aiohttp server in its own thread that records callbacks and fails the first `fail_first` with 500s."""
+
+    def __init__(self, fail_first: int = 0, fail_status: int = 500) -> None:
+        self.fail_first = fail_first
+        self.fail_status = fail_status
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.url = ''
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Receiver:
+        import asyncio
+
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.json()
+            with self._lock:
+                self.requests.append((dict(request.headers), body))
+                count = len(self.requests)
+            return web.Response(status=self.fail_status if count <= self.fail_first else 204)
+
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            app = web.Application()
+            app.router.add_post('/{tail:.*}', handle)
+            runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, '127.0.0.1', 0)
+            loop.run_until_complete(site.start())
+            self.url = f'http://127.0.0.1:{runner.addresses[0][1]}/callback'
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [body for _, body in self.requests]
+
+
+# --- the simulator in the test's event loop ------------------------------------------------------------------
+
+CALLBACK_TOKEN = 'callback-token-' + 'c' * 32
+# what the delivery tests' app runs with, on top of settings_for's (tests/support/app.py)
+DELIVERY_SETTINGS: dict[str, Any] = {
+    'notify_callback_token': CALLBACK_TOKEN,
+    'secret_key': 'delivery-tests-secret-' + 's' * 32,
+    'public_url': 'https://tellme.example.gov.uk',
+    'notify_rate_limit': 60_000,
+}
+
+
+@dataclass
+class RunningSim:
+    sim: Simulator
+    url: str
+    key: str  # a live key
+    revoked_key: str  # a revoked live key of the same service
+    http: aiohttp.ClientSession
+
+    def client(self, key: str | None = None, timeout: float = 5.0) -> NotifyClient:
+        return NotifyClient(self.http, key or self.key, self.url, timeout=timeout)
+
+    async def fault(self, body: dict[str, Any], *, rule: bool = False) -> None:
+        path = '/_sim/faults' if rule else '/_sim/faults/next'
+        async with self.http.post(self.url + path, json=body) as response:
+            assert response.status == 201, await response.text()
+
+    def sent(self, reference: uuid.UUID | str) -> list[Any]:
+        return [n for n in self.sim.store.all() if n.reference == str(reference)]
+
+    def references(self) -> list[str]:
+        return [str(n.reference) for n in self.sim.store.all()]
+
+
+@contextlib.asynccontextmanager
+async def start_sim(templates: Sequence[Path] = (DEFAULT_TEMPLATES_PATH,), **options: Any) -> AsyncIterator[RunningSim]:
+    """Serve a simulator with one service (a live key and a revoked one) and the templates of `templates`."""
+    service_id = str(uuid.uuid4())
+    live = generate_api_key('live', service_id)
+    revoked = generate_api_key('old', service_id)
+    services = build_services(
+        [{'api_key': live, 'type': 'live'}, {'api_key': revoked, 'type': 'live', 'revoked': True}]
+    )
+    loaded: dict[str, Any] = {}
+    for path in templates:
+        loaded |= load_templates(path)
+    simulator = Simulator(services, loaded, **options)
+    runner, url = await serve(simulator)
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield RunningSim(simulator, url, live, revoked, http)
+    finally:
+        await runner.cleanup()
+
+
+def receipts_to(client: TestClient, sim: RunningSim) -> None:
+    """The simulator sends its delivery receipts to this app (a pytest-aiohttp client), quickly."""
+    sim.sim.callback_url = str(client.make_url('/notify/callbacks/status'))
+    sim.sim.callbacks.token = CALLBACK_TOKEN
+    sim.sim.status_delay = 0.05
+
+
+def sender_for(
+    pg: asyncpg.Pool, redis: Redis, notify: NotifyClient, settings: Settings, per_second: float = 100
+) -> Sender:
+    """Our Sender through `notify` (a RunningSim's client), with a send limiter of `per_second` on Redis."""
+    return Sender(pg, notify, SendLimiter(redis, notify.service_id, per_second=per_second), settings)
+
+
+# the simulator's own test templates and Tell Me's real ones (templates/notify_templates.json)
+BOTH_TEMPLATE_FILES = (DEFAULT_TEMPLATES_PATH, TEMPLATES_FILE)
+APP_TEMPLATE_FILES = (TEMPLATES_FILE,)
+
+
+# --- outbox rows ---------------------------------------------------------------------------------------------
+
+
+async def make_contact(pg: asyncpg.Pool, channel: str = 'email', address: str | None = None) -> int:
+    resident = await pg.fetchval('insert into residents default values returning id')
+    address = address or (f'r{uuid.uuid4().hex[:10]}@example.com' if channel == 'email' else '447700900123')
+    return int(
+        await pg.fetchval(
+            'insert into contact_points (resident_id, channel, address, verified_at) values ($1, $2, $3, now()) '
+            'returning id',
+            resident,
+            channel,
+            address,
+        )
+    )
+
+
+async def resident_of(pg: asyncpg.Pool, contact_id: int) -> int:
+    return int(await pg.fetchval('select resident_id from contact_points where id = $1', contact_id))
+
+
+async def make_notification(
+    pg: asyncpg.Pool, contact_id: int | None = None, *, channel: str = 'email', template: str = EMAIL_TEMPLATE
+) -> uuid.UUID:
+    contact_id = contact_id or await make_contact(pg, channel)
+    return await pg.fetchval(
+        'insert into notifications (contact_point_id, channel, purpose, template_id, personalisation) '
+        "values ($1, $2, 'notice', $3, $4) returning id",
+        contact_id,
+        channel,
+        uuid.UUID(template),
+        PERSONALISATION,
+    )
+
+
+async def many_notifications(pg: asyncpg.Pool, count: int) -> None:
+    """`count` email notices to distinct contact points, written in two statements."""
+    await pg.execute(
+        """
+        with r as (insert into residents (language) select 'en' from generate_series(1, $1) returning id),
+        c as (insert into contact_points (resident_id, channel, address)
+              select id, 'email', 'r' || id || '@example.com' from r returning id)
+        insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
+        select id, 'email', 'notice', $2, $3 from c
+        """,
+        count,
+        uuid.UUID(EMAIL_TEMPLATE),
+        PERSONALISATION,
+    )
+
+
+async def row(pg: asyncpg.Pool, nid: uuid.UUID) -> asyncpg.Record:
+    return await pg.fetchrow('select * from notifications where id = $1', nid)
