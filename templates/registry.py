@@ -5,7 +5,7 @@ text-message length and fragments and to render previews exactly as Notify will;
 simulator loads, and the wording a council copies into its Notify account.
 
 Template ids are stable UUIDv5s of '<key>/<channel>/<language>' so the file and the code cannot drift apart
-silently (tests/test_templates_registry.py checks every entry against the file).
+silently (tests/templates/test_registry.py checks every entry against the file).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What the router cannot say about each JSON endpoint, by route name: a summary, the body it reads (the same
 pydantic model the handler validates with, where there is one), what a success answers and which errors it may give.
 
-The paths, methods, path parameters' names and the roles come from the router and `@requires` (notifier/openapi.py),
-so they cannot drift; tests/test_api_openapi.py fails when a /api route has no entry here, or an entry no route.
+The paths, methods, path parameters' names and the roles come from the router and `@requires`
+(notifier/shell/openapi.py), so they cannot drift; tests/notifier/shell/test_openapi.py fails when a /api route has no
+entry here, or an entry no route.
 """
 
 from __future__ import annotations
