@@ -1,6 +1,6 @@
 """Every minute: start the scheduled bulletins whose time has come (each under its own row lock, audited as the
 system), then wake the senders. A bulletin whose audience grew over the approval threshold since it was approved
-waits for approval instead (subscriptions/bulletins.py)."""
+waits for approval instead (sources/bulletins/flow.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every five minutes: remind residents who were asked for evidence and have not answered by the date, and alert
-the officer when there is still nothing after the reminder (sources/evidence.py)."""
+the officer when there is still nothing after the reminder (sources/cases/evidence.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ and a copy of the database gives nobody a working token. No token, an unknown, e
 A token may be bound to sources: then every request it makes that changes something must be a JSON object whose
 `source` is one of them (a case update or an event for that source), else 403. Tokens made without sources may
 push for any source, as before. `may_verify` (system tokens bound to sources only) lets a case system say it has
-verified a reporter's addresses itself; see sources/cases_api.py.
+verified a reporter's addresses itself; see sources/cases/api.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Who sees it: admin, approver and comms. Approvers are the managers who sign off 
 answer for the service's cost and reach; comms teams use the reach and the saving to plan and justify bulletins.
 Case officers work one case at a time and do not need it (they see their case's messages on the case page).
 A feed's health and last error are shown only to admins (and, on the API, to a token bound to that source), as on
-GET /api/sources (sources/views.py); everyone else sees which feeds there are.
+GET /api/sources (sources/feeds/views.py); everyone else sees which feeds there are.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ the worker has recorded `sent`, or while the row is `unknown`: it is applied all
 so it must never be resent), and the worker's later `sent` does not overwrite it.
 
 `permanent-failure` suppresses the contact point (reason 'permanent-failure'), so nothing more is sent there.
-Received texts are handled in notifier/text_replies.py: STOP (STOPALL, UNSUBSCRIBE) suppresses that number
+Received texts are handled in notifier/receipts/text_replies.py: STOP (STOPALL, UNSUBSCRIBE) suppresses that number
 ('stop-reply'), ends the resident's subscriptions that use only texts, takes texts off the others and confirms with
 one text; START puts back what STOP ended; anything else is kept for staff.
 """

@@ -3,7 +3,7 @@
 Every /api route becomes an operation: its path and method from the router, its roles from the `@requires(...)` on
 the handler (as `x-roles` and in words), its body schema from the pydantic model the handler validates with, and
 its answers with the error envelope `{message, errors}` that notifier.api.auth.json_error writes. What the router
-cannot know (summaries, bodies, answers) is in notifier/openapi_paths.py by route name. No token is needed to read
+cannot know (summaries, bodies, answers) is in notifier/shell/openapi_paths.py by route name. No token is needed to read
 the document: it describes the API and holds no data.
 """
 
@@ -85,7 +85,7 @@ def _responses(op: Op, roles: tuple[str, ...] | None, has_input: bool) -> dict[s
 
 
 def operation(method: str, path: str, route: web.AbstractRoute, components: dict[str, Schema]) -> dict[str, Any]:
-    op = OPERATIONS.get(route.name or '') or Op('Not described yet (see notifier/openapi_paths.py)', {})
+    op = OPERATIONS.get(route.name or '') or Op('Not described yet (see notifier/shell/openapi_paths.py)', {})
     roles = roles_of(route)
     names = PARAMETER.findall(path)
     parameters = [

@@ -80,7 +80,7 @@ NOTIFICATION = obj(
     'id', 'status', 'channel', 'purpose', 'to', 'attempts', id=UUID, status=STRING,
     channel=STRING, purpose=STRING, to=STRING, attempts=INTEGER, last_error=nullable(STRING), created_at=MOMENT,
 )  # fmt: skip
-# health, last error, URL and reach only for admins and tokens bound to that source (sources/views.py)
+# health, last error, URL and reach only for admins and tokens bound to that source (sources/feeds/views.py)
 SOURCES = obj('sources', sources={'type': 'array', 'items': obj(
     'name', 'kind', 'status', name=STRING, kind=STRING, status=STRING, interval_seconds=INTEGER, url=STRING,
     health=STRING, healthy=BOOLEAN, last_polled_at=MOMENT, last_error=nullable(STRING),

@@ -11,7 +11,7 @@
 `add` and `reset-password` print a one-time link (24 hours) for the person to set their own password: no password
 is ever typed on a command line or seen by whoever runs it. Each change is written to the audit log.
 
-Council sign-in (OpenID Connect, notifier/oidc.py) links to an account that exists only where an administrator
+Council sign-in (OpenID Connect, notifier/staff/oidc.py) links to an account that exists only where an administrator
 allowed it: `add --oidc`, or `allow-oidc` (which also undoes any earlier link, e.g. after the council account was
 remade); the next sign-in with that verified email is linked to the account, and from then on its subject decides.
 """

@@ -1,4 +1,4 @@
-"""Staff sign-in through the council's OpenID Connect provider: the two pages (see notifier/oidc.py for the rules).
+"""Staff sign-in through the council's OpenID Connect provider: the two pages (notifier/staff/oidc.py has the rules).
 
 GET /staff/sign-in/oidc           sets the signed flow cookie and sends the browser to the provider
 GET /staff/sign-in/oidc/callback  checks what came back, starts a staff session, and shows "You are signed in"

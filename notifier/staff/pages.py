@@ -1,7 +1,7 @@
 """Staff sign-in, sign-out, set-password, the staff home page and the audit log (admins).
 
 Sign-in answers "Enter a correct email address and password" whether the email is unknown, the password wrong or
-this address locked out of this email after too many wrong guesses (notifier/staff_accounts.py); it is throttled
+this address locked out of this email after too many wrong guesses (notifier/staff/accounts.py); it is throttled
 per IP, and every sign-in and every failure is in the audit log (never the password).
 """
 

@@ -2,7 +2,7 @@
 
 Every step locks the bulletin's row and checks the state it expects, in the same transaction as its audit entry, so
 two clicks, two tabs or a page and the scheduler racing each other do a step once. Sending records the bulletin as
-an event and fans it out (subscriptions/bulletin_audience.py) in one transaction; the caller wakes the senders
+an event and fans it out (sources/bulletins/audience.py) in one transaction; the caller wakes the senders
 after it commits.
 
 Approval: when the audience (people, each once) is over `approval_threshold` a second person with the approver role

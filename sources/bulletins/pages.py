@@ -2,7 +2,7 @@
 messages, the audience, the cost and the next step (send now or later, ask for or give approval).
 
 Sending, approval, progress, the delivery report, pause and cancel are in bulletin_send_pages.py. Every change goes
-through subscriptions/bulletins.py, which audits it in the same transaction.
+through sources/bulletins/flow.py, which audits it in the same transaction.
 """
 
 from __future__ import annotations

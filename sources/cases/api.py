@@ -11,10 +11,10 @@ The service's own status is mapped to our stages (received → assessing → act
 and need_info: "we need something from you") with the Open311 adapter's defaults and, when the source is also
 a row in `sources`, that row's `status.<word>=<stage>` options; an unknown status is refused naming it, before
 anything is written. The update becomes a `case.status` (or `case.evidence_requested`) event keyed by the
-reference. A reporter who gave consent is subscribed to their case in the same transaction (sources/case_reporters.py).
+reference. A reporter who gave consent is subscribed to their case in the same transaction (sources/cases/reporters.py).
 The storing is `sources.cases.updates.save_update`, shared with the officers' case page.
 
-`GET /api/cases/{reference}` (case_officer): the case as an officer sees it (sources/case_queries.py): stage, every
+`GET /api/cases/{reference}` (case_officer): the case as an officer sees it (sources/cases/queries.py): stage, every
 version, subscribers with masked contact details, and every message sent about it with Notify's delivery status.
 
 Trust: a token bound to sources may push only for them (403 naming them, before anything is read or written);

@@ -1,4 +1,4 @@
-"""The case officers' tools as JSON, for case systems and integrations (the pages are sources/case_pages.py):
+"""The case officers' tools as JSON, for case systems and integrations (the pages are sources/cases/pages.py):
 
 - `POST /api/cases/{reference}/preview` (case_officer): what an update would say, by email, text (with its
   fragments) and letter, without sending it: `{stage, note, evidence_due?, template?, source?}` →

@@ -3,7 +3,7 @@ case page (/staff/cases/update). Both end in `save_update`, so a resident hears 
 
 `save_update` records the update as a version of the case's event (`case.status`, or `case.evidence_requested`
 for "we need something from you"), subscribes a consenting reporter, closes the case's open request for evidence
-when the case moves and opens a new one for a need_info update with a due date (sources/evidence.py), and writes
+when the case moves and opens a new one for a need_info update with a due date (sources/cases/evidence.py), and writes
 the audit entry, all in one transaction; then it wakes the senders. `draft_event` builds the same version without
 writing it, for the officer's preview.
 """

@@ -5,7 +5,7 @@
     parse_date('2024-11-08')              parse_date('2024-11-08T10:00:00+01:00')   parse_date('') -> None
 
 A date that cannot be read raises `ValueError` saying what was expected but not what the text was (the feed may
-be anything: sources/base.py), so the record is rejected with "line 7: Date: not a date (expected a day such as
+be anything: sources/feeds/base.py), so the record is rejected with "line 7: Date: not a date (expected a day such as
 24/07/2023 or 2024-11-08)".
 """
 

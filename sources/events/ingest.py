@@ -4,7 +4,7 @@ First sight of (source, external_key) → version 1, 'new'. Seen before with the
 and nothing is written (polling a feed again is free). A different fingerprint → version n+1, 'changed', with
 `changes` worked out against the previous version as stored (e.g. status: validated → decided), so messages can
 say what is new; fields the event says are not news (`fingerprint_ignores`) are not listed. A bin schedule is
-compared date by date with the previous version instead (sources/schedules.py): a moved collection, a new or
+compared date by date with the previous version instead (sources/events/schedules.py): a moved collection, a new or
 ended service makes a `bins.changed` version that says so, and the window rolling forward is not news. A new or
 changed version is matched and written to the outbox in the same transaction; the caller wakes the senders after
 commit (`notifier.outbox.queue.wake_for_event`).

@@ -1,6 +1,6 @@
 """What every feed adapter is: pure functions from fetched pages to normalised events (no I/O here).
 
-The polling framework (sources/polling.py) fetches pages over HTTP or file://, hands each to its adapter, and
+The polling framework (sources/feeds/polling.py) fetches pages over HTTP or file://, hands each to its adapter, and
 records the events through the pipeline; an adapter only knows its format. One bad record never stops its
 batch: it becomes a `Rejected` with where and why, and the good records go on.
 

@@ -244,7 +244,7 @@ def _on_page(rejected: list[Rejected], page: int) -> list[Rejected]:
 
 
 def failed_at(exc: BaseException) -> str:
-    """'KeyError in sources/adapters/planit.py:123 (_event)': where an exception was raised, without its message
+    """'KeyError in sources/feeds/adapters/planit.py:123 (_event)': where an exception was raised, without its message
     (which may quote what a feed sent), for the worker log."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:

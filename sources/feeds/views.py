@@ -5,7 +5,7 @@ A source's health — its state, when it last worked and failed, its last error,
 shown only to admins and to tokens bound to that source (`tellme staff create-token --source NAME`); any other
 caller sees the feed's name, kind and status. A failing feed's error describes the failure without quoting what
 the feed sent, but where it was fetched from and how it is failing is still the administrators' business and
-that source's own system's. The staff overview (notifier/overview_pages.py) follows the same rule. Secret headers
+that source's own system's. The staff overview (notifier/overview/pages.py) follows the same rule. Secret headers
 are never returned: only their names.
 """
 

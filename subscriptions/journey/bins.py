@@ -1,9 +1,9 @@
 """Bin day reminders (/bins): postcode → which address → the evening before or the morning of (and when),
-then the shared steps (subscriptions/journey.py) without quiet hours: a reminder comes at the time chosen.
+then the shared steps (subscriptions/journey/steps.py) without quiet hours: a reminder comes at the time chosen.
 
 The subscription is kind 'address' for the property's UPRN, topic 'bins', with `remind_at` / `remind_time`
-(subscriptions/reminders.py sends the reminders). Addresses come from subscriptions/addresses.py; a postcode
-we know no addresses for gets a kind page that offers updates about things near it instead.
+(subscriptions/matching/reminders.py sends the reminders). Addresses come from subscriptions/places/addresses.py; a
+postcode we know no addresses for gets a kind page that offers updates about things near it instead.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Track my case (/case): the case reference (and which service, when more than one case system has that
-reference), then the shared steps (subscriptions/journey.py). The subscription is kind 'case'.
+reference), then the shared steps (subscriptions/journey/steps.py). The subscription is kind 'case'.
 
 The case must exist: some event carries that reference (any case, any letter case typed). Whether it does is said
 only at the end, with the contact details, and in the same words as for a case reported with other contact details
-(subscriptions/journey_submit.py REPORTER_GUARD): a stranger cannot learn from these pages whether a case exists,
+(subscriptions/journey/submit.py REPORTER_GUARD): a stranger cannot learn from these pages whether a case exists,
 whether someone reported it with their contact details, or whose they were. The reference typed is kept, so it can
 be corrected from the check page.
 """

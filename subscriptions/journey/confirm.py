@@ -3,7 +3,7 @@
 The code is tied to the contact point the sign-up was sent to, which this browser's session remembers (never the
 URL). A right code activates the subscription and verifies the number; a wrong one says so (each code allows
 one_time.MAX_ATTEMPTS guesses); an expired or spent one offers "send a new code", itself limited per number and
-per IP like sign-ups. Email sign-ups confirm by the link in the email (subscriptions/pages.py).
+per IP like sign-ups. Email sign-ups confirm by the link in the email (subscriptions/pages/links.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Things near me (/near): postcode → how far (with how many updates that means) → what about → how often,
-then the shared steps (subscriptions/journey.py).
+then the shared steps (subscriptions/journey/steps.py).
 
 The postcode must be in our postcodes table (OS Code-Point Open). Each distance offered comes with an estimate
 counted in SQL from the last 12 weeks of public events within it ("about 2 a week"), so a resident can choose

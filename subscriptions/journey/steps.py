@@ -1,13 +1,13 @@
 """The steps every sign-up journey shares: how to get updates, contact details, quiet hours for texts.
 
-A journey ('near', 'bins', 'case') is its own first steps (subscriptions/journey_near.py, …) followed by these.
+A journey ('near', 'bins', 'case') is its own first steps (subscriptions/journey/near.py, …) followed by these.
 Answers live in the server-side session (`session.journey(name)`), so nothing typed is lost between pages, and
 nothing personal goes in a URL. Every step is a form that POSTs to itself and redirects (POST-redirect-GET):
 to the next step, or back to "Check your answers" when it was reached from a Change link (`?change=1`), unless
 the change opened a step not yet answered (choosing texts asks for a mobile number). A step whose earlier
 steps are unanswered (an expired session, a bookmarked page) sends the person to the first of those.
 
-Check your answers and sending the confirmation are in subscriptions/journey_submit.py.
+Check your answers and sending the confirmation are in subscriptions/journey/submit.py.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The end of every sign-up journey: check your answers, then sign up and send the confirmation.
 
-Submitting writes, in one transaction (subscriptions/signup.py, as the API does): the resident (speaking the
+Submitting writes, in one transaction (subscriptions/residents/signup.py, as the API does): the resident (speaking the
 page's language) or the one these addresses already belong to, their contact points, the subscription
 (pending) and the confirmation in the outbox — a link by email when there is an email address, else a 6-digit
-code by text (subscriptions/one_time.py), entered on /confirm/code (subscriptions/journey_confirm.py).
+code by text (subscriptions/residents/one_time.py), entered on /confirm/code (subscriptions/journey/confirm.py).
 
-Sign-ups are limited per address and per IP (notifier/throttle.py: GOV.UK's 4 a minute, 11 an hour per
+Sign-ups are limited per address and per IP (notifier/web/throttle.py: GOV.UK's 4 a minute, 11 an hour per
 address): over the limit nothing is written or sent, the page asks the person to wait, and their answers stay.
 """
 

@@ -1,6 +1,6 @@
 """What the manage pages share: who is signed in, their subscriptions, a subscription in words, and flashes.
 
-A signed-in session (notifier/sessions.py) holds only the resident's id. Every page that shows or changes a
+A signed-in session (notifier/web/sessions.py) holds only the resident's id. Every page that shows or changes a
 subscription loads it together with that id, so one resident can never see or change another's, whatever number
 is typed into the address bar (it is simply "page not found").
 """

@@ -1,7 +1,7 @@
 """Signed in: your subscriptions, one subscription, pause and resume, unsubscribe from one or from everything.
 
-Changing what a subscription is about or how it reaches you is in subscriptions/manage_changes.py; your data
-(download, delete) in subscriptions/your_data.py. Every change is a POST with the CSRF token, answered with a
+Changing what a subscription is about or how it reaches you is in subscriptions/manage/changes.py; your data
+(download, delete) in subscriptions/manage/your_data.py. Every change is a POST with the CSRF token, answered with a
 redirect to the page that shows the result and a success banner.
 """
 

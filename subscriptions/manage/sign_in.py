@@ -2,7 +2,7 @@
 
 Whoever types an address gets the same answer whether or not we know it ("If … is signed up, we have sent …"), so
 nobody can find out who is signed up; a code typed for a number we do not know fails exactly as a wrong one would,
-attempts included. Requests are limited per address and per IP (notifier/throttle.py). A sign-in link works once,
+attempts included. Requests are limited per address and per IP (notifier/web/throttle.py). A sign-in link works once,
 for 30 minutes, and opening it only shows a button: mail scanners fetch links, and must not spend it.
 
 A manage link in a message (/manage/s/{token}, permanent) opens that subscription's page: at once if its owner is
@@ -33,8 +33,8 @@ routes = web.RouteTableDef()
 PURPOSE = 'sign-in'
 JOURNEY = 'manage'
 # Only an address the resident proved (a confirmation reached it) signs in: an address typed at sign-up alongside
-# someone else's is not theirs to sign in with (subscriptions/signup.py `place`). An unproved one is answered exactly
-# as an unknown one.
+# someone else's is not theirs to sign in with (subscriptions/residents/signup.py `place`). An unproved one is answered
+# exactly as an unknown one.
 KNOWN = """
 select cp.id, cp.resident_id, r.language from contact_points cp join residents r on r.id = cp.resident_id
 where cp.channel = $1 and cp.address = $2 and cp.suppressed_at is null and cp.verified_at is not null

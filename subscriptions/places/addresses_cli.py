@@ -1,5 +1,5 @@
 """`tellme addresses import FILE.csv`: load a council's LLPG export into the addresses residents pick from
-when they ask for bin day reminders (subscriptions/addresses.py reads the file; see there for its columns).
+when they ask for bin day reminders (subscriptions/places/addresses.py reads the file; see there for its columns).
 
 Importing is one transaction: a file that cannot be read changes nothing, and importing the same file again
 changes nothing. Rows are added or updated, never deleted (a resident may be subscribed at that UPRN).

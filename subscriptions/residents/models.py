@@ -108,7 +108,7 @@ class NewSubscription(BaseModel):
     # address
     uprn: str | None = Field(None, pattern=r'^[0-9]{1,12}$')
     # address: bin reminders the evening before or the morning of a collection, at this Europe/London time
-    # (None = 18:00 the evening before, 07:00 on the morning; see subscriptions/reminders.py)
+    # (None = 18:00 the evening before, 07:00 on the morning; see subscriptions/matching/reminders.py)
     remind_at: RemindAt | None = None
     remind_time: time | None = None
     # case

@@ -1,6 +1,6 @@
 """Reading our pages as a person does, and posting their forms as a browser does (this module holds no tests).
 
-Every form Tell Me serves carries a CSRF token (notifier/web/csrf.py); `post_form` reads it from the page the form
+Every form Tell Me serves carries a CSRF token (notifier/shell/app/csrf.py); `post_form` reads it from the page the form
 is on, as a browser would, so a test posts exactly what a person could.
 """
 

@@ -6,7 +6,7 @@ Occurrences in the window (today to `days` ahead, Europe/London) are grouped by 
 "(Changed Collection)"-style notes) into one schedule event for the property, as for UKBinCollectionData
 (see ukbcd.py); an occurrence the calendar marks as moved — a RECURRENCE-ID override, or a summary saying
 changed / moved / revised — is listed in `attributes.moved` and the summary. What is news is worked out on
-recording against the previous version's dates (sources/schedules.py), as for every schedule.
+recording against the previous version's dates (sources/events/schedules.py), as for every schedule.
 
 Bank holidays move collections only where the source says its rule does, since most councils publish the moved
 dates themselves: `--option bank_holidays=slip` (an RRULE collection on or after a bank holiday in the same

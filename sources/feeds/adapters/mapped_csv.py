@@ -17,7 +17,7 @@ Kinds: `planning-csv`, `licensing-csv`, `licensing-json`. Options:
   --option "status.Out to consultation=consultation"`); stages are planning: new, consultation, amended, decided,
   appeal; licensing: new, variation, hearing, decided. Words are compared ignoring case and extra spaces. With
   any such option the mapping is the rule: a record whose status word it does not know is rejected, naming its
-  line and column and the option that maps a word (never the word itself: see sources/base.py); a record with no
+  line and column and the option that maps a word (never the word itself: see sources/feeds/base.py); a record with no
   status is worked out as usual. Needs `map.status`.
 - `event_kind=planning.decided`: every record is this kind (default: from the status mapping, else worked out
   from the record).
@@ -26,7 +26,7 @@ Kinds: `planning-csv`, `licensing-csv`, `licensing-json`. Options:
 Columns of the LGA PremisesLicences schema (CaseReference, PremisesName, …) are mapped without options.
 
 A quote that is never closed does not swallow the rest of a CSV: the line it starts on is rejected with its
-number and reading goes on from the next line (sources/adapters/csv_reading.py).
+number and reading goes on from the next line (sources/feeds/adapters/csv_reading.py).
 
 The postcode goes into `attributes['postcode']`; the poller fills coordinates and area codes from the postcode
 table (an Isle of Man list, whose IM postcodes are not in the GB table, has no coordinates).

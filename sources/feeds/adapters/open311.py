@@ -10,8 +10,8 @@ Polling asks for `start_date`/`end_date` from the cursor (the newest `updated_da
 holding `page_size` records (default 1000, the spec's cap) narrows the window until none is lost, in whatever
 order the server sends them, at most `max_requests` (default 20) requests a poll (see open311_paging.py).
 An update with a status the mapping does not know is refused (by its position and time, not its status word: see
-sources/base.py), and the cursor stays at its `updated_datetime`, so once the mapping is fixed the next poll reads it
-again.
+sources/feeds/base.py), and the cursor stays at its `updated_datetime`, so once the mapping is fixed the next poll
+reads it again.
 Other options: `lookback_days` (first poll, default 7), `case_url` (e.g. `https://example.gov.uk/report/{id}`),
 `encoding`.
 """
@@ -239,7 +239,7 @@ def _event(
         raise RecordError('updated_datetime is not a W3C date-time') from None
     service = _text(record, 'service_name') or _text(record, 'service_code') or 'Report'
     if stage is None:
-        # named by its place and time, not its words: the feed's text is never repeated back (sources/base.py)
+        # named by its place and time, not its words: the feed's text is never repeated back (sources/feeds/base.py)
         field, option = ('status', 'status.<its status>') if status else ('external_status_code', 'code.<its code>')
         raise _UnknownStatus(
             f'its {field} is not in the status mapping: add it (--option {option}=<stage>; stages: '

@@ -2,7 +2,7 @@
 
 A page that is not an Open311 list (an HTML error page, the server's own error list, a DOCTYPE or entities, XML
 that is not well-formed or in another encoding than it says) is a SourceError saying which, and where, without
-quoting it (sources/base.py).
+quoting it (sources/feeds/base.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ also emit `bin_type` for `type`, extra keys (`previousCollectionDate`, `collecti
 ("Monday 24 July 2023") and a flat `{"Black Bin": "2022-11-04T00:00:00"}` (Wigan). Each document becomes one
 `bins.schedule` event for its UPRN whose attributes hold the collection dates by bin type. What is news — a moved
 collection, a new or ended service — is worked out when it is recorded, against the previous version's dates
-(sources/schedules.py): the window of dates rolling forward every week is not.
+(sources/events/schedules.py): the window of dates rolling forward every week is not.
 
 Options: `uprn` (the property; else the `uprn` query parameter of the URL), `address` (shown in the title),
 `encoding` (when the scraper's output is not UTF-8).

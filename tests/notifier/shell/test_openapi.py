@@ -61,7 +61,7 @@ def test_every_route_is_documented_and_every_operation_is_a_route(app: web.Appli
 def test_every_api_route_has_its_description_and_none_is_stale(app: web.Application) -> None:
     names = {route.name for route in router_operations(app).values()}
     assert names == set(openapi_paths.OPERATIONS), (
-        f'describe these in notifier/openapi_paths.py: {sorted(names - set(openapi_paths.OPERATIONS))}; '
+        f'describe these in notifier/shell/openapi_paths.py: {sorted(names - set(openapi_paths.OPERATIONS))}; '
         f'no such routes: {sorted(set(openapi_paths.OPERATIONS) - names)}'
     )
 

@@ -1,4 +1,4 @@
-"""Bin schedule news worked out from two versions' dates (sources/schedules.py), on the shapes feeds publish."""
+"""Bin schedule news worked out from two versions' dates (sources/events/schedules.py), on the shapes feeds publish."""
 
 from __future__ import annotations
 

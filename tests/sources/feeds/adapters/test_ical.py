@@ -79,7 +79,7 @@ def test_the_rrule_fixture_expands_fortnightly_weekly_and_monthly_rules() -> Non
 def test_an_occurrence_the_calendar_moved_is_listed_with_where_it_moved_from() -> None:
     [event] = parse(MOVED_ICS, datetime(2025, 12, 20, 18, 0, tzinfo=UTC), {**OPTIONS, 'days': '28'}).events
 
-    # news or not is decided against the previous version when it is recorded (sources/schedules.py)
+    # news or not is decided against the previous version when it is recorded (sources/events/schedules.py)
     assert event.kind == 'bins.schedule'
     assert event.attributes['collection_dates'] == {
         'Black Bin': ['2025-12-22', '2025-12-30', '2026-01-05', '2026-01-12'],
