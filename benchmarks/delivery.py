@@ -38,7 +38,7 @@ from arq.connections import RedisSettings, create_pool
 from redis.asyncio import Redis
 
 from notifier import db
-from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.rules import keys as sim_keys
 from notifier.outbox import delivery_states
 from notifier.shell import embedded
 from notifier.shell.embedded import free_port

@@ -16,7 +16,7 @@ import uuid
 import aiohttp
 from notifications_python_client import NotificationsAPIClient
 
-from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.rules import keys as sim_keys
 from notifier.notify_sim.runner import SimulatorThread
 from notifier.notify_sim.simulator import Simulator
 from notifier.sending.notify_client import NotifyClient

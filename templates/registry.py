@@ -152,7 +152,7 @@ def outbox_purpose(notice: str) -> str:
     return NOTICE_OUTBOX_PURPOSE[notice]
 
 
-# --- Notify's rendering rules (see notifier/notify_sim/rendering.py for where they come from) -----------------
+# --- Notify's rendering rules (see notifier/notify_sim/rules/rendering.py for where they come from) -----------------
 
 _PLACEHOLDER = re.compile(r'\(\(([^()]+)\)\)')
 _TRUTHY = frozenset({'yes', 'y', 'true', 't', '1', 'include', 'show'})

@@ -1,6 +1,6 @@
 """A GOV.UK Notify-compatible simulator, faithful to the real API's behaviour (see docs/notify-simulator.md)."""
 
-from .keys import ApiKey, ConfigError, Service, Template, generate_api_key, load_keys, load_templates
+from .rules.keys import ApiKey, ConfigError, Service, Template, generate_api_key, load_keys, load_templates
 from .runner import SimulatorThread
 from .server import serve
 from .simulator import Simulator

@@ -7,8 +7,8 @@ import asyncio
 import logging
 import sys
 
-from .keys import DEFAULT_TEMPLATES_PATH, ConfigError, load_keys, load_templates
-from .limits import DEFAULT_RATE_LIMIT
+from .rules.keys import DEFAULT_TEMPLATES_PATH, ConfigError, load_keys, load_templates
+from .rules.limits import DEFAULT_RATE_LIMIT
 from .server import serve
 from .simulator import Simulator
 

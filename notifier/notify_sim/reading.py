@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from . import rendering, schemas, shapes
-from .errors import ApiError, bad_request, no_result_found, validation_error
-from .keys import TEMPLATE_TYPES, Template
+from . import shapes
+from .rules import rendering, schemas
+from .rules.errors import ApiError, bad_request, no_result_found, validation_error
+from .rules.keys import TEMPLATE_TYPES, Template
 from .sending import check_schema, parse_json, url_root
 from .simulator import API_KEY, SERVICE, SIM
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import recipients, rendering, schemas, shapes
-from .errors import ApiError, bad_request, invalid_json, validation_error
-from .keys import ApiKey, Service, Template
+from . import shapes
+from .rules import recipients, rendering, schemas
+from .rules.errors import ApiError, bad_request, invalid_json, validation_error
+from .rules.keys import ApiKey, Service, Template
 from .simulator import API_KEY, FAULT, SERVICE, SIM, Simulator
 from .store import Notification
 

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from . import admin, outbox, reading, sending
-from .auth import authenticate
-from .errors import ApiError, internal_error, rate_limit_error, too_many_requests
 from .faults import ERROR_ACTIONS, Fault
+from .rules.auth import authenticate
+from .rules.errors import ApiError, internal_error, rate_limit_error, too_many_requests
 from .simulator import API_KEY, FAULT, SERVICE, SIM, Simulator
 
 logger = logging.getLogger('notifier.notify_sim.server')

@@ -6,7 +6,7 @@ import html
 from datetime import datetime, timedelta
 from typing import Any
 
-from .keys import Service, Template
+from .rules.keys import Service, Template
 from .store import COMPLETED_STATUSES, Notification, ReceivedText
 
 DATETIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'

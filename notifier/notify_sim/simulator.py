@@ -15,8 +15,8 @@ from aiohttp import web
 from . import shapes
 from .callbacks import CallbackSender
 from .faults import Fault, FaultTable
-from .keys import ApiKey, Service, Template
-from .limits import DEFAULT_RATE_LIMIT, Clock, DailyLimits, TokenBuckets
+from .rules.keys import ApiKey, Service, Template
+from .rules.limits import DEFAULT_RATE_LIMIT, Clock, DailyLimits, TokenBuckets
 from .store import FINAL_CALLBACK_STATUSES, Notification, ReceivedText, Store
 
 logger = logging.getLogger('notifier.notify_sim')

@@ -26,7 +26,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from notifier import db
-from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.rules import keys as sim_keys
 from notifier.notify_sim.server import serve
 from notifier.notify_sim.simulator import Simulator
 from notifier.settings import Settings

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from geopy.distance import geodesic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notifier.notify_sim.recipients import (
+from notifier.notify_sim.rules.recipients import (
     InvalidRecipient,
     format_email_address,
     normalise_phone_number,

@@ -1,8 +1,8 @@
 """Browser tests: Debian's Chromium driven by Playwright for Python against the whole service on a real port.
 
 Fixtures: `chromium` (one browser for the browser tests), `live` (the app, a worker and the Notify simulator, fresh
-per test: tests/browser/live.py), `page` (a new browser context per test) and `resident` (that page with a
-screenshot of every page visited, tests/browser/browse.py). The suite is skipped, with one reason, only when
+per test: tests/browser/support/live.py), `page` (a new browser context per test) and `resident` (that page with a
+screenshot of every page visited, tests/browser/support/browse.py). The suite is skipped, with one reason, only when
 Chromium is not installed (`make setup` installs it where it can).
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.browser.browse import Browse, new_page, screenshots_for
-from tests.browser.chromium import ARGS, CHROMIUM, MISSING, SAYS_WHY
-from tests.browser.live import EventLoopThread, LiveServer
+from tests.browser.support.browse import Browse, new_page, screenshots_for
+from tests.browser.support.chromium import ARGS, CHROMIUM, MISSING, SAYS_WHY
+from tests.browser.support.live import EventLoopThread, LiveServer
 from tests.conftest import Services
 
 if MISSING:  # one module is collected, and says why the browser tests are skipped

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.chromium import MISSING
+from tests.browser.support.chromium import MISSING
 
 if MISSING:
     pytest.skip(MISSING, allow_module_level=True)
 
-from tests.browser.axe import check_accessibility  # noqa: E402
-from tests.browser.browse import Browse  # noqa: E402
+from tests.browser.support.axe import check_accessibility  # noqa: E402
+from tests.browser.support.browse import Browse  # noqa: E402
 
 INFORMATION_PAGES = {
     '/': ('Get updates from your council', 'Cael diweddariadau gan eich cyngor'),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.browse import Browse
-from tests.browser.journeys import T, near_steps, pick
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import T, near_steps, pick
 
 MOBILE = '07700 900 982'
 LANDLINE = '01632 960 001'

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.browse import Browse
-from tests.browser.journeys import STRETFORD, T, sign_in_by_email
-from tests.browser.live import LiveServer
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import STRETFORD, T, sign_in_by_email
+from tests.browser.support.live import LiveServer
 from tests.support.factories import make_resident, make_subscription
 
 EMAIL = 'manager@example.com'

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from subscriptions.matching.digests import Closed, close_due_digests
-from tests.browser.browse import Browse
-from tests.browser.journeys import STRETFORD, planning_event
-from tests.browser.live import LiveServer
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import STRETFORD, planning_event
+from tests.browser.support.live import LiveServer
 from tests.support.factories import make_resident, make_subscription
 
 EMAIL = 'daily@example.com'

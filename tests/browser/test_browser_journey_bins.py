@@ -15,8 +15,8 @@ import pytest
 
 from sources.feeds.adapters.ukbcd import schedule_event
 from subscriptions.matching.reminders import Queued, queue_reminders
-from tests.browser.browse import Browse
-from tests.browser.journeys import (
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import (
     STRETFORD,
     T,
     confirm_from_email,
@@ -25,7 +25,7 @@ from tests.browser.journeys import (
     sign_in_from_message,
     sign_up_by_email,
 )
-from tests.browser.live import LiveServer
+from tests.browser.support.live import LiveServer
 from tests.support.factories import make_resident, make_subscription, record
 
 UPRN = '100012345678'

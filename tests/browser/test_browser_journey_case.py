@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.browse import Browse
-from tests.browser.journeys import (
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import (
     T,
     change_frequency,
     confirm_from_email,
@@ -18,7 +18,7 @@ from tests.browser.journeys import (
     pick,
     sign_in_from_message,
 )
-from tests.browser.live import LiveServer
+from tests.browser.support.live import LiveServer
 
 REFERENCE = 'FMS-20417'
 EMAIL = 'reporter@example.com'

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.browse import Browse
-from tests.browser.journeys import (
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import (
     STRETFORD,
     T,
     change_frequency,
@@ -19,7 +19,7 @@ from tests.browser.journeys import (
     sign_in_from_message,
     sign_up_by_email,
 )
-from tests.browser.live import LiveServer
+from tests.browser.support.live import LiveServer
 from tests.support.factories import make_resident, make_subscription
 
 EMAIL = 'sam.resident@example.com'

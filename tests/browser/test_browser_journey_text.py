@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from tests.browser.browse import Browse
-from tests.browser.journeys import STRETFORD, T, near_steps, pick, planning_event
-from tests.browser.live import LiveServer
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import STRETFORD, T, near_steps, pick, planning_event
+from tests.browser.support.live import LiveServer
 
 MOBILE = '07700 900 982'
 pytestmark = pytest.mark.timeout(120)

@@ -3,11 +3,11 @@ resident gets from the start page into a journey without a mouse."""
 
 from __future__ import annotations
 
-from tests.browser import keyboard
-from tests.browser.browse import Browse
-from tests.browser.journeys import T
-from tests.browser.keyboard import Activate, Choose, Type
-from tests.browser.live import LiveServer
+from tests.browser.support import keyboard
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import T
+from tests.browser.support.keyboard import Activate, Choose, Type
+from tests.browser.support.live import LiveServer
 from tests.support.factories import make_resident, make_subscription
 
 

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from sources.events.models import Event
-from tests.browser.browse import ARTEFACTS, DESKTOP, PHONE, Browse
-from tests.browser.journeys import (
+from tests.browser.support.browse import ARTEFACTS, DESKTOP, PHONE, Browse
+from tests.browser.support.journeys import (
     STRETFORD,
     T,
     confirm_from_email,
@@ -25,7 +25,7 @@ from tests.browser.journeys import (
     planning_event,
     sign_in_by_email,
 )
-from tests.browser.live import LiveServer
+from tests.browser.support.live import LiveServer
 from tests.support.factories import place, record
 
 DOCS = Path(__file__).resolve().parents[2] / 'docs' / 'screenshots'

@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import Browser
 
 from templates.personalisation import mask_address
-from tests.browser.browse import Browse
-from tests.browser.journeys import pick
-from tests.browser.live import LiveServer
-from tests.browser.staff_support import another_person, new_member_of_staff, reload_until, text
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import pick
+from tests.browser.support.live import LiveServer
+from tests.browser.support.staff_support import another_person, new_member_of_staff, reload_until, text
 from tests.support.factories import Resident, make_resident, make_subscription
 
 SALE_WARD = 'E05015254'  # M33 3BR, M33 7XF, M33 7XX, M33 7YE, M33 7YF in the sample postcodes

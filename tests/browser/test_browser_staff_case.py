@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.browser.browse import Browse
-from tests.browser.journeys import pick
-from tests.browser.live import LiveServer
-from tests.browser.staff_support import new_member_of_staff, push_case_update, reload_until, text
+from tests.browser.support.browse import Browse
+from tests.browser.support.journeys import pick
+from tests.browser.support.live import LiveServer
+from tests.browser.support.staff_support import new_member_of_staff, push_case_update, reload_until, text
 
 REFERENCE = 'FMS-20417'
 SOURCE = 'fixmystreet'

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from tests.browser.browse import ARTEFACTS, DESKTOP, Browse
-from tests.browser.journeys import STRETFORD, T, pick
-from tests.browser.live import LiveServer
+from tests.browser.support.browse import ARTEFACTS, DESKTOP, Browse
+from tests.browser.support.journeys import STRETFORD, T, pick
+from tests.browser.support.live import LiveServer
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from notifications_python_client.errors import HTTPError
 from redis.asyncio import Redis
 
 from notifier.notify_sim import Simulator, SimulatorThread, generate_api_key, load_templates
-from notifier.notify_sim.keys import DEFAULT_TEMPLATES_PATH, build_services, build_templates
+from notifier.notify_sim.rules.keys import DEFAULT_TEMPLATES_PATH, build_services, build_templates
 from notifier.notify_sim.server import serve
 from notifier.sending.delivery import Sender
 from notifier.sending.notify_client import NotifyClient

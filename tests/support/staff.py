@@ -1,6 +1,6 @@
 """Staff, as the tests sign them in (this module holds no tests): through the real sign-in form, with a password
 set either straight into the database (`sign_in_as`) or, as a new member of staff does, from the one-time link
-that `tellme staff add` prints (`add_with_password`). Chromium's staff are in tests/browser/staff_support.py."""
+that `tellme staff add` prints (`add_with_password`). Chromium's staff are in tests/browser/support/staff_support.py."""
 
 from __future__ import annotations
 

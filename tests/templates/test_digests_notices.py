@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifier.notify_sim import rendering
+from notifier.notify_sim.rules import rendering
 from templates import registry
 from templates.personalisation import EventInput, describe_subscription, mask_address
 from templates.registry import TEMPLATES_FILE

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifier.notify_sim import keys as sim_keys
-from notifier.notify_sim import rendering
+from notifier.notify_sim.rules import keys as sim_keys
+from notifier.notify_sim.rules import rendering
 from templates import registry
 from templates.personalisation import EVENT_KEYS, EventInput
 from templates.registry import REGISTRY, TEMPLATES_FILE

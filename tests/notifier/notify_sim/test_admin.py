@@ -14,7 +14,7 @@ import pytest
 
 from notifier.notify_sim import ConfigError, SimulatorThread, generate_api_key, load_keys, load_templates
 from notifier.notify_sim.cli import main
-from notifier.notify_sim.keys import DEFAULT_TEMPLATES_PATH
+from notifier.notify_sim.rules.keys import DEFAULT_TEMPLATES_PATH
 from tests.support.notify import (
     EMAIL_PERSONALISATION,
     EMAIL_TEMPLATE,

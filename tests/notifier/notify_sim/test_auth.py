@@ -10,7 +10,7 @@ import notifications_python_client.base as client_base
 import pytest
 import requests
 
-from notifier.notify_sim.auth import GENERAL_TOKEN_ERROR
+from notifier.notify_sim.rules.auth import GENERAL_TOKEN_ERROR
 from tests.support.notify import EMAIL_PERSONALISATION, EMAIL_TEMPLATE, Keys, client, error_of
 
 

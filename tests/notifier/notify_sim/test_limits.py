@@ -9,7 +9,7 @@ import pytest
 from notifications_python_client.errors import HTTPError
 
 from notifier.notify_sim import SimulatorThread
-from notifier.notify_sim.limits import DailyLimits, TokenBuckets, bucket_max_for
+from notifier.notify_sim.rules.limits import DailyLimits, TokenBuckets, bucket_max_for
 from tests.support.notify import (
     ADDRESS,
     EMAIL_PERSONALISATION,

@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from notifier.notify_sim import recipients, rendering, schemas
-from notifier.notify_sim.recipients import (
+from notifier.notify_sim.rules import recipients, rendering, schemas
+from notifier.notify_sim.rules.recipients import (
     InternationalNotAllowed,
     InvalidRecipient,
     is_smoke_test,
@@ -14,7 +14,7 @@ from notifier.notify_sim.recipients import (
     validate_email_address,
     validate_postal_address,
 )
-from notifier.notify_sim.rendering import (
+from notifier.notify_sim.rules.rendering import (
     is_empty,
     missing_personalisation,
     placeholders,
@@ -23,7 +23,7 @@ from notifier.notify_sim.rendering import (
     sms_too_long,
     too_long_message,
 )
-from notifier.notify_sim.schemas import validate_request
+from notifier.notify_sim.rules.schemas import validate_request
 
 TEMPLATE_ID = 'f6895ff7-86e0-4d38-80ab-c9525856c3ff'
 NOW = datetime(2026, 5, 1, 12, 0, 0)

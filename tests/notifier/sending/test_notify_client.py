@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.rules import keys as sim_keys
 from notifier.sending import errors
 from notifier.sending.notify_client import NotifyClient
 from notifier.shell.embedded import free_port

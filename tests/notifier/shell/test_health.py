@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from notifier.notify_sim import keys as sim_keys
+from notifier.notify_sim.rules import keys as sim_keys
 from notifier.shell.app import create_app
 from notifier.shell.embedded import free_port
 from notifier.shell.views import HEALTH

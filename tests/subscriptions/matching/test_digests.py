@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from notifier.notify_sim.rendering import render
+from notifier.notify_sim.rules.rendering import render
 from notifier.outbox.tokens import read_token
 from notifier.shell.app import create_app
 from subscriptions.matching.digests import close_due_digests, see_all_url

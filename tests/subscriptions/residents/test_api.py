@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from notifier.app_keys import QUEUE
-from notifier.notify_sim import rendering
+from notifier.notify_sim.rules import rendering
 from notifier.outbox import links
 from templates.registry import REGISTRY, template
 from tests.support.api import Api

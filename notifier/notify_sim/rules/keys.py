@@ -165,4 +165,4 @@ def load_templates(path: str | Path) -> dict[str, Template]:
         raise ConfigError(f'templates file {path}: {exc}') from None
 
 
-DEFAULT_TEMPLATES_PATH = Path(__file__).parent / 'data' / 'default_templates.json'
+DEFAULT_TEMPLATES_PATH = Path(__file__).parents[1] / 'data' / 'default_templates.json'

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from notifier.web.rendering import translate
-from tests.browser.browse import Browse
-from tests.browser.live import LiveServer, Message
+from tests.browser.support.browse import Browse
+from tests.browser.support.live import LiveServer, Message
 from tests.support.factories import place
 
 STRETFORD = 'M32 0AH'

@@ -15,8 +15,8 @@ from typing import Any
 from playwright.sync_api import Browser
 
 from notifier.staff import cli as staff_cli
-from tests.browser.browse import Browse, new_page, screenshots_for
-from tests.browser.live import LiveServer
+from tests.browser.support.browse import Browse, new_page, screenshots_for
+from tests.browser.support.live import LiveServer
 from tests.support.api import new_token
 from tests.support.staff import PASSWORD
 

@@ -23,7 +23,7 @@ from uuid import UUID
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema import ValidationError as SchemaError
 
-from notifier.notify_sim.recipients import InvalidRecipient, normalise_phone_number, validate_email_address
+from notifier.notify_sim.rules.recipients import InvalidRecipient, normalise_phone_number, validate_email_address
 
 __all__ = ['NOTIFICATION_STATUSES', 'SCHEMAS', 'TEMPLATE_TYPES', 'query_args_to_body', 'validate_request']
 

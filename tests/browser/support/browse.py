@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Response
 
-from tests.browser.axe import check_accessibility
-from tests.browser.live import LiveServer
+from tests.browser.support.axe import check_accessibility
+from tests.browser.support.live import LiveServer
 
-ARTEFACTS = Path(__file__).resolve().parent.parent / 'artefacts' / 'screenshots'
+ARTEFACTS = Path(__file__).resolve().parents[2] / 'artefacts' / 'screenshots'
 DESKTOP = {'width': 1280, 'height': 900}
 PHONE = {'width': 375, 'height': 740}
 TOKEN_LIKE = re.compile(r'^[A-Za-z0-9_\-.~]{20,}$')

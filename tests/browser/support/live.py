@@ -1,4 +1,4 @@
-"""The whole service for the browser, over HTTPS on a free port (a throwaway certificate, tests/browser/tls.py): the
+"""The whole service for the browser, over HTTPS on a free port (a throwaway certificate: support/tls.py): the
 web app, an arq worker with its sender (no cron: a test runs the sweep it needs), and the Notify simulator with
 Tell Me's real templates, whose outbox a test reads (`messages()`, `wait_for_messages()`).
 
@@ -31,7 +31,7 @@ from notifier import db
 from notifier.outbox.queue import WAKE_CHANNEL
 from notifier.settings import Settings
 from notifier.shell.app import create_app
-from tests.browser import tls
+from tests.browser.support import tls
 from tests.conftest import TRUNCATE_ALL, Services
 from tests.support.api import bearer, new_token
 from tests.support.app import settings_for
