@@ -81,7 +81,8 @@ def _rows(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
 
 async def _mobiles(conn: asyncpg.Connection, resident_id: int) -> list[str]:
     rows = await conn.fetch(
-        "select address from contact_points where resident_id = $1 and channel = 'sms'", resident_id
+        "select address from contact_points where resident_id = $1 and channel = 'sms' and verified_at is not null",
+        resident_id,
     )
     return [row['address'] for row in rows]
 

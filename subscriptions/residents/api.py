@@ -132,7 +132,8 @@ async def _checked_signup(request: web.Request) -> tuple[Contact, dict[Channel, 
             errors.setdefault('email' if channel == 'email' else 'mobile', f'needed for {channel} updates')
     if errors:
         raise json_error(400, 'invalid request', errors)
-    return contact, addresses, spec
+    # only the addresses the chosen channels use: an unused one is not stored, and cannot change where we land
+    return contact, {channel: address for channel, address in addresses.items() if channel in spec.channels}, spec
 
 
 def _place(contact: Contact, spec: NewSubscription) -> str | None:

@@ -131,21 +131,25 @@ async def _target(
     conn: asyncpg.Connection, found: dict[Channel, ContactPoint | None], *, signed_in: int | None, vouched: bool
 ) -> tuple[int | None, bool]:
     """(the existing resident the sign-up lands on, or None for a new one; whether it may add addresses there)."""
-    if vouched:  # the council's own system says every address is the reporter's
-        owners = {point.resident_id for point in found.values() if point is not None}
+    if vouched:  # the council's own system says every address is the reporter's: it vouches for the addresses,
+        # not for whoever holds one unproved (those move to the reporter)
+        owners = {point.resident_id for point in found.values() if point is not None and point.verified_at}
         if len(owners) > 1:
             raise SignupRefused('that email address and mobile number are registered to different people')
         return (owners.pop() if owners else None), True
+    confirming = found[confirming_channel(found)]
     if signed_in is not None:
+        if confirming is not None and confirming.verified_at is not None and confirming.resident_id != signed_in:
+            return confirming.resident_id, False  # someone else's proved address: as for anyone, add nothing
         return signed_in, True
     target = await _unproven_target(conn, found)
     return target, target is None  # an unproven sign-up adds addresses only to a resident of its own
 
 
-OTHER_VERIFIED = """
+OTHER_ADDRESSES = """
 select exists (
     select 1 from contact_points
-    where resident_id = $1 and verified_at is not null and not (id = any($2::bigint[]))
+    where resident_id = $1 and not (id = any($2::bigint[]))
 )
 """
 
@@ -158,8 +162,8 @@ async def _unproven_target(conn: asyncpg.Connection, found: dict[Channel, Contac
         owner = owners.pop()
         if all(point.verified_at is not None for point in points if point is not None):
             return owner  # every address is theirs and proved: only they can confirm
-        if not await conn.fetchval(OTHER_VERIFIED, owner, [point.id for point in points if point is not None]):
-            return owner  # the same unproved sign-up again: nobody's proved addresses are there to see
+        if not await conn.fetchval(OTHER_ADDRESSES, owner, [point.id for point in points if point is not None]):
+            return owner  # the same unproved sign-up again, and nobody else's address is there to be proved later
     confirming = found[confirming_channel(found)]
     if confirming is not None and confirming.verified_at is not None:
         return confirming.resident_id

@@ -210,3 +210,99 @@ async def test_a_case_system_trusted_to_verify_does_join_the_reporters_addresses
     assert response.status == 201, await response.text()
     owner = await pg.fetchval("select resident_id from contact_points where address = '447700900333'")
     assert owner == resident.id
+
+
+# --- found in review: traps laid with an unproved address ---------------------------------------------------
+
+
+async def trap(browser: Browser, pg: asyncpg.Pool, email: str) -> None:
+    """A stranger signs up `email` (not yet known) beside their own mobile, then proves the mobile by a text code."""
+    await near_sign_up(browser, email=email, mobile=ATTACKER_MOBILE)
+    browser.client.session.cookie_jar.clear()
+    await near_sign_up(browser, mobile=ATTACKER_MOBILE)
+    code = await newest(pg, '447700900666', 'confirmation')
+    assert code is not None
+    await browser.submit('/confirm/code', {'code': code['code']})
+
+
+async def test_a_trusted_case_push_never_joins_your_email_to_a_strangers_trap(
+    browser: Browser, pg: asyncpg.Pool
+) -> None:
+    await trap(browser, pg, 'reporter@example.org')
+    secret = await token(pg, 'system', sources=['fixmystreet'], may_verify=True)
+    consent = {'given': True, 'wording': 'Keep me updated', 'at': '2026-03-01T09:00:00Z'}
+    reporter = {'email': 'reporter@example.org', 'verified': True, 'consent': consent}
+    body = {'source': 'fixmystreet', 'status': 'confirmed', 'occurred_at': '2026-03-01T09:05:00Z',
+            'title': 'Pothole outside number 6', 'reporter': reporter}  # fmt: skip
+    response = await browser.client.post(
+        '/api/cases/FMS-77/updates', headers={'Authorization': f'Bearer {secret}'}, json=body
+    )
+    assert response.status == 201, await response.text()
+    browser.client.session.cookie_jar.clear()
+    seen = await sign_in_as_attacker(browser, pg, ATTACKER_MOBILE)
+    assert 'reporter@example.org' not in seen and 'FMS-77' not in seen
+
+
+async def test_your_pending_sign_up_is_not_shown_to_a_stranger_who_proves_a_mobile_afterwards(
+    browser: Browser, aiohttp_client: Any, services: Services, pg: asyncpg.Pool
+) -> None:
+    await near_sign_up(browser, email='newcomer@example.org', mobile=ATTACKER_MOBILE)
+    resident = await make_browser(aiohttp_client, services, pg)
+    await near_sign_up(resident, email='newcomer@example.org')  # yours, not yet confirmed
+    browser.client.session.cookie_jar.clear()
+    await near_sign_up(browser, mobile=ATTACKER_MOBILE)
+    code = await newest(pg, '447700900666', 'confirmation')
+    assert code is not None
+    await browser.submit('/confirm/code', {'code': code['code']})
+    seen = await sign_in_as_attacker(browser, pg, ATTACKER_MOBILE)
+    assert 'newcomer@example.org' not in seen
+    assert seen.count('"kind"') <= 2, 'only the stranger’s own subscriptions'
+
+
+async def test_your_data_never_holds_texts_from_a_number_you_did_not_prove(browser: Browser, pg: asyncpg.Pool) -> None:
+    """Someone texted the council from 07700 900444 (kept for staff); a stranger gives that number at sign-up."""
+    await pg.execute(
+        "insert into notify_callbacks (kind, notify_id, payload, for_staff)"
+        " values ('inbound-sms', gen_random_uuid(), $1, true)",
+        {'id': 'in-1', 'source_number': '447700900444', 'destination_number': '07700900000',
+         'message': 'My bin was missed again at number 6', 'date_received': '2026-12-01T09:00:00.000000Z'},
+    )  # fmt: skip
+    await near_sign_up(browser, email=ATTACKER_EMAIL, mobile='07700 900444')
+    confirmation = await newest(pg, ATTACKER_EMAIL, 'confirmation')
+    assert confirmation is not None
+    await browser.client.post(confirmation['confirm_url'].removeprefix(PUBLIC))
+    seen = await sign_in_as_attacker(browser, pg, ATTACKER_EMAIL)
+    assert 'mallory@example.net' in seen and 'number 6' not in seen
+
+
+async def test_an_api_sign_up_cannot_probe_an_address_by_choosing_another_channel(
+    browser: Browser, pg: asyncpg.Pool, victim: Any
+) -> None:
+    secret = await token(pg, 'system')
+    answers = []
+    for email in (VICTIM_EMAIL, 'nobody@example.org'):
+        response = await browser.client.post(
+            '/api/subscriptions', headers={'Authorization': f'Bearer {secret}'},
+            json={'email': email, 'mobile': ATTACKER_MOBILE if email == VICTIM_EMAIL else '07700 900667',
+                  'channels': ['sms'], 'kind': 'topic', 'topics': ['planning']},
+        )  # fmt: skip
+        answers.append(response.status)
+    assert answers == [201, 201]
+
+
+async def test_signed_in_you_cannot_probe_someone_elses_address(
+    browser: Browser, pg: asyncpg.Pool, victim: Any
+) -> None:
+    resident = await make_resident(pg, email='ann@example.com')
+    await browser.submit('/manage', {'address': 'ann@example.com'})
+    link = await newest(pg, 'ann@example.com', 'sign-in')
+    assert link is not None
+    await browser.submit(link['sign_in_url'].removeprefix(PUBLIC), {})
+    pages = []
+    for email in (VICTIM_EMAIL, 'nobody@example.org'):
+        await near_sign_up(browser, email=email)
+        page = await browser.get('/signup/sent')
+        pages.append((page.status, page.path, page.text.replace(email, 'EMAIL')))
+    assert pages[0] == pages[1]
+    owners = await pg.fetch('select resident_id from contact_points where address = $1', VICTIM_EMAIL)
+    assert [row['resident_id'] for row in owners] == [victim.id] and resident.id != victim.id
