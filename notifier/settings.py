@@ -6,6 +6,7 @@ migration runner. There is deliberately no module-level instance.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +34,15 @@ class Settings(BaseSettings):
     notify_rate_fraction: float = Field(0.95, gt=0, le=1, description='share of that limit our senders may use')
     notify_callback_token: SecretStr = SecretStr('')
     notify_timeout: float = Field(10.0, gt=0, description='seconds before a Notify request is given up as unknown')
+    notify_channels: str = Field(
+        'email,sms,letter', description='the channels this council sends on: each needs its template linked in Notify'
+    )
+    notify_email_reply_to_id: str = Field(
+        '', description="Notify's id of the reply-to email address for emails (Settings → Reply-to email addresses)"
+    )
+    notify_sms_sender_id: str = Field(
+        '', description="Notify's id of the text message sender (Settings → Text message senders)"
+    )
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
     council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')
@@ -112,6 +122,22 @@ class Settings(BaseSettings):
             raise ValueError('TELLME_OIDC_ISSUER needs TELLME_OIDC_CLIENT_ID and TELLME_OIDC_CLIENT_SECRET as well')
         return self
 
+    @field_validator('notify_email_reply_to_id', 'notify_sms_sender_id')
+    @classmethod
+    def _notify_uuid(cls, value: str) -> str:
+        if value and not _is_uuid(value.strip()):
+            raise ValueError('must be the id Notify shows for it (a UUID), or empty')
+        return value.strip()
+
+    @field_validator('notify_channels')
+    @classmethod
+    def _channels(cls, value: str) -> str:
+        channels = [part.strip() for part in value.split(',') if part.strip()]
+        unknown = sorted(set(channels) - {'email', 'sms', 'letter'})
+        if unknown or not channels:
+            raise ValueError('must list some of email, sms, letter, separated by commas')
+        return ','.join(channels)
+
     @field_validator('notify_api_key')
     @classmethod
     def _notify_key_shape(cls, value: SecretStr) -> SecretStr:
@@ -145,6 +171,10 @@ class Settings(BaseSettings):
         return [part.strip().encode() for part in self.secret_key.get_secret_value().split(',') if part.strip()]
 
     @property
+    def notify_channel_list(self) -> tuple[str, ...]:
+        return tuple(self.notify_channels.split(','))
+
+    @property
     def notify_sends_per_second(self) -> float:
         return self.notify_rate_limit / 60 * self.notify_rate_fraction
 
@@ -165,3 +195,11 @@ class Settings(BaseSettings):
     geocoder_options: dict[str, str] = Field(
         default_factory=dict, description='JSON of extra keyword arguments for the online geocoder, e.g. domain'
     )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,11 +1,12 @@
-"""Which Notify template says what: (event kind or purpose) × channel × language → template id + values.
+"""Which wording says what: (event kind or purpose) × channel × language → wording id + values.
 
-Pure (stdlib and our own personalisation builders). The only file read is our own templates file, once, to count
-text-message length and fragments and to render previews exactly as Notify will; it is the same file the
-simulator loads, and the wording a council copies into its Notify account.
+Pure (stdlib and our own personalisation builders). The only file read is our own wording file
+(templates/wording.json), once. Tell Me renders every message from it with Notify's own rules (placeholders,
+((flag??text)) conditionals), so text length, fragments and previews are exact, and sends the result through the
+council's few generic Notify templates (templates/notify_templates.py): a council never copies this wording.
 
-Template ids are stable UUIDv5s of '<key>/<channel>/<language>' so the file and the code cannot drift apart
-silently (tests/templates/test_registry.py checks every entry against the file).
+Wording ids are stable UUIDv5s of '<key>/<channel>/<language>', our own (Notify never sees them), so the file and
+the code cannot drift apart silently (tests/templates/test_registry.py checks every entry against the file).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from templates.personalisation import (
 __all__ = [
     'REGISTRY',
     'SMS_CHARACTER_LIMIT',
-    'TEMPLATES_FILE',
+    'WORDING_FILE',
     'EventInput',
     'Message',
     'MessageTooLong',
@@ -57,7 +58,7 @@ __all__ = [
     'template_id',
 ]
 
-TEMPLATES_FILE = Path(__file__).with_name('notify_templates.json')
+WORDING_FILE = Path(__file__).with_name('wording.json')
 TEMPLATE_NAMESPACE = uuid.UUID('8f8bb191-181f-4df4-b61a-0bb39a7a24bb')
 SMS_CHARACTER_LIMIT = 918
 FREQUENCIES = ('daily', 'weekly')
@@ -215,12 +216,12 @@ def sms_fragments(text: str) -> int:
 
 @cache
 def _templates() -> dict[str, dict[str, Any]]:
-    entries = json.loads(TEMPLATES_FILE.read_text(encoding='utf-8'))
+    entries = json.loads(WORDING_FILE.read_text(encoding='utf-8'))
     return {str(uuid.UUID(entry['id'])): entry for entry in entries}
 
 
 def template(template_id: str) -> dict[str, Any]:
-    """The template's entry in the templates file ({id, type, name, subject, body})."""
+    """The wording's entry in templates/wording.json ({id, type, name, subject, body})."""
     return _templates()[str(uuid.UUID(template_id))]
 
 

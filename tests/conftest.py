@@ -29,8 +29,6 @@ from notifier.settings import Settings
 from notifier.shell import embedded
 from tests.support.app import settings_for
 from tests.support.notify import (
-    APP_TEMPLATE_FILES,
-    BOTH_TEMPLATE_FILES,
     DELIVERY_SETTINGS,
     RunningSim,
     sender_for,
@@ -163,16 +161,18 @@ async def notify() -> AsyncIterator[RunningSim]:
 
 @pytest.fixture
 async def app_notify() -> AsyncIterator[RunningSim]:
-    """The simulator with Tell Me's real templates (templates/notify_templates.json) and nothing else."""
-    async with start_sim(APP_TEMPLATE_FILES) as running:
+    """A new Notify service as a council sets it up for Tell Me: the generic templates and nothing else."""
+    async with start_sim(()) as running:
         yield running
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSim]:
-    """The delivery tests' simulator: both template files, no rate limit to speak of, and sent messages that stay
-    `sending` for an hour unless a test lowers `sim.sim.status_delay`."""
-    async with start_sim(BOTH_TEMPLATE_FILES, rate_limit_per_minute=1_000_000, status_delay=3600) as running:
+async def sim(pg: asyncpg.Pool) -> AsyncIterator[RunningSim]:
+    """The delivery tests' simulator: the council's templates created and linked (`tellme notify link`) in the test
+    database, the simulator's own test templates, no rate limit to speak of, and sent messages that stay `sending`
+    for an hour unless a test lowers `sim.sim.status_delay`."""
+    async with start_sim(rate_limit_per_minute=1_000_000, status_delay=3600) as running:
+        assert all(link.ok for link in await running.link(pg))
         yield running
 
 

@@ -8,6 +8,8 @@ from aiohttp import web
 
 from . import shapes
 from .faults import Fault, FaultSpecError
+from .rules import rendering
+from .rules.keys import Template
 from .simulator import SIM
 from .store import Notification
 
@@ -139,3 +141,49 @@ async def limits(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     used = {sid: {ch: sim.daily.used(sid, ch) for ch in sim.daily.limits} for sid in sim.services}
     return web.json_response({'rate_limit_per_minute': sim.rate_limit, 'daily_limits': sim.daily.limits, 'used': used})
+
+
+# templates: what a person does in Notify's admin (the public API can only read them) -----------------------------
+def _sim_template(request: web.Request, template: Template) -> dict[str, Any]:
+    sim = request.app[SIM]
+    names = rendering.placeholders(f'{template.subject or ""} {template.body}')
+    return {**shapes.template(template, names, sim.started_at), 'service_id': template.service_id}
+
+
+@routes.get('/_sim/templates')
+async def list_templates(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    shown = sorted(sim.templates.values(), key=lambda t: t.name)
+    return web.json_response({'templates': [_sim_template(request, t) for t in shown]})
+
+
+@routes.post('/_sim/templates')
+async def create_template(request: web.Request) -> web.Response:
+    """Create a template as Notify's admin would: {"name", "type", "subject", "body", optional "service_id"};
+    Notify (here: the simulator) picks its id."""
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text='body must be {"name", "type", "subject", "body"}')
+    try:
+        template = request.app[SIM].create_template(
+            name=body.get('name'), type=body.get('type'), body=body.get('body'), subject=body.get('subject'),
+            service_id=body.get('service_id'),
+        )  # fmt: skip
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    return web.json_response(_sim_template(request, template), status=201)
+
+
+@routes.post('/_sim/templates/{template_id}')
+async def edit_template(request: web.Request) -> web.Response:
+    """Edit a template as Notify's admin would (any of "name", "subject", "body", "archived"): the next version."""
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text='body must be an object')
+    try:
+        template = request.app[SIM].edit_template(request.match_info['template_id'], **body)
+    except KeyError as exc:
+        raise web.HTTPNotFound(text='no such template') from exc
+    except (TypeError, ValueError) as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    return web.json_response(_sim_template(request, template))

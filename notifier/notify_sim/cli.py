@@ -7,7 +7,9 @@ import asyncio
 import logging
 import sys
 
-from .rules.keys import DEFAULT_TEMPLATES_PATH, ConfigError, load_keys, load_templates
+from templates.notify_templates import NOTIFY_TEMPLATES
+
+from .rules.keys import ConfigError, load_keys, load_templates
 from .rules.limits import DEFAULT_RATE_LIMIT
 from .server import serve
 from .simulator import Simulator
@@ -20,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--port', type=int, default=6011, help='port to listen on (0 picks a free one)')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--keys', required=True, help='JSON list of {"api_key", "type", "revoked"}')
-    parser.add_argument('--templates', default=str(DEFAULT_TEMPLATES_PATH), help='JSON list of templates')
+    parser.add_argument('--templates', help='JSON list of templates with their ids (an existing service); default none')
+    parser.add_argument('--tellme-templates', action='store_true',
+                        help="create Tell Me's generic templates as a council does in Notify's admin (new ids)")  # fmt: skip
     parser.add_argument('--rate-limit', type=int, default=DEFAULT_RATE_LIMIT, help='requests per minute per key type')
     parser.add_argument('--status-delay', type=float, default=1.0, help='seconds between status changes')
     parser.add_argument('--callback-url', help='delivery-status callback URL')
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         services = load_keys(args.keys)
-        templates = load_templates(args.templates)
+        templates = load_templates(args.templates) if args.templates else {}
     except ConfigError as exc:
         sys.stderr.write(f'tellme notify-sim: {exc}\n')
         return 2
@@ -62,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         inbound_callback_url=args.inbound_callback_url,
         callback_retry_interval=args.callback_retry_interval,
     )
+    if args.tellme_templates:
+        for template in NOTIFY_TEMPLATES:
+            created = sim.create_template(**template.as_json())
+            sys.stdout.write(f'created {created.type} template “{created.name}”: {created.id}\n')
     try:
         asyncio.run(_run(sim, args.host, args.port))
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -15,7 +16,7 @@ from aiohttp import web
 from . import shapes
 from .callbacks import CallbackSender
 from .faults import Fault, FaultTable
-from .rules.keys import ApiKey, Service, Template
+from .rules.keys import ApiKey, Service, Template, check_template_fields
 from .rules.limits import DEFAULT_RATE_LIMIT, Clock, DailyLimits, TokenBuckets
 from .store import FINAL_CALLBACK_STATUSES, Notification, ReceivedText, Store
 
@@ -73,6 +74,35 @@ class Simulator:
         if found is None or found.service_id not in (None, service.id):
             return None
         return found
+
+    def create_template(
+        self, *, name: str, type: str, body: str, subject: str | None = None, service_id: str | None = None
+    ) -> Template:
+        """What a person does in Notify's admin: a new template gets an id Notify makes up (uuid4), version 1.
+        With one service configured it belongs to that service."""
+        check_template_fields(name=name, type=type, body=body, subject=subject)
+        if service_id is None and len(self.services) == 1:
+            service_id = next(iter(self.services))
+        if service_id is not None and service_id not in self.services:
+            raise ValueError('service_id must name a configured service')
+        template = Template(
+            id=str(uuid.uuid4()), type=type, name=name, body=body, subject=subject if type != 'sms' else None,
+            service_id=service_id, postage='second' if type == 'letter' else None,
+        )  # fmt: skip
+        self.templates[template.id] = template
+        logger.info('created %s template %s', type, template.id)
+        return template
+
+    def edit_template(self, template_id: str, **changes: Any) -> Template:
+        """An edit in Notify's admin (name, subject, body, archived): the same id, the next version."""
+        current = self.templates[str(uuid.UUID(template_id))]
+        unknown = set(changes) - {'name', 'subject', 'body', 'archived'}
+        if unknown:
+            raise ValueError(f'cannot change {", ".join(sorted(unknown))}')
+        edited = dataclasses.replace(current, **changes, version=current.version + 1)
+        check_template_fields(name=edited.name, type=edited.type, body=edited.body, subject=edited.subject)
+        self.templates[edited.id] = edited
+        return edited
 
     def templates_for(self, service: Service) -> list[Template]:
         visible = [t for t in self.templates.values() if t.service_id in (None, service.id) and not t.archived]

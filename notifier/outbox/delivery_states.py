@@ -41,11 +41,14 @@ returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.
 """
 
 
+# Rows on a channel whose Notify template is not linked (notifier/sending/template_links.py) are never claimed: they
+# wait, neither sent nor failed, and `tellme notify link` releases them.
 # $2: the moment to claim at (null: the database's clock), so a test can claim at a chosen time of day
 CLAIM_ONE = """
 with ready as (
     select id from notifications
     where id = $1 and status in ('pending', 'retry') and not_before <= coalesce($2::timestamptz, now())
+      and channel in (select channel from notify_templates where state = 'linked')
     for update skip locked
 )
 update notifications n set status = 'sending', attempts = n.attempts + 1
@@ -57,6 +60,7 @@ CLAIM_READY = """
 with ready as (
     select id from notifications
     where status in ('pending', 'retry') and not_before <= now() and not (channel = any($2::text[]))
+      and channel in (select channel from notify_templates where state = 'linked')
     order by priority, not_before
     limit $1
     for update skip locked

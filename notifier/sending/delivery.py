@@ -17,7 +17,13 @@ the same row send it once. No database connection is held while Notify is called
 | timeout / dropped / no answer            | `unknown`: reconciled by the sweeper after UNKNOWN_SETTLE     |
 | RateLimitError                           | `retry` after the shared pause (attempt not counted)          |
 | TooManyRequestsError (daily limit)       | `retry`, not_before = next 00:00 UTC; channel parked          |
-| 403 key / 400 template or permission     | `retry` uncounted; channel(s) parked 5 min; logged as an error |
+| 403 key / 400 service permission         | `retry` uncounted; channel(s) parked 5 min; logged as an error |
+| 400 about the template (gone, placeholders) | `retry` uncounted; its link marked `different`: waits for a new link |
+| 400 team-only key / trial mode           | `failed` with Notify's reason, for that recipient only         |
+
+Messages are rendered from our own wording (templates/registry.py) and sent through the council's generic Notify
+template for the channel (templates/notify_templates.py), whose id `tellme notify link` stored: claims skip a
+channel whose template is not linked, so its messages wait rather than fail.
 """
 
 from __future__ import annotations
@@ -35,10 +41,11 @@ import asyncpg
 
 from notifier.outbox import delivery_states as states
 from notifier.outbox import links
-from notifier.sending import errors
+from notifier.sending import errors, template_links
 from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import CHANNELS, SendLimiter
 from notifier.settings import Settings
+from templates.notify_templates import notify_personalisation
 from templates.registry import EventInput, event_message
 
 logger = logging.getLogger('notifier.sending.delivery')
@@ -48,6 +55,9 @@ UNKNOWN_SETTLE = timedelta(seconds=60)  # a timed-out request may still be finis
 STUCK_AFTER = timedelta(minutes=5)  # a row `sending` this long belongs to a worker that died
 # how long senders stop after Notify refuses our key or a template; /healthz shows the cause meanwhile
 MISCONFIGURED_PAUSE = timedelta(minutes=5)
+# a row claimed while its channel's template is unusable (a link broke since the claim) waits this long, then the
+# claim query skips the channel until it is linked again
+TEMPLATE_WAIT = timedelta(minutes=1)
 NOTIFY_HOLDS_FINAL = frozenset({'delivered', 'permanent-failure', 'temporary-failure', 'technical-failure'})
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PHONE = re.compile(r'^[0-9]{10,15}$')
@@ -77,8 +87,8 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Outgoing:
-    template_id: str
-    personalisation: dict[str, str]
+    template_id: str  # our wording's id (templates/wording.json), never sent to Notify
+    personalisation: dict[str, str]  # once rendered: the generic template's values (subject, body)
     one_click_unsubscribe_url: str | None
 
 
@@ -100,6 +110,7 @@ class Sender:
     ) -> None:
         self.pool, self.notify, self.limiter, self.settings = pool, notify, limiter, settings
         self.backoff = backoff
+        self.links = template_links.LinkCache(pool)
         self._events: OrderedDict[int, asyncpg.Record] = OrderedDict()  # event versions never change
 
     # claiming ------------------------------------------------------------------------------------------------
@@ -145,6 +156,9 @@ class Sender:
             await states.fail_claimed(self.pool, row.id, f'not sent: {exc}')
             logger.warning('notification not sent: %s', exc, extra={'notification_id': str(row.id)})
             return 'failed'
+        link = await self.links.get(row.channel)
+        if link is None or not link.ok or link.notify_id is None:
+            return await self._wait_for_template(row, link)
         parked = await self.limiter.parked_until(row.channel)
         if parked is not None:
             await states.mark_later(self.pool, row.id, parked, f'{row.channel} sending paused (daily limit or set-up)')
@@ -154,11 +168,22 @@ class Sender:
             logger.warning('claim lost while waiting to send; not sending', extra={'notification_id': str(row.id)})
             return 'skipped'
         try:
-            answer = await self._post(row, message)
+            answer = await self._post(row, message, link.notify_id)
+        except errors.TemplateRefused as exc:
+            await template_links.mark_refused(self.pool, row.channel, link.notify_id, str(exc))
+            self.links.forget()
+            return await self._wait_for_template(row, None, str(exc))
         except errors.NotifyError as exc:
             return await self._failed(row, exc)
         await states.record_sent(self.pool, row.id, UUID(answer['id']))
         return 'sent'
+
+    async def _wait_for_template(self, row: Claimed, link: template_links.Link | None, why: str = '') -> str:
+        reason = f'waiting for the Notify {row.channel} template to be linked (tellme notify link)'
+        detail = why or (link.problem if link else '')
+        await states.mark_later(self.pool, row.id, datetime.now(UTC) + TEMPLATE_WAIT,
+                                f'{reason}: {detail}' if detail else reason)  # fmt: skip
+        return 'waiting'
 
     async def _failed(self, row: Claimed, exc: errors.NotifyError) -> str:
         extra = {'notification_id': str(row.id)}
@@ -222,7 +247,11 @@ class Sender:
             one_click = unsubscribe if wanted and (unsubscribe or '').startswith('https://') else None
             message = Outgoing(str(row.template_id), _strings(row.personalisation or {}), one_click)
         _check_recipient(row.channel, row.address)
-        return message
+        try:
+            rendered = notify_personalisation(message.template_id, row.channel, message.personalisation)
+        except (KeyError, ValueError) as exc:
+            raise InvalidMessage(f'no wording for this message: {exc}') from exc
+        return Outgoing(message.template_id, rendered, message.one_click_unsubscribe_url)
 
     async def _event_message(self, row: Claimed, unsubscribe: str | None) -> Outgoing:
         assert row.event_id is not None
@@ -265,26 +294,30 @@ class Sender:
         one_click = built.one_click_unsubscribe_url if row.channel == 'email' else None
         return Outgoing(str(built.template_id), _strings(built.personalisation), one_click)
 
-    async def _post(self, row: Claimed, message: Outgoing) -> dict[str, Any]:
+    async def _post(self, row: Claimed, message: Outgoing, notify_template_id: str) -> dict[str, Any]:
+        """Send `message` (our wording, rendered) through the council's generic template for the channel."""
         reference = str(row.id)
+        values = message.personalisation
         if row.channel == 'email':
             return await self.notify.send_email(
                 email_address=row.address,
-                template_id=message.template_id,
-                personalisation=message.personalisation,
+                template_id=notify_template_id,
+                personalisation=values,
                 reference=reference,
                 one_click_unsubscribe_url=message.one_click_unsubscribe_url,
+                email_reply_to_id=self.settings.notify_email_reply_to_id or None,
             )
         if row.channel == 'sms':
             return await self.notify.send_sms(
                 phone_number=f'+{row.address}',
-                template_id=message.template_id,
-                personalisation=message.personalisation,
+                template_id=notify_template_id,
+                personalisation=values,
                 reference=reference,
+                sms_sender_id=self.settings.notify_sms_sender_id or None,
             )
         lines = _address_lines(row.address)
         return await self.notify.send_letter(
-            template_id=message.template_id, personalisation={**message.personalisation, **lines}, reference=reference
+            template_id=notify_template_id, personalisation={**values, **lines}, reference=reference
         )
 
     # reconciliation ------------------------------------------------------------------------------------------

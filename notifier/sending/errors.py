@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -42,7 +43,7 @@ class NotifyOutcomeUnknown(NotifyError):
 
 class NotifyMisconfigured(NotifyRejected):
     """Notify refused us for a reason about the whole service, not this message: a revoked or wrong key, a
-    template missing from Notify, a team-only or trial-mode key, a channel the service may not use. Every message
+    channel the service may not use, letters with a team key. Every message
     would fail the same way, so senders stop and wait for someone to fix it rather than fail the backlog."""
 
     @property
@@ -51,15 +52,19 @@ class NotifyMisconfigured(NotifyRejected):
         return self.status == 403 and self.kind == 'AuthError'
 
 
-# Notify's messages (the real server's text) that are about the set-up, not the message
+class TemplateRefused(NotifyRejected):
+    """Notify refused the template itself (gone, the wrong type, a placeholder we do not send): every message on it
+    would fail the same way, so its channel waits until the template is linked again (tellme notify link)."""
+
+
+# Notify's messages (the real server's text) that are about the set-up, not the message. A team-only key or trial
+# mode refuses one recipient (not on the team or guest list) and not the others: that message fails with the reason.
 MISCONFIGURED_MESSAGES = (
-    'Template not found',
-    'Template has been deleted',
-    'Can’t send to this recipient using a team-only API key',
-    'Can’t send to this recipient when service is in trial mode',
     'Service is not allowed to send',
     'Cannot send letters with a team api key',
 )
+TEMPLATE_MESSAGES = ('Template not found', 'Template has been deleted', 'Missing personalisation')
+TEMPLATE_TYPE = re.compile(r'^(email|sms|letter) template is not suitable for (email|sms|letter) notification')
 
 
 class ClockSkew(NotifyUnavailable):
@@ -80,6 +85,8 @@ def classify(status: int, payload: Any, *, sending: bool) -> NotifyError:
         cls: type[NotifyError] = DailyLimitReached if kind == 'TooManyRequestsError' else RateLimited
     elif status == 403 and message == CLOCK_MESSAGE:
         cls = ClockSkew
+    elif status == 400 and (message.startswith(TEMPLATE_MESSAGES) or TEMPLATE_TYPE.match(message)):
+        cls = TemplateRefused
     elif status == 403 or (status == 400 and message.startswith(MISCONFIGURED_MESSAGES)):
         cls = NotifyMisconfigured
     elif status >= 500:

@@ -19,6 +19,7 @@ COMMANDS = {
     'worker': 'run an arq worker: delivery, polling and sweeps',
     'migrate': 'apply pending database migrations (a release step; never run at start-up)',
     'check-worker': 'exit 0 if a worker has reported healthy recently, else 1 (for container health checks)',
+    'notify': "notify templates [--json]|link|check: the council's GOV.UK Notify templates (go-live)",
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
     'addresses': "addresses import FILE.csv: load a council's LLPG addresses for bin day reminders",
@@ -29,7 +30,7 @@ COMMANDS = {
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
 }
 # commands whose own parser reads the rest of the line
-PASS_THROUGH = {'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets'}
+PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets'}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +105,10 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         from notifier.staff.cli import main as staff_main
 
         return staff_main(rest, settings)
+    if command == 'notify':
+        from notifier.sending.notify_cli import main as notify_main
+
+        return notify_main(rest, settings)
     if command == 'sources':
         from sources.feeds.cli import main as sources_main
 

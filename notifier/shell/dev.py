@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 from aiohttp import web
 from pydantic import SecretStr
@@ -29,12 +30,15 @@ from notifier import db
 from notifier.notify_sim.rules import keys as sim_keys
 from notifier.notify_sim.server import serve
 from notifier.notify_sim.simulator import Simulator
+from notifier.sending import template_links
+from notifier.sending.errors import NotifyError
+from notifier.sending.notify_client import NotifyClient
 from notifier.settings import Settings
 from notifier.shell import demo, embedded
 from notifier.shell.app import create_app
 from subscriptions.places.codepoint import open_codepoint
 from subscriptions.places.postcode_import import SAMPLE, import_postcodes
-from templates.registry import TEMPLATES_FILE
+from templates.notify_templates import NOTIFY_TEMPLATES
 from workers.settings import make_worker
 
 logger = logging.getLogger('notifier.shell.dev')
@@ -129,12 +133,16 @@ async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]
         service_url = f'http://{settings.host}:{settings.port}'
         simulator = Simulator(
             services,
-            sim_keys.load_templates(TEMPLATES_FILE),
+            {},  # a new Notify service: no templates until the council creates them (below)
             rate_limit_per_minute=settings.notify_rate_limit,
             callback_url=service_url + '/notify/callbacks/status',
             inbound_callback_url=service_url + '/notify/callbacks/inbound-sms',
             callback_token=callback_token,
         )
+        # what a council does in Notify's admin before going live: create the templates `tellme notify templates`
+        # prints (Notify makes up their ids); run_dev then links them by name, as `tellme notify link` does
+        for template in NOTIFY_TEMPLATES:
+            simulator.create_template(**template.as_json())
         updates['notify_callback_token'] = SecretStr(callback_token)
         runner, url = await serve(simulator, settings.host, settings.notify_sim_port)
         stack.runners.append(runner)
@@ -142,6 +150,25 @@ async def _start_backends(stack: DevStack, settings: Settings) -> dict[str, Any]
         updates['notify_base_url'] = url
         updates['notify_api_key'] = SecretStr(api_key)
     return updates
+
+
+async def _link_templates(settings: Settings) -> None:
+    """`tellme notify link`: find the council's Notify templates by name and store their ids."""
+    pool = await db.create_pool(settings, max_size=2)
+    try:
+        async with aiohttp.ClientSession() as http:
+            key = settings.notify_api_key.get_secret_value()
+            client = NotifyClient(http, key, settings.notify_base_url, timeout=settings.notify_timeout)
+            links = await template_links.link(pool, client, settings)
+    except NotifyError as exc:
+        logger.warning('could not link the Notify templates (messages wait until `tellme notify link`): %s', exc)
+        return
+    finally:
+        await pool.close()
+    for link in links:
+        if not link.ok:
+            logger.warning('the Notify %s template is not linked, %s messages will wait: %s (see `tellme notify '
+                           'templates`)', link.channel, link.channel, link.problem)  # fmt: skip
 
 
 async def _seed_postcodes(settings: Settings) -> None:
@@ -189,6 +216,7 @@ async def run_dev(settings: Settings) -> int:
         applied = await db.migrate_database(settings)
         logger.info('migrations applied now: %s', ', '.join(applied) or 'none (up to date)')
         await _seed_postcodes(settings)
+        await _link_templates(settings)
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -33,11 +34,13 @@ from redis.asyncio import Redis
 from notifier.notify_sim import Simulator, SimulatorThread, generate_api_key, load_templates
 from notifier.notify_sim.rules.keys import DEFAULT_TEMPLATES_PATH, build_services, build_templates
 from notifier.notify_sim.server import serve
+from notifier.sending import template_links
 from notifier.sending.delivery import Sender
 from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
-from templates.registry import TEMPLATES_FILE
+from templates.notify_templates import NOTIFY_TEMPLATES
+from templates.registry import REGISTRY
 
 if TYPE_CHECKING:  # conftest imports this module
     pass
@@ -46,6 +49,10 @@ EMAIL_TEMPLATE = '7f0b7c3e-5c8d-4b59-9a8e-0d1e3f4a5b60'
 EMAIL_PERSONALISATION = {'title': 'Extension at 4 High St', 'url': 'https://x.example', 'unsubscribe_url': 'u'}
 SMS_TEMPLATE = '9a3e5b7c-1d2f-4e6a-8b0c-3d4e5f6a7b89'
 SMS_PERSONALISATION = {'title': 'Extension', 'url': 'https://x.example'}
+# an outbox row's wording (templates/wording.json) and values: a confirmation, as Tell Me queues them
+NOTICE_WORDING = {channel: REGISTRY[('confirmation', channel, 'en')].template_id for channel in ('email', 'sms')}
+NOTICE_VALUES = {'subscription': 'planning applications near SW1A 1AA', 'confirm_url': 'https://example.gov.uk/c/1'}
+# for the simulator's own EMAIL_TEMPLATE, sent straight through a client
 PERSONALISATION = {'title': 'Two-storey rear extension', 'url': 'https://example.gov.uk/e/1', 'unsubscribe_url': 'x'}
 LETTER_TEMPLATE = '5b1c0d2e-3f4a-4b5c-8d6e-7f8091a2b3c4'
 ADDRESS = {'address_line_1': 'A Resident', 'address_line_2': '4 High Street', 'address_line_3': 'SW1A 1AA'}
@@ -246,6 +253,16 @@ class RunningSim:
         async with self.http.post(self.url + path, json=body) as response:
             assert response.status == 201, await response.text()
 
+    async def link(self, pg: asyncpg.Pool, **settings: Any) -> list[template_links.Link]:
+        """`tellme notify link` against this simulator, storing the links in `pg` (the council's go-live step)."""
+        chosen = Settings(notify_api_key=self.key, notify_base_url=self.url, **settings)
+        return await template_links.link(pg, self.client(), chosen)
+
+    def council_template(self, channel: str) -> Any:
+        """The template the council created for `channel` (as Notify holds it)."""
+        name = next(t.name for t in NOTIFY_TEMPLATES if t.channel == channel)
+        return next(t for t in self.sim.templates.values() if t.name == name)
+
     def sent(self, reference: uuid.UUID | str) -> list[Any]:
         return [n for n in self.sim.store.all() if n.reference == str(reference)]
 
@@ -253,9 +270,29 @@ class RunningSim:
         return [str(n.reference) for n in self.sim.store.all()]
 
 
+URL = re.compile(r'https?://[^\s<>()]+')
+
+
+def link_in(text: str, part: str) -> str:
+    """The first address in a message (as the resident reads it) that contains `part`, e.g. '/e/' or '/confirm'."""
+    found = [url for url in URL.findall(text) if part in url]
+    assert found, f'no link with {part!r} in the message'
+    return found[0]
+
+
+def create_council_templates(simulator: Simulator) -> None:
+    """What a council does in Notify's admin before going live: create the templates `tellme notify templates
+    --json` prints. Notify (the simulator) makes up their ids."""
+    for template in NOTIFY_TEMPLATES:
+        simulator.create_template(**template.as_json())
+
+
 @contextlib.asynccontextmanager
-async def start_sim(templates: Sequence[Path] = (DEFAULT_TEMPLATES_PATH,), **options: Any) -> AsyncIterator[RunningSim]:
-    """Serve a simulator with one service (a live key and a revoked one) and the templates of `templates`."""
+async def start_sim(
+    templates: Sequence[Path] = (DEFAULT_TEMPLATES_PATH,), *, council: bool = True, **options: Any
+) -> AsyncIterator[RunningSim]:
+    """Serve a simulator with one service (a live key and a revoked one), the templates of `templates` and, with
+    `council`, Tell Me's generic templates created as a council creates them (not yet linked: see RunningSim.link)."""
     service_id = str(uuid.uuid4())
     live = generate_api_key('live', service_id)
     revoked = generate_api_key('old', service_id)
@@ -266,6 +303,8 @@ async def start_sim(templates: Sequence[Path] = (DEFAULT_TEMPLATES_PATH,), **opt
     for path in templates:
         loaded |= load_templates(path)
     simulator = Simulator(services, loaded, **options)
+    if council:
+        create_council_templates(simulator)
     runner, url = await serve(simulator)
     try:
         async with aiohttp.ClientSession() as http:
@@ -286,11 +325,6 @@ def sender_for(
 ) -> Sender:
     """Our Sender through `notify` (a RunningSim's client), with a send limiter of `per_second` on Redis."""
     return Sender(pg, notify, SendLimiter(redis, notify.service_id, per_second=per_second), settings)
-
-
-# the simulator's own test templates and Tell Me's real ones (templates/notify_templates.json)
-BOTH_TEMPLATE_FILES = (DEFAULT_TEMPLATES_PATH, TEMPLATES_FILE)
-APP_TEMPLATE_FILES = (TEMPLATES_FILE,)
 
 
 # --- outbox rows ---------------------------------------------------------------------------------------------
@@ -314,17 +348,16 @@ async def resident_of(pg: asyncpg.Pool, contact_id: int) -> int:
     return int(await pg.fetchval('select resident_id from contact_points where id = $1', contact_id))
 
 
-async def make_notification(
-    pg: asyncpg.Pool, contact_id: int | None = None, *, channel: str = 'email', template: str = EMAIL_TEMPLATE
-) -> uuid.UUID:
+async def make_notification(pg: asyncpg.Pool, contact_id: int | None = None, *, channel: str = 'email') -> uuid.UUID:
+    """A confirmation notice queued for `contact_id` (a new email or text contact point by default)."""
     contact_id = contact_id or await make_contact(pg, channel)
     return await pg.fetchval(
         'insert into notifications (contact_point_id, channel, purpose, template_id, personalisation) '
         "values ($1, $2, 'notice', $3, $4) returning id",
         contact_id,
         channel,
-        uuid.UUID(template),
-        PERSONALISATION,
+        uuid.UUID(NOTICE_WORDING[channel]),
+        NOTICE_VALUES,
     )
 
 
@@ -339,8 +372,8 @@ async def many_notifications(pg: asyncpg.Pool, count: int) -> None:
         select id, 'email', 'notice', $2, $3 from c
         """,
         count,
-        uuid.UUID(EMAIL_TEMPLATE),
-        PERSONALISATION,
+        uuid.UUID(NOTICE_WORDING['email']),
+        NOTICE_VALUES,
     )
 
 

@@ -9,11 +9,12 @@ import pytest
 
 from notifier.notify_sim.rules import rendering
 from templates import registry
+from templates.notify_templates import notify_personalisation
 from templates.personalisation import EventInput, describe_subscription, mask_address
-from templates.registry import TEMPLATES_FILE
+from templates.registry import WORDING_FILE
 from tests.support.notify import RunningSim
 
-FILE = {entry['id']: entry for entry in json.loads(TEMPLATES_FILE.read_text(encoding='utf-8'))}
+FILE = {entry['id']: entry for entry in json.loads(WORDING_FILE.read_text(encoding='utf-8'))}
 
 
 def event(n: int, title: str | None = None) -> tuple[EventInput, str]:
@@ -136,7 +137,9 @@ def test_fragment_counting_matches_notifys_rules(text: str) -> None:
     assert registry.sms_fragments(text) == rendering.sms_fragment_count(text)
 
 
-async def test_built_messages_are_accepted_by_the_simulator_loading_the_same_file(app_notify: RunningSim) -> None:
+async def test_built_messages_are_accepted_by_notify_through_the_councils_generic_templates(
+    app_notify: RunningSim,
+) -> None:
     big, link = event(1, title='Very long title ' * 40)
     big = EventInput(**{**big.__dict__, 'summary': 'Long summary text. ' * 300})
     links = {
@@ -147,14 +150,18 @@ async def test_built_messages_are_accepted_by_the_simulator_loading_the_same_fil
     client = app_notify.client(timeout=10.0)
     sms = registry.event_message(big, channel='sms', language='cy', **links)
     sent = await client.send_sms(
-        phone_number='07700 900123', template_id=sms.template_id, personalisation=sms.personalisation
+        phone_number='07700 900123',
+        template_id=app_notify.council_template('sms').id,
+        personalisation=notify_personalisation(sms.template_id, 'sms', sms.personalisation),
     )
+    # Notify's own count of the rendered text: within its 918 characters, and the link to stop is whole
     assert sent['content']['body'].endswith('https://t.example/unsubscribe/1.x')
+    assert registry.preview(sms).body == sent['content']['body']
     email = registry.event_message(big, channel='email', language='en', **links)
     sent = await client.send_email(
         email_address='resident@example.com',
-        template_id=email.template_id,
-        personalisation=email.personalisation,
+        template_id=app_notify.council_template('email').id,
+        personalisation=notify_personalisation(email.template_id, 'email', email.personalisation),
         one_click_unsubscribe_url=email.one_click_unsubscribe_url,
     )
     assert sent['content']['one_click_unsubscribe_url'] == 'https://t.example/unsubscribe/1.x'

@@ -11,10 +11,10 @@ from notifier.notify_sim.rules import keys as sim_keys
 from notifier.notify_sim.rules import rendering
 from templates import registry
 from templates.personalisation import EVENT_KEYS, EventInput
-from templates.registry import REGISTRY, TEMPLATES_FILE
+from templates.registry import REGISTRY, WORDING_FILE
 from templates.registry import EventInput as RegistryEventInput
 
-FILE = {entry['id']: entry for entry in json.loads(TEMPLATES_FILE.read_text(encoding='utf-8'))}
+FILE = {entry['id']: entry for entry in json.loads(WORDING_FILE.read_text(encoding='utf-8'))}
 LINKS = {
     'event_url': 'https://tellme.example.gov.uk/e/123456',
     'unsubscribe_url': 'https://tellme.example.gov.uk/unsubscribe/123456.AAAAAAAAAAAAAAAAAAAAAA',
@@ -65,7 +65,7 @@ def render_all(message: registry.Message) -> tuple[str | None, str, str]:
 
 
 def test_the_simulator_loads_the_templates_file_and_every_registry_entry_is_in_it_with_its_type() -> None:
-    loaded = sim_keys.load_templates(TEMPLATES_FILE)
+    loaded = sim_keys.load_templates(WORDING_FILE)
     assert len(loaded) == len(FILE) == len(REGISTRY)
     for (key, channel, language), spec in REGISTRY.items():
         assert spec.template_id == registry.template_id(key, channel, language)

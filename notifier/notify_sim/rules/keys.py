@@ -63,6 +63,18 @@ class Template:
     created_by: str = 'notify-sim@example.gov.uk'
 
 
+def check_template_fields(*, name: object, type: object, body: object, subject: object) -> None:
+    """What Notify's admin insists on before it saves a template."""
+    if type not in TEMPLATE_TYPES:
+        raise ConfigError(f'type must be one of {", ".join(TEMPLATE_TYPES)}')
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError('a template needs a name')
+    if not isinstance(body, str) or not body.strip():
+        raise ConfigError('a template needs a body')
+    if type in ('email', 'letter') and (not isinstance(subject, str) or not subject.strip()):
+        raise ConfigError(f'an {type} template needs a subject' if type == 'email' else 'a letter needs a heading')
+
+
 def generate_api_key(name: str, service_id: str | None = None) -> str:
     """A key in Notify's `{name}-{service uuid}-{secret uuid}` shape."""
     return f'{name}-{service_id or uuid.uuid4()}-{uuid.uuid4()}'

@@ -36,7 +36,7 @@ from tests.conftest import TRUNCATE_ALL, Services
 from tests.support.api import bearer, new_token
 from tests.support.app import settings_for
 from tests.support.factories import load_sample_postcodes
-from tests.support.notify import BOTH_TEMPLATE_FILES, CALLBACK_TOKEN, DELIVERY_SETTINGS, RunningSim, start_sim
+from tests.support.notify import CALLBACK_TOKEN, DELIVERY_SETTINGS, RunningSim, start_sim
 from tests.support.worker import worker_in_a_task
 
 T = TypeVar('T')
@@ -213,13 +213,12 @@ class LiveServer:
         await _empty(self.pg, self.services.redis_url)
         stack.push_async_callback(_empty, self.pg, self.services.redis_url)
         await load_sample_postcodes(self.pg)
-        self.sim = await stack.enter_async_context(
-            start_sim(BOTH_TEMPLATE_FILES, rate_limit_per_minute=1_000_000, status_delay=0.05)
-        )
+        self.sim = await stack.enter_async_context(start_sim(rate_limit_per_minute=1_000_000, status_delay=0.05))
         sock, internal = _bound(), _bound()
         self.base_url = f'https://127.0.0.1:{sock.getsockname()[1]}'  # HTTPS, as in production
         here = {'public_url': self.base_url, 'council_name': COUNCIL, 'council_url': 'https://www.testshire.gov.uk'}
         self.settings = settings_for(self.services, self.sim, **(DELIVERY_SETTINGS | here))
+        assert all(link.ok for link in await self.sim.link(self.pg))  # the council's go-live step
         runner = web.AppRunner(create_app(self.settings), access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

@@ -121,7 +121,8 @@ def test_cli_serves_the_api(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     code = 'import sys; from notifier.notify_sim.cli import main; sys.exit(main(sys.argv[1:]))'
     process = subprocess.Popen(
-        [sys.executable, '-c', code, '--port', str(port), '--keys', str(keys_file), '--status-delay', '0'],
+        [sys.executable, '-c', code, '--port', str(port), '--keys', str(keys_file), '--status-delay', '0',
+         '--templates', str(DEFAULT_TEMPLATES_PATH)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

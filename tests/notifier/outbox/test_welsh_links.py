@@ -11,7 +11,7 @@ from notifier.shell.app import create_app
 from tests.conftest import Services
 from tests.support.app import settings_for
 from tests.support.factories import make_event, make_resident, make_subscription, record
-from tests.support.notify import DELIVERY_SETTINGS, RunningSim, sender_for
+from tests.support.notify import DELIVERY_SETTINGS, RunningSim, link_in, sender_for
 
 
 async def test_the_links_in_a_welsh_email_open_welsh_pages(
@@ -29,11 +29,11 @@ async def test_the_links_in_a_welsh_email_open_welsh_pages(
 
     by_address = {n.to: n for n in sim.sim.store.all()}
     cy, en = by_address[welsh.email], by_address[english.email]
-    assert cy.personalisation['event_url'].endswith('?lang=cy')
-    assert cy.personalisation['manage_url'].endswith('?lang=cy')
-    assert '?lang' not in en.personalisation['event_url']
+    assert link_in(cy.body, '/e/').endswith('?lang=cy')
+    assert link_in(cy.body, '/manage').endswith('?lang=cy')
+    assert '?lang' not in link_in(en.body, '/e/')
 
     client = await aiohttp_client(create_app(settings))
-    path = cy.personalisation['event_url'].removeprefix(settings.public_url)
+    path = link_in(cy.body, '/e/').removeprefix(settings.public_url)
     page = await client.get(path, headers={'Accept-Language': 'en-GB'})
     assert page.status == 200 and '<html lang="cy"' in await page.text()

@@ -20,7 +20,7 @@ from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import SendLimiter, next_midnight_utc
 from notifier.shell.embedded import free_port
 from tests.conftest import Services
-from tests.support.notify import SMS_TEMPLATE, RunningSim, make_contact, make_notification, resident_of, row
+from tests.support.notify import RunningSim, make_contact, make_notification, resident_of, row
 
 
 async def let_time_pass(pg: asyncpg.Pool, nid: uuid.UUID) -> None:
@@ -108,7 +108,7 @@ async def test_a_400_fails_at_once_with_notifys_reason(sender: Sender, sim: Runn
 
 async def test_a_bad_recipient_fails_before_spending_a_token(sender: Sender, sim: RunningSim, pg: asyncpg.Pool) -> None:
     contact = await make_contact(pg, 'sms', '12345')
-    nid = await make_notification(pg, contact, channel='sms', template=SMS_TEMPLATE)
+    nid = await make_notification(pg, contact, channel='sms')
     assert await sender.deliver(nid) == 'failed'
     assert (await row(pg, nid))['last_error'] == 'not sent: not a valid mobile number'
     assert sim.sim.store.all() == []
@@ -154,7 +154,7 @@ async def test_the_daily_limit_parks_the_channel_until_midnight_utc(
     sender: Sender, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     first, second = await make_notification(pg), await make_notification(pg)
-    text = await make_notification(pg, await make_contact(pg, 'sms'), channel='sms', template=SMS_TEMPLATE)
+    text = await make_notification(pg, await make_contact(pg, 'sms'), channel='sms')
     await sim.fault({'action': '429-daily'})
     assert await sender.deliver(first) == 'daily-limit'
     stored = await row(pg, first)

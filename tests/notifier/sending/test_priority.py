@@ -10,9 +10,11 @@ import asyncpg
 from notifier.outbox import delivery_states as sql
 from templates.registry import notice_message
 from tests.support.factories import make_event, make_resident, make_subscription, record
+from tests.support.notify import RunningSim
 
 
-async def test_a_confirmation_and_an_urgent_event_jump_a_bulletin_backlog(pg: asyncpg.Pool) -> None:
+async def test_a_confirmation_and_an_urgent_event_jump_a_bulletin_backlog(pg: asyncpg.Pool, sim: RunningSim) -> None:
+    # `sim`: the council's templates are linked, so every channel may be claimed
     # the backlog was queued two hours ago (before the database's clock, which the claim reads: a fixed date
     # would be in the future for a clock set back, and nothing would be ready)
     earlier = await pg.fetchval("select now() - interval '2 hours'")

@@ -15,7 +15,7 @@ import pytest
 
 from notifier.sending.delivery import Sender
 from tests.support.factories import make_event, make_resident, make_subscription, record
-from tests.support.notify import SMS_PERSONALISATION, SMS_TEMPLATE, RunningSim, row
+from tests.support.notify import NOTICE_VALUES, NOTICE_WORDING, RunningSim, row
 
 LONDON = ZoneInfo('Europe/London')
 QUIET = (time(21, 0), time(8, 0))  # the default: 9pm to 8am
@@ -77,6 +77,6 @@ async def test_a_reminder_goes_at_the_time_the_resident_chose(
     await pg.execute(
         "update notifications set purpose = 'reminder', event_id = null, template_id = $2, personalisation = $3 "
         'where id = $1',
-        nid, uuid.UUID(SMS_TEMPLATE), SMS_PERSONALISATION,
+        nid, uuid.UUID(NOTICE_WORDING['sms']), NOTICE_VALUES,
     )  # fmt: skip
     assert await sender.deliver(nid, now=LATE) == 'sent'

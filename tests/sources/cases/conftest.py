@@ -22,6 +22,7 @@ async def office(
     aiohttp_client: Any, pg: asyncpg.Pool, delivery_settings: Settings, sim: RunningSim
 ) -> AsyncIterator[Office]:
     await pg.execute(TRUNCATE_ALL)  # whatever an earlier test left behind without the pg fixture
+    assert all(link.ok for link in await sim.link(pg))  # linked again after the clean-up
     settings = delivery_settings.model_copy(update={'public_url': PUBLIC})  # cookies over plain HTTP
     client = await aiohttp_client(create_app(settings))
     receipts_to(client, sim)

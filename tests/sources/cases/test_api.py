@@ -15,7 +15,7 @@ from sources.feeds import registry
 from subscriptions.residents import queries
 from templates.registry import REGISTRY
 from tests.support.api import Api
-from tests.support.notify import RunningSim
+from tests.support.notify import RunningSim, link_in
 
 REFERENCE = 'FMS-20417'
 PATH = f'/api/cases/{REFERENCE}/updates'
@@ -90,10 +90,10 @@ async def test_a_consenting_reporter_is_subscribed_pending_and_hears_the_next_up
     assert await sender.deliver(row['id']) == 'sent'
     [sent] = sim.sent(row['id'])
     assert sent.to == 'reporter@example.com'
-    assert sent.template_id == REGISTRY[('case.status', 'email', 'en')].template_id
+    assert sent.template_id == sim.council_template('email').id
     assert f'Update on your case {REFERENCE}' in (sent.subject or '')
     assert 'Status: Being assessed' in sent.body and 'An inspector visits on Monday.' in sent.body
-    link = sent.personalisation['event_url']
+    link = link_in(sent.body, '/e/')
     assert link.startswith(f'{api.settings.public_url}/e/') and link != f'{api.settings.public_url}/e/{row["event_id"]}'
     page = await api.client.get(link.removeprefix(api.settings.public_url))
     assert page.status == 200 and 'An inspector visits on Monday.' in await page.text()
@@ -170,7 +170,7 @@ async def test_we_need_something_from_you_carries_the_due_date(api: Api, sender:
     [row] = await api.outbox('event')
     assert await sender.deliver(row['id']) == 'sent'
     [sent] = sim.sent(row['id'])
-    assert sent.template_id == REGISTRY[('case.evidence_requested', 'email', 'en')].template_id
+    assert sent.template_id == sim.council_template('email').id
     assert 'Please send it by 20 March 2026.' in sent.body and note in sent.body
 
 

@@ -13,7 +13,7 @@ from tests.conftest import Services
 from tests.support.api import Api
 from tests.support.cli import tellme
 from tests.support.factories import make_event
-from tests.support.notify import RunningSim
+from tests.support.notify import RunningSim, link_in
 
 CONSENT = {'given': True, 'wording': 'Keep me updated about my report by email and text', 'at': '2026-03-01T09:00:00Z'}
 REPORTER = {'email': 'Reporter@Example.com', 'mobile': '07700 900123', 'verified': True, 'consent': CONSENT}
@@ -93,13 +93,13 @@ async def test_verified_from_a_token_without_may_verify_needs_the_reporter_to_co
     [confirmation] = await api.outbox('confirmation')
     assert await sender.deliver(confirmation['id']) == 'sent'
     [sent] = sim.sent(confirmation['id'])
-    assert sent.to == 'reporter@example.com' and 'confirm' in sent.personalisation['confirm_url']
+    assert sent.to == 'reporter@example.com' and 'confirm' in link_in(sent.body, '/confirm')
 
     status, body = await api.post(*update(status='investigating'), token)
     assert status == 201 and body['outcome'] == 'changed' and body['matched'] == 0
     assert await api.outbox('event') == []  # nothing about the case until they confirm
 
-    token_in_link = sent.personalisation['confirm_url'].rsplit('/', 1)[1]
+    token_in_link = link_in(sent.body, '/confirm').rsplit('/', 1)[1]
     subscription_id = await api.pg.fetchval('select id from subscriptions')
     response = await api.client.post(f'/api/subscriptions/{subscription_id}/confirm', json={'token': token_in_link})
     assert response.status == 200, await response.text()

@@ -9,7 +9,6 @@ import asyncpg
 import pytest
 
 from notifier.sending.delivery import Sender
-from templates.registry import REGISTRY
 from tests.support.cases import REFERENCE, REPORTER, SOURCE, Office
 from tests.support.notify import RunningSim
 from tests.support.pages import csrf_of, section, text_of
@@ -129,7 +128,7 @@ async def test_a_posted_update_reaches_the_subscriber_and_the_case_page_shows_it
     [row] = await deliver_all(office, sender)
     [delivered] = sim.sent(row['id'])
     assert delivered.to == REPORTER
-    assert delivered.template_id == REGISTRY[('case.status', 'email', 'en')].template_id
+    assert delivered.template_id == sim.council_template('email').id
     assert 'We have arranged for the work on FMS-20417 to be done. A crew fills it on Tuesday.' in delivered.body
     assert 'A crew fills it on Tuesday.' in previewed and 'Status: Action scheduled' in delivered.body
     await finished(office, 2)

@@ -8,7 +8,7 @@ import pytest
 from notifier.sending.delivery import Sender
 from templates.registry import REGISTRY
 from tests.support.cases import REFERENCE, SOURCE, Office
-from tests.support.notify import RunningSim
+from tests.support.notify import RunningSim, link_in
 from tests.support.pages import section, text_of
 
 SUBSCRIBE = f'/staff/cases/subscribe?reference={REFERENCE}&source={SOURCE}'
@@ -49,7 +49,7 @@ async def test_a_caller_signed_up_by_email_gets_the_usual_confirmation_and_conse
     assert await sender.deliver(confirmation['id']) == 'sent'
     [sent] = sim.sent(confirmation['id'])
     assert sent.to == 'caller@example.com' and 'confirm your subscription' in sent.body
-    link = sent.personalisation['confirm_url'].removeprefix(office.settings.public_url)
+    link = link_in(sent.body, '/confirm').removeprefix(office.settings.public_url)
     page = await office.client.get(link)
     assert page.status == 200  # the resident's own confirmation page: they confirm it or ignore it
     case_page = await office.page(done.headers['Location'])
