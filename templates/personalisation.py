@@ -3,6 +3,10 @@
 The wording lives in the Notify templates (templates/notify_templates.json, loaded into Notify and the simulator);
 here we only make short, safe values: titles and summaries trimmed at a word, dates in English or Welsh, `has_*`
 flags for Notify's ((flag??text)) conditionals, and fallback phrases for fields a source leaves out.
+
+Text from outside (a feed, an officer, a resident) goes through `public_text.plain` where it enters, before it is
+trimmed, so it cannot format the message, make a link or read as a placeholder; a feed's own web address goes through
+`public_text.safe_url`. The links we build ourselves (event, unsubscribe, manage, confirm, sign-in) are used as given.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from templates.public_text import plain, safe_url
 
 LONDON = ZoneInfo('Europe/London')
 LANGUAGES = ('en', 'cy')
@@ -184,7 +190,7 @@ def format_date(value: object, language: str) -> str | None:
         try:
             moment = datetime.fromisoformat(text.replace('Z', '+00:00')) if len(text) > 10 else date.fromisoformat(text)
         except ValueError:
-            return one_line(text)[:60] or None
+            return plain(one_line(text))[:60] or None  # a feed's own words for a date
     else:
         return None
     if isinstance(moment, datetime) and moment.tzinfo:
@@ -218,9 +224,9 @@ def changes_text(changes: Sequence[Mapping[str, Any]], channel: str, language: s
     short = CAPS[channel]['short']
     lines = []
     for change in changes[:20]:
-        name = _humanise(one_line(str(change.get('field') or '')))
-        before = one_line(str(change.get('before') or ''))[:short]
-        after = one_line(str(change.get('after') or ''))[:short]
+        name = plain(_humanise(one_line(str(change.get('field') or ''))))
+        before = plain(one_line(str(change.get('before') or '')))[:short]
+        after = plain(one_line(str(change.get('after') or '')))[:short]
         if not name or (not before and not after):
             continue
         if before and after:
@@ -235,7 +241,7 @@ def changes_text(changes: Sequence[Mapping[str, Any]], channel: str, language: s
 
 def _attribute(event: EventInput, name: str, limit: int) -> str:
     value = event.attributes.get(name)
-    return truncate(one_line(str(value)), limit) if value not in (None, '') else ''
+    return truncate(plain(one_line(str(value))), limit) if value not in (None, '') else ''
 
 
 def _bulletin_name(event: EventInput, language: str, limit: int) -> str:
@@ -243,7 +249,7 @@ def _bulletin_name(event: EventInput, language: str, limit: int) -> str:
     if named:
         return named
     _, _, slug = event.topic.partition('/')
-    return truncate(_humanise(slug), limit) if slug else FALLBACK[language]['bulletin']
+    return truncate(plain(_humanise(slug)), limit) if slug else FALLBACK[language]['bulletin']
 
 
 def _status(event: EventInput, language: str, limit: int) -> str:
@@ -251,7 +257,7 @@ def _status(event: EventInput, language: str, limit: int) -> str:
     if not status:
         for change in event.changes:
             if str(change.get('field', '')).lower() == 'status' and change.get('after'):
-                status = truncate(one_line(str(change['after'])), limit)
+                status = truncate(plain(one_line(str(change['after']))), limit)
     return status or FALLBACK[language]['status']
 
 
@@ -275,11 +281,12 @@ def event_values(
     text = one_line if channel == 'sms' else paragraphs
     where = _attribute(event, 'address', caps['where']) or _attribute(event, 'location', caps['where'])
     changes = changes_text(event.changes, channel, language, caps['changes'])
-    council_url = event.url or ''
+    council_url = safe_url(event.url)
     short = caps['short']
+    reference = _attribute(event, 'case_reference', short) or plain(one_line(event.case_reference or ''))[:short]
     values = {
-        'title': truncate(one_line(event.title), caps['title'], ellipsis),
-        'summary': truncate(text(event.summary), caps['summary'], ellipsis),
+        'title': truncate(plain(one_line(event.title)), caps['title'], ellipsis),
+        'summary': truncate(plain(text(event.summary)), caps['summary'], ellipsis),
         'where': where,
         'has_where': flag(where),
         'changes': changes,
@@ -298,7 +305,7 @@ def event_values(
         'collection_date': _date_attribute(
             event, 'collection_date', language, format_date(event.occurred_at, language) or ''
         ),
-        'case_reference': _attribute(event, 'case_reference', short) or one_line(event.case_reference or '')[:short],
+        'case_reference': reference,
         'status': _status(event, language, short),
         'bulletin': _bulletin_name(event, language, short),
     }
@@ -328,7 +335,7 @@ def digest_values(
     index = 0 if language == 'en' else 1
     lines = []
     for event, url in shown:
-        title = truncate(one_line(event.title), CAPS[channel]['item_title'], '...' if channel == 'sms' else '…')
+        title = truncate(plain(one_line(event.title)), CAPS[channel]['item_title'], '...' if channel == 'sms' else '…')
         if channel == 'sms':
             lines.append(f'- {title} {url}')
         else:
@@ -364,8 +371,8 @@ EVERYTHING = ('council news', ('newyddion y cyngor', 'newyddion y cyngor', 'newy
 def _topic_words(topic: str) -> tuple[str, tuple[str, str, str]]:
     root, _, name = topic.partition('/')
     if root == 'bulletins' and name:
-        english = f'the {_humanise(name)} bulletin'
-        return english, (f'bwletin {_humanise(name)}', f'fwletin {_humanise(name)}', f'bwletin {_humanise(name)}')
+        named = plain(_humanise(name))
+        return f'the {named} bulletin', (f'bwletin {named}', f'fwletin {named}', f'bwletin {named}')
     return TOPIC_WORDS.get(root, EVERYTHING)
 
 
@@ -389,7 +396,7 @@ def describe_subscription(
 ) -> str:
     """Words that follow "about" / "am": 'planning applications within 500 metres of SW1A 1AA'."""
     if kind == 'case':
-        reference = one_line(case_reference or '')[:60]
+        reference = plain(one_line(case_reference or ''))[:60]
         return f'your case {reference}'.strip() if language == 'en' else f'eich achos {reference}'.strip()
     found = [_topic_words(topic) for topic in topics[:5]] or [EVERYTHING]
     if language == 'en':
@@ -399,7 +406,7 @@ def describe_subscription(
         if len(found) > 1:
             words.append(found[-1][1][2])
     what = _join(words, language)
-    where = one_line(place or '')[:60]
+    where = plain(one_line(place or ''))[:60]  # as the resident typed it
     if kind == 'near' and radius_m:
         return (
             f'{what} within {radius_m} metres of {where}'
