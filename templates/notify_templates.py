@@ -4,7 +4,7 @@ Notify makes up a template's id when a person creates it in Notify's admin; the 
 Tell Me keeps all its wording (templates/wording.json, English and Welsh, with its own internal ids) and renders
 each message itself, then sends it through one generic Notify template per channel, found by its exact name
 (`tellme notify templates` prints them, `tellme notify link` finds their ids): the way GOV.UK's email-alert-api
-sends every email through one `((subject))` / `((body))` template. See docs/decisions.md (decision 43).
+sends every email through one `((subject))` / `((body))` template. See docs/decisions.md (decision 44).
 
 Pure: no I/O.
 """

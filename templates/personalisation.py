@@ -1,6 +1,6 @@
 """Pure personalisation builders: what goes into each Notify template's ((placeholders)). No I/O.
 
-The wording lives in the Notify templates (templates/notify_templates.json, loaded into Notify and the simulator);
+The wording lives in templates/wording.json (rendered by Tell Me, sent through the generic Notify templates);
 here we only make short, safe values: titles and summaries trimmed at a word, dates in English or Welsh, `has_*`
 flags for Notify's ((flag??text)) conditionals, and fallback phrases for fields a source leaves out.
 

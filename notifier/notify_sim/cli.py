@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--keys', required=True, help='JSON list of {"api_key", "type", "revoked"}')
     parser.add_argument('--templates', help='JSON list of templates with their ids (an existing service); default none')
     parser.add_argument('--tellme-templates', action='store_true',
-                        help="create Tell Me's generic templates as a council does in Notify's admin (new ids)")  # fmt: skip
+                        help="create Tell Me's generic templates as Notify's admin would (new ids)")  # fmt: skip
     parser.add_argument('--rate-limit', type=int, default=DEFAULT_RATE_LIMIT, help='requests per minute per key type')
     parser.add_argument('--status-delay', type=float, default=1.0, help='seconds between status changes')
     parser.add_argument('--callback-url', help='delivery-status callback URL')
