@@ -21,6 +21,7 @@ from notifier.app_keys import PG, SETTINGS
 from notifier.overview import charts as svg_charts
 from notifier.overview import figures as overview
 from notifier.overview.charts import Series
+from notifier.sending import template_links
 from notifier.staff import auth as staff_auth
 from notifier.staff import pages as staff_pages
 from sources.feeds.views import shows_health
@@ -126,10 +127,11 @@ async def overview_page(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     async with request.app[PG].acquire() as conn:
         view = await overview.gather(conn, saving_pence=settings.saving_per_contact_pence)
+        unlinked = await template_links.problems(conn, settings)
     view = for_viewer(view, admin='admin' in request[staff_auth.STAFF].roles)
     context = {
         'view': view, 'charts': charts(view), 'pounds': pounds, 'rule': overview.SAVING_RULE,
-        'channel_names': overview.CHANNEL_NAMES,
+        'channel_names': overview.CHANNEL_NAMES, 'unlinked': unlinked,
     }  # fmt: skip
     return staff_pages.render(request, 'staff/overview/overview.html', context)
 
@@ -140,5 +142,8 @@ async def overview_api(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     async with request.app[PG].acquire() as conn:
         view = await overview.gather(conn, saving_pence=settings.saving_per_contact_pence)
+        unlinked = await template_links.problems(conn, settings)
     caller = request[CALLER]
-    return web.json_response(as_json(for_viewer(view, admin=caller.role == 'admin', bound=caller.sources)))
+    body = as_json(for_viewer(view, admin=caller.role == 'admin', bound=caller.sources))
+    body['notify_templates_unusable'] = [link.as_json() for link in unlinked]
+    return web.json_response(body)

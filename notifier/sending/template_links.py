@@ -34,6 +34,7 @@ SENDER = audit.Actor('system', None, 'sender')
 SMOKE_EMAIL = 'simulate-delivered@notifications.service.gov.uk'
 SMOKE_PHONE = '07700900000'
 
+NOT_LINKED = 'not linked yet: run tellme notify link'
 READ = 'select channel, name, notify_id, version, state, problem, checked_at, linked_at from notify_templates'
 
 # one writer for every outcome; the returned old state tells whether this call changed anything
@@ -113,6 +114,19 @@ async def read(db: asyncpg.Pool | asyncpg.Connection) -> dict[str, Link]:
     return links
 
 
+async def problems(db: asyncpg.Pool | asyncpg.Connection, settings: Settings) -> list[Link]:
+    """The templates this council needs that cannot be used now (for /healthz and the staff overview)."""
+    stored = await read(db)
+    found = []
+    for expected in wanted(settings):
+        link = stored.get(expected.channel)
+        if link is None:
+            link = Link(expected.channel, expected.name, None, None, 'missing', NOT_LINKED)
+        if not link.ok:
+            found.append(link)
+    return found
+
+
 async def store(pool: asyncpg.Pool, link: Link, actor: audit.Actor) -> None:
     """Save one outcome; a change of state is written to the audit log (the one alert staff get)."""
     async with pool.acquire() as conn, conn.transaction():
@@ -155,7 +169,7 @@ async def _check_one(client: NotifyClient, settings: Settings, expected: NotifyT
 
     if current is None or current.notify_id is None:
         return problem(current.state if current else 'missing',
-                       (current.problem if current else None) or 'not linked yet: run tellme notify link')  # fmt: skip
+                       (current.problem if current else None) or NOT_LINKED)  # fmt: skip
     try:
         template = await client.get_template(current.notify_id)
     except errors.NotifyRejected as exc:

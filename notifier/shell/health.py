@@ -1,4 +1,5 @@
-"""What /healthz reports: can this process reach the database, Redis and Notify, and is a worker alive."""
+"""What /healthz reports: can this process reach the database, Redis and Notify, are the council's Notify templates
+linked, and is a worker alive."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import aiohttp
 import asyncpg
 from arq.connections import ArqRedis
 
+from notifier.sending import template_links
 from notifier.sending.notify_client import NotifyClient
 from notifier.settings import Settings
 
@@ -65,6 +67,14 @@ async def notify(http: aiohttp.ClientSession, settings: Settings) -> str:
     return f'reachable, {len(templates)} templates'
 
 
+async def templates(pool: asyncpg.Pool, settings: Settings) -> str:
+    """The council's Notify templates are linked: messages on a channel whose template is not, wait."""
+    unusable = await template_links.problems(pool, settings)
+    if unusable:
+        raise RuntimeError('; '.join(f'{link.channel} template “{link.name}”: {link.problem}' for link in unusable))
+    return f'{len(template_links.wanted(settings))} linked'
+
+
 async def workers(pool: asyncpg.Pool) -> str:
     count = await pool.fetchval(
         'select count(*) from worker_heartbeats where last_seen_at > now() - make_interval(secs => $1)',
@@ -80,7 +90,9 @@ async def report(
     checks = await asyncio.gather(_timed(database(pool)), _timed(redis(queue)), _timed(notify(http, settings)))
     result = dict(zip(('database', 'redis', 'notify'), (c.as_json() for c in checks), strict=True))
     alive = await _timed(workers(pool)) if checks[0].ok else Check(False, 'unknown', 0)
-    healthy = all(c.ok for c in checks)
+    linked = await _timed(templates(pool, settings)) if checks[0].ok else Check(False, 'unknown', 0)
+    result['notify_templates'] = linked.as_json()
+    healthy = all(c.ok for c in checks) and linked.ok
     body = {
         'status': 'ok' if healthy else 'unhealthy',
         'checks': result,

@@ -289,16 +289,24 @@ def create_council_templates(simulator: Simulator) -> None:
 
 @contextlib.asynccontextmanager
 async def start_sim(
-    templates: Sequence[Path] = (DEFAULT_TEMPLATES_PATH,), *, council: bool = True, **options: Any
+    templates: Sequence[Path] = (DEFAULT_TEMPLATES_PATH,),
+    *,
+    council: bool = True,
+    key_type: str = 'live',
+    guest_list: Sequence[str] = (),
+    trial_mode: bool = False,
+    **options: Any,
 ) -> AsyncIterator[RunningSim]:
-    """Serve a simulator with one service (a live key and a revoked one), the templates of `templates` and, with
-    `council`, Tell Me's generic templates created as a council creates them (not yet linked: see RunningSim.link)."""
+    """Serve a simulator with one service (a `key_type` key and a revoked one), the templates of `templates` and,
+    with `council`, Tell Me's generic templates created as a council creates them (not yet linked: see
+    RunningSim.link). A team key or `trial_mode` sends only to the `guest_list` (team members and guests)."""
     service_id = str(uuid.uuid4())
-    live = generate_api_key('live', service_id)
+    live = generate_api_key(key_type, service_id)
     revoked = generate_api_key('old', service_id)
     services = build_services(
-        [{'api_key': live, 'type': 'live'}, {'api_key': revoked, 'type': 'live', 'revoked': True}]
-    )
+        [{'api_key': live, 'type': key_type, 'guest_list': list(guest_list), 'trial_mode': trial_mode},
+         {'api_key': revoked, 'type': 'live', 'revoked': True}]
+    )  # fmt: skip
     loaded: dict[str, Any] = {}
     for path in templates:
         loaded |= load_templates(path)

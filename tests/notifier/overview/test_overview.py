@@ -191,3 +191,18 @@ async def test_the_menu_offers_the_overview_only_to_those_who_may_see_it(client:
     assert '/staff/overview' not in await (await client.get('/staff')).text()
     await sign_in_as(client, pg, 'comms@council.example', 'comms')
     assert 'href="/staff/overview"' in await (await client.get('/staff')).text()
+
+
+async def test_staff_see_which_messages_wait_while_a_notify_template_is_not_linked(
+    client: Any, pg: asyncpg.Pool
+) -> None:
+    # a new install: nothing linked yet (`tellme notify link` not run)
+    await sign_in_as(client, pg, 'comms@council.example', 'comms')
+    page = await (await client.get('/staff/overview')).text()
+    assert 'Some messages are waiting: a GOV.UK Notify template cannot be used' in page
+    assert 'Text message: “Tell Me text message” — not linked yet: run tellme notify link' in page
+    await pg.execute(
+        "insert into notify_templates (channel, name, notify_id, state) select c, c, gen_random_uuid(), 'linked' "
+        "from unnest(array['email', 'sms', 'letter']) c"
+    )
+    assert 'Some messages are waiting' not in await (await client.get('/staff/overview')).text()
