@@ -33,6 +33,23 @@ class Settings(BaseSettings):
     notify_rate_fraction: float = Field(0.95, gt=0, le=1, description='share of that limit our senders may use')
     notify_callback_token: SecretStr = SecretStr('')
     notify_timeout: float = Field(10.0, gt=0, description='seconds before a Notify request is given up as unknown')
+    notify_technical_failure_resends: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description='how many times an email or text that Notify reports as technical-failure is sent again (each a '
+        'new Notify notification for the same message); letters never are',
+    )
+    notify_lookup_after_hours: float = Field(
+        6,
+        gt=0,
+        description='a message Notify accepted but sent no receipt for after this long is looked up at Notify',
+    )
+    notify_lookup_every_hours: float = Field(
+        24,
+        gt=0,
+        description='and looked up again this often, until Notify gives its final word or no longer holds it',
+    )
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
     council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')
