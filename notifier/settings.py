@@ -43,6 +43,23 @@ class Settings(BaseSettings):
     notify_sms_sender_id: str = Field(
         '', description="Notify's id of the text message sender (Settings → Text message senders)"
     )
+    notify_technical_failure_resends: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description='how many times an email or text that Notify reports as technical-failure is sent again (each a '
+        'new Notify notification for the same message); letters never are',
+    )
+    notify_lookup_after_hours: float = Field(
+        6,
+        gt=0,
+        description='a message Notify accepted but sent no receipt for after this long is looked up at Notify',
+    )
+    notify_lookup_every_hours: float = Field(
+        24,
+        gt=0,
+        description='and looked up again this often, until Notify gives its final word or no longer holds it',
+    )
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
     council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')

@@ -3,6 +3,8 @@
 - rows `unknown` for UNKNOWN_SETTLE, or `sending` for STUCK_AFTER (their worker died), are looked up at Notify by
   reference: found → recorded as sent with Notify's id and status; not found → back to `retry`;
 - callbacks stored but not processed are processed;
+- rows `sent` with no receipt for TELLME_NOTIFY_LOOKUP_AFTER_HOURS are looked up at Notify by its id and settled with
+  its answer, as a receipt would be (notifier/receipts/lookups.py: when and why);
 - the senders are woken if rows are ready (they also poll every second on their own).
 Ready `pending`/`retry` rows need no re-enqueueing: no job holds them; every worker's sender claims them from
 the outbox (docs/decisions.md).
@@ -15,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from notifier.outbox import queue
-from notifier.receipts import callbacks
+from notifier.receipts import callbacks, lookups
 from notifier.sending import delivery
 
 logger = logging.getLogger('notifier.sweeper')
@@ -28,10 +30,14 @@ async def sweep(
     *,
     unknown_after: timedelta = delivery.UNKNOWN_SETTLE,
     sending_after: timedelta = delivery.STUCK_AFTER,
+    sent_after: timedelta | None = None,
 ) -> dict[str, int]:
+    """`sent_after` (default: TELLME_NOTIFY_LOOKUP_AFTER_HOURS) is how long a row waits `sent` for its receipt before
+    it is looked up."""
     sender: delivery.Sender = ctx['sender']
     outcomes = await sender.reconcile_stuck(unknown_after=unknown_after, sending_after=sending_after)
-    outcomes['callbacks'] = await callbacks.process_unprocessed(ctx['pg'], public_url=sender.settings.public_url)
+    outcomes['callbacks'] = await callbacks.process_unprocessed(ctx['pg'], sender.settings)
+    outcomes |= await lookups.look_up_sent(ctx['pg'], sender.notify, sender.settings, after=sent_after)
     if await ctx['pg'].fetchval(READY):
         await queue.wake_senders(ctx['redis'])
     if any(outcomes.values()):

@@ -19,7 +19,7 @@ Db = asyncpg.Pool | asyncpg.Connection
 def _claim_returning(now: str) -> str:
     return f"""
 returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.purpose, n.template_id,
-          n.personalisation, n.attempts, c.address, r.language, c.suppressed_at is not null as suppressed,
+          n.personalisation, n.attempts, n.resends, c.address, r.language, c.suppressed_at is not null as suppressed,
           (select s.status from subscriptions s where s.id = n.subscription_id) as subscription_status,
           (select case
                       -- codes the resident asked for, and reminders at the time they chose, are not held
@@ -88,12 +88,35 @@ update notifications set status = 'sent', notify_id = $2, sent_at = now(), last_
 where id = $1 and status in ('sending', 'unknown')
 """
 
-# found at Notify by reference: its status, or 'sent' while Notify is still working on it
-RECORD_FOUND = """
+# why a technical-failure stays: a letter (Notify: never resend one), or an email or text sent as often as allowed
+FINAL_TECHNICAL_FAILURE = """case
+     when channel = 'letter' then 'technical failure at Notify (a letter is not sent again)'
+     when resends = 0 then 'technical failure at Notify, not sent again'
+     else 'technical failure at Notify on all ' || resends + 1 || ' sends, not sent again' end"""
+
+# found at Notify by reference: its status, or 'sent' while Notify is still working on it (a technical-failure
+# reaches this only when `resend` did not take it)
+RECORD_FOUND = f"""
 update notifications
 set status = $3, notify_id = $2, sent_at = coalesce(sent_at, now()),
-    completed_at = case when $3 = 'sent' then completed_at else now() end
+    completed_at = case when $3 = 'sent' then completed_at else now() end,
+    last_error = case when $3 = 'technical-failure' then {FINAL_TECHNICAL_FAILURE} else last_error end
 where id = $1 and status in ('sending', 'unknown')
+"""
+
+# Notify's technical-failure on an email or a text means "send it again" (letters: never; design notify.md §2). The
+# send it is about goes back to `retry`, due now, and is sent as a new Notify notification with the next reference
+# (outbox/references.py), at most $4 times. Only the row's current send ($2 = its resends, or its notify id $3), and
+# only while that send is ours in flight (sending / unknown / sent): a late word on an older send, or on a row that
+# has moved on, changes nothing. The attempts go on counting; the retry ladder is for failed POSTs, not for this.
+RESEND = """
+update notifications
+set status = 'retry', resends = resends + 1, notify_id = null, not_before = now(), sent_at = null,
+    completed_at = null, looked_up_at = null,
+    last_error = 'technical failure at Notify: sent again (' || resends + 1 || ' of ' || $4::int || ')'
+where ((id = $1 and resends = $2 and (notify_id is null or notify_id = $3)) or notify_id = $3)
+  and status in ('sending', 'unknown', 'sent') and channel in ('email', 'sms') and resends < $4::int
+returning resends, contact_point_id
 """
 
 # not sent, and never will be: the contact was suppressed or the subscription ended (cancelled), or the message
@@ -145,7 +168,7 @@ where channel = $1 and status in ('pending', 'retry') and not_before < $2
 """
 
 LOAD_IN_FLIGHT = """
-select attempts, last_error from notifications
+select attempts, last_error, resends from notifications
 where id = $1 and status in ('sending', 'unknown') and updated_at <= now() - make_interval(secs => $2)
 """
 
@@ -155,6 +178,29 @@ FIND_STUCK = """
 union all
 (select id, status from notifications
  where status = 'sending' and updated_at <= now() - make_interval(secs => $2) order by updated_at limit $3)
+"""
+
+# Messages Notify accepted with no final word for $1 seconds, not asked about for $2: the oldest first
+# (notifier/receipts/lookups.py asks Notify about each by its id)
+FIND_AWAITING_RECEIPT = """
+select id, notify_id, channel, resends from notifications
+where status = 'sent' and completed_at is null and notify_id is not null
+  and sent_at <= now() - make_interval(secs => $1)
+  and (looked_up_at is null or looked_up_at <= now() - make_interval(secs => $2))
+order by sent_at
+limit $3
+"""
+
+# asked, and Notify is still working on it: ask again later
+MARK_LOOKED_UP = """
+update notifications set looked_up_at = now() where id = $1 and notify_id = $2 and status = 'sent'
+"""
+
+# asked, and Notify's answer is not one a receipt brings: a letter cancelled or refused at Notify, a text sent abroad
+# (no receipt will ever come: stays `sent`, completed), or Notify no longer holds it (`failed`, outcome unknown)
+SETTLE_LOOKED_UP = """
+update notifications set status = $3, last_error = $4, completed_at = now(), looked_up_at = now()
+where id = $1 and notify_id = $2 and status = 'sent'
 """
 
 
@@ -188,6 +234,15 @@ async def record_sent(db: Db, notification_id: UUID, notify_id: UUID) -> None:
 async def record_found(db: Db, notification_id: UUID, notify_id: UUID, status: str) -> None:
     """sending/unknown → sent or Notify's final status, found at Notify by our reference."""
     await db.execute(RECORD_FOUND, notification_id, notify_id, status)
+
+
+async def resend(
+    db: Db, notification_id: UUID | None, resends: int | None, notify_id: UUID, max_resends: int
+) -> asyncpg.Record | None:
+    """sending/unknown/sent → retry, due now, as a new send: Notify said technical-failure about this row's current
+    send (the row's id and `resends` before that send, or None and its `notify_id`). Emails and texts only, at most
+    `max_resends` times. The row's resends now and its contact point, or None if it was not sent again."""
+    return await db.fetchrow(RESEND, notification_id, resends, notify_id, max_resends)
 
 
 async def cancel_claimed(db: Db, notification_id: UUID, reason: str) -> None:
@@ -232,10 +287,27 @@ async def defer_channel(db: Db, channel: str, until: datetime) -> None:
 
 # rows in flight, for the sweeper --------------------------------------------------------------------------------
 async def load_in_flight(db: Db, notification_id: UUID, settle_seconds: float) -> asyncpg.Record | None:
-    """attempts and last_error of this row if it has been `sending` or `unknown` for `settle_seconds`."""
+    """attempts, last_error and resends of this row if it has been `sending` or `unknown` for `settle_seconds`."""
     return await db.fetchrow(LOAD_IN_FLIGHT, notification_id, settle_seconds)
 
 
 async def find_stuck(db: Db, unknown_after: float, sending_after: float, limit: int) -> list[asyncpg.Record]:
     """Rows `unknown` for `unknown_after` seconds and rows `sending` for `sending_after` (id, status)."""
     return await db.fetch(FIND_STUCK, unknown_after, sending_after, limit)
+
+
+async def find_awaiting_receipt(db: Db, after: float, every: float, limit: int) -> list[asyncpg.Record]:
+    """Up to `limit` rows `sent` for `after` seconds with no final word, not looked up for `every` seconds (id,
+    notify_id, channel, resends), oldest first."""
+    return await db.fetch(FIND_AWAITING_RECEIPT, after, every, limit)
+
+
+async def mark_looked_up(db: Db, notification_id: UUID, notify_id: UUID) -> None:
+    """Still `sent`: Notify is working on it; looked up now."""
+    await db.execute(MARK_LOOKED_UP, notification_id, notify_id)
+
+
+async def settle_looked_up(db: Db, notification_id: UUID, notify_id: UUID, status: str, reason: str) -> bool:
+    """sent → `status` (failed, cancelled, or sent for good), completed, with the reason: Notify's answer when asked
+    was not a receipt's. Only while it is still `sent` with this notify id; whether it was."""
+    return await db.execute(SETTLE_LOOKED_UP, notification_id, notify_id, status, reason) == 'UPDATE 1'

@@ -8,9 +8,13 @@ whole machine are in the package's docstring (notifier/outbox/__init__.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+
+from notifier.outbox import delivery_states, references
 
 # not yet handed to Notify: what ending a subscription, suppressing an address or moving it cancels
 UNSENT = ('pending', 'held', 'retry')
@@ -44,19 +48,71 @@ def cancel_for_contact_points(points: str, reason: str, *, sparing_subscription:
 
 
 # --- Notify's receipts -------------------------------------------------------------------------------------------
+# The row's current send takes it: the one with this notify id, or the row the reference names ($1) if that send is
+# its latest ($4 = its resends before it; references.py). A late word on an older send of a row sent again is not
+# applied: it would overwrite the newer send's state.
 RECORD_RECEIPT = f"""
 update notifications
-set status = $3, notify_id = coalesce(notify_id, $2), sent_at = coalesce(sent_at, now()), completed_at = now()
-where (id = $1 or notify_id = $2) and status in {_in(BEFORE_NOTIFY_FINAL)}
+set status = $3, notify_id = coalesce(notify_id, $2), sent_at = coalesce(sent_at, now()), completed_at = now(),
+    last_error = case when $3 = 'technical-failure' then {delivery_states.FINAL_TECHNICAL_FAILURE} else last_error end
+where (notify_id = $2 or (id = $1 and resends = $4)) and status in {_in(BEFORE_NOTIFY_FINAL)}
 returning contact_point_id
+"""
+# whose receipt it was when no row took it
+FIND_RECEIPTS_ROW = """
+select status, contact_point_id, resends from notifications where notify_id = $2 or id = $1
+order by notify_id = $2 desc nulls last limit 1
 """
 
 
-async def record_receipt(conn: asyncpg.Connection, reference: UUID | None, notify_id: UUID, status: str) -> int | None:
-    """Notify's final word (one of NOTIFY_FINAL) on the message with our id `reference` or its `notify_id`: the row
-    takes it from any earlier state (a receipt may beat the worker's `sent`, or find the row `unknown`); the first
-    final word stays. The message's contact point, or None if no row took it."""
-    return await conn.fetchval(RECORD_RECEIPT, reference, notify_id, status)
+@dataclass(frozen=True)
+class Receipt:
+    applied: bool  # the row took Notify's word (or was sent again)
+    contact_point_id: int | None  # the message's contact point, if a row is found at all
+    status: str | None  # the row's status now (None: no row is this message's)
+    resent: int | None = None  # technical-failure: the row is being sent again, as its `resent`-th resend
+    earlier_send: bool = False  # the word is about an older send of a row sent again since
+
+
+async def record_receipt(
+    conn: asyncpg.Connection, reference: str | None, notify_id: UUID, status: str, *, max_resends: int
+) -> Receipt:
+    """Notify's final word (one of NOTIFY_FINAL) on the send with our `reference` or its `notify_id`, from a receipt
+    or a look-up. technical-failure on an email or a text sends the row again (delivery_states.resend) up to
+    `max_resends` times; otherwise the row takes it from any earlier state (a receipt may beat the worker's `sent`,
+    or find the row `unknown`) and the first final word stays."""
+    row_id, resends = references.parse(reference) or (None, None)
+    if status == 'technical-failure':
+        resent = await delivery_states.resend(conn, row_id, resends, notify_id, max_resends)
+        if resent is not None:
+            return Receipt(True, resent['contact_point_id'], 'retry', resent=resent['resends'])
+    contact = await conn.fetchval(RECORD_RECEIPT, row_id, notify_id, status, resends)
+    if contact is not None:
+        return Receipt(True, contact, status)
+    found = await conn.fetchrow(FIND_RECEIPTS_ROW, row_id, notify_id)
+    if found is None:
+        return Receipt(False, None, None)
+    earlier = resends is not None and resends < found['resends']
+    return Receipt(False, found['contact_point_id'], found['status'], earlier_send=earlier)
+
+
+# --- Notify's returned-letter callback: the letter came back undelivered -------------------------------------------
+# The status stays what Notify said about sending it (Notify still calls a returned letter `received`); when it came
+# back is kept beside it, once.
+RECORD_RETURNED_LETTER = """
+update notifications set returned_at = $3, last_error = 'letter returned'
+where channel = 'letter' and returned_at is null and (notify_id = $2 or (id = $1 and notify_id is null))
+returning id
+"""
+
+
+async def record_returned_letter(
+    conn: asyncpg.Connection, reference: str | None, notify_id: UUID, returned_at: datetime
+) -> UUID | None:
+    """The letter Notify knows as `notify_id` (or our `reference`, if its notify id was never recorded) came back on
+    `returned_at`. The row's id, or None if no letter of ours took it (unknown, or returned already)."""
+    row_id, _ = references.parse(reference) or (None, None)
+    return await conn.fetchval(RECORD_RETURNED_LETTER, row_id, notify_id, returned_at)
 
 
 # --- a bulletin paused, resumed or cancelled ----------------------------------------------------------------------

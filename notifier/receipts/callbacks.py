@@ -1,4 +1,4 @@
-"""What Notify POSTs to us: delivery receipts and received text messages.
+"""What Notify POSTs to us: delivery receipts, received text messages and returned letters.
 
 Each POST is checked (bearer token, compared in constant time with TELLME_NOTIFY_CALLBACK_TOKEN), stored in
 `notify_callbacks` and committed, then answered 200; it is processed in-band right after the store, in a
@@ -14,7 +14,14 @@ never overwrites it (Notify does not move a message from one final status to ano
 the worker has recorded `sent`, or while the row is `unknown`: it is applied all the same (Notify has the message,
 so it must never be resent), and the worker's later `sent` does not overwrite it.
 
+Every status as Notify means it (design notify.md §2): `technical-failure` on an email or a text means "send it
+again", so the row goes back to `retry` and is sent as a new Notify notification with a new reference (`<id>.2`,
+`<id>.3`: notifier/outbox/references.py), at most TELLME_NOTIFY_TECHNICAL_FAILURE_RESENDS times; after that, and
+for a letter at once, technical-failure is final. A late receipt for an earlier send of a row sent again is kept but
+not applied. The look-ups of messages that never got a receipt (lookups.py) settle through `apply_final` too.
 `permanent-failure` suppresses the contact point (reason 'permanent-failure'), so nothing more is sent there.
+A returned-letter callback (Notify: the letter came back) is stored once per letter and marks the row
+`returned_at`, which the case officer sees ("Letter returned on …"); the letter's status stays.
 Received texts are handled in notifier/receipts/text_replies.py: STOP (STOPALL, UNSUBSCRIBE) suppresses that number
 ('stop-reply'), ends the resident's subscriptions that use only texts, takes texts off the others and confirms with
 one text; START puts back what STOP ended; anything else is kept for staff.
@@ -26,7 +33,7 @@ import hmac
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +46,7 @@ from notifier.app_keys import PG, SETTINGS
 from notifier.outbox import contacts, links, states
 from notifier.outbox.rows import queue_message
 from notifier.receipts import text_replies
+from notifier.settings import Settings
 from notifier.web import input_guard
 from templates.personalisation import mask_address
 from templates.registry import notice_message, outbox_purpose
@@ -53,8 +61,6 @@ values ($1, $2, $3, $4, $5)
 on conflict (kind, notify_id, coalesce(status, '')) do nothing
 returning id
 """
-
-FIND_NOTIFICATION = 'select status, contact_point_id from notifications where id = $1 or notify_id = $2'
 
 SUPPRESSED_CONTACT = """
 select cp.channel, cp.address, cp.resident_id, r.language
@@ -74,7 +80,7 @@ where processed_at is null and received_at <= now() - make_interval(secs => $1)
 order by received_at limit $2
 """
 
-LOAD_ONE = 'select id, kind, notify_id, reference, status, payload from notify_callbacks where id = $1'
+LOAD_ONE = 'select id, kind, notify_id, reference, status, payload, received_at from notify_callbacks where id = $1'
 
 
 class StatusCallback(BaseModel):
@@ -92,6 +98,20 @@ class InboundSms(BaseModel):
     id: UUID
     source_number: str
     message: str
+
+
+class ReturnedLetter(BaseModel):
+    """Notify's returned-letter callback: notification_id, reference, date_sent, sent_by, template_name,
+    template_id, template_version, spreadsheet_file_name, spreadsheet_row_number, upload_letter_file_name."""
+
+    model_config = ConfigDict(extra='allow')
+
+    notification_id: UUID
+    reference: str | None = None
+
+    @property
+    def id(self) -> UUID:  # stored, and de-duplicated, by Notify's id of the letter
+        return self.notification_id
 
 
 def _authorised(request: web.Request) -> bool:
@@ -122,7 +142,7 @@ async def _receive(request: web.Request, kind: str, model: type[BaseModel]) -> w
     if callback_id is None:
         return web.json_response({'stored': False, 'duplicate': True})
     try:
-        await process(pool, callback_id, public_url=request.app[SETTINGS].public_url)
+        await process(pool, callback_id, request.app[SETTINGS])
     except Exception:  # noqa: BLE001 - stored is what Notify needs to hear; processing is retried by the sweeper
         logger.exception('callback %s stored but not processed; the sweeper will retry', callback_id)
     return web.json_response({'stored': True})
@@ -138,14 +158,21 @@ async def inbound_sms_callback(request: web.Request) -> web.Response:
     return await _receive(request, 'inbound-sms', InboundSms)
 
 
+@routes.post('/notify/callbacks/returned-letter', name='notify-callback-returned-letter')
+async def returned_letter_callback(request: web.Request) -> web.Response:
+    return await _receive(request, 'returned-letter', ReturnedLetter)
+
+
 # processing ------------------------------------------------------------------------------------------------------
-async def process(pool: asyncpg.Pool, callback_id: int, *, public_url: str) -> str:
+async def process(pool: asyncpg.Pool, callback_id: int, settings: Settings) -> str:
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(LOAD_ONE + ' for update skip locked', callback_id)
         if row is None:
             return 'busy'
         if row['kind'] == 'status':
-            outcome = await _apply_status(conn, row, public_url)
+            outcome = await _apply_status(conn, row, settings)
+        elif row['kind'] == 'returned-letter':
+            outcome = await _apply_returned_letter(conn, row)
         else:
             mobile = canonical_mobile(str(row['payload'].get('source_number', '')))
             outcome = await text_replies.apply(conn, callback_id, row['payload'], mobile)
@@ -153,26 +180,48 @@ async def process(pool: asyncpg.Pool, callback_id: int, *, public_url: str) -> s
     return outcome
 
 
-async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record, public_url: str) -> str:
-    status, notify_id = row['status'], row['notify_id']
-    reference = _uuid(row['reference'])
+async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record, settings: Settings) -> str:
+    status = row['status']
     if status not in states.NOTIFY_FINAL:
         return f'ignored: {status} is not final'
-    contact = await states.record_receipt(conn, reference, notify_id, status)
+    return await apply_final(conn, row['reference'], row['notify_id'], status, settings)
+
+
+async def apply_final(
+    conn: asyncpg.Connection, reference: str | None, notify_id: UUID, status: str, settings: Settings
+) -> str:
+    """Notify's final word (one of NOTIFY_FINAL) on the send with this `reference` and `notify_id`, from a receipt or
+    a look-up, in the caller's transaction: recorded, sent again (technical-failure on an email or a text), and a
+    permanent-failure's address suppressed. What was done, in words for the callback's `outcome`."""
+    receipt = await states.record_receipt(
+        conn, reference, notify_id, status, max_resends=settings.notify_technical_failure_resends
+    )
+    if receipt.resent is not None:
+        limit = settings.notify_technical_failure_resends
+        return f'technical-failure: sent again ({receipt.resent} of {limit})'
+    contact = receipt.contact_point_id
     outcome = 'applied'
-    if contact is None:
-        found = await conn.fetchrow(FIND_NOTIFICATION, reference, notify_id)
-        if found is None:
+    if not receipt.applied:
+        if receipt.status is None:
             return 'unmatched'
-        outcome = f'kept {found["status"]}'
+        if receipt.earlier_send:
+            return f'kept {receipt.status}: about an earlier send of a message sent again'
+        outcome = f'kept {receipt.status}'
         # the sweeper may have recorded this failure first (looked up by reference): still act on it
-        contact = found['contact_point_id'] if found['status'] == status else None
+        contact = contact if receipt.status == status else None
     if status == 'permanent-failure' and contact is not None:
         # once per address, however many of its messages bounce: queued ones are cancelled with it
         if await contacts.suppress_contact_point(conn, contact, 'permanent-failure'):
-            told = await _tell_other_channels(conn, contact, public_url)
+            told = await _tell_other_channels(conn, contact, settings.public_url)
             outcome += '; contact point suppressed' + (f'; told on {told} other channel(s)' if told else '')
     return outcome
+
+
+async def _apply_returned_letter(conn: asyncpg.Connection, row: asyncpg.Record) -> str:
+    returned_at: datetime = row['received_at']
+    if await states.record_returned_letter(conn, row['reference'], row['notify_id'], returned_at) is None:
+        return 'unmatched: no letter of ours, or returned already'
+    return 'letter returned'
 
 
 async def _tell_other_channels(conn: asyncpg.Connection, suppressed_id: int, public_url: str) -> int:
@@ -203,20 +252,13 @@ def canonical_mobile(number: str) -> str:
     return digits.removeprefix('00')
 
 
-def _uuid(value: str | None) -> UUID | None:
-    try:
-        return UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-async def process_unprocessed(pool: asyncpg.Pool, *, public_url: str, older_than: timedelta = timedelta(seconds=30),
+async def process_unprocessed(pool: asyncpg.Pool, settings: Settings, *, older_than: timedelta = timedelta(seconds=30),
                               limit: int = 500) -> int:  # fmt: skip
     """Callbacks stored but not processed (the process died, or the database blinked): process them now."""
     rows = await pool.fetch(LOAD_UNPROCESSED, older_than.total_seconds(), limit)
     for row in rows:
         try:
-            await process(pool, row['id'], public_url=public_url)
+            await process(pool, row['id'], settings)
         except (OSError, asyncpg.PostgresError) as exc:  # the database blinked: the next sweep tries again
             logger.warning('callback %s not processed yet: %s', row['id'], exc)
         except Exception as exc:  # noqa: BLE001 - one bad callback must not block the ones behind it

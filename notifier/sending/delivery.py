@@ -3,8 +3,10 @@
 A row is claimed (`pending`/`retry` → `sending`, attempts + 1, only once `not_before` has passed) in its own
 short transaction before Notify is called, so two workers, a re-run job or a batch claim and a job racing for
 the same row send it once. No database connection is held while Notify is called. Every send carries
-`reference` = our notification id; an ambiguous failure leaves the row `unknown` and `reconcile` asks Notify
-(`GET /v2/notifications?reference=`) before anything is sent again. Nothing Notify holds is ever resent.
+`reference` = our notification id (`<id>.2`, `<id>.3` when Notify's technical-failure has it sent again:
+notifier/outbox/references.py); an ambiguous failure leaves the row `unknown` and `reconcile` asks Notify
+(`GET /v2/notifications?reference=`) before anything is sent again. Nothing Notify holds is ever resent, unless
+Notify says technical-failure about an email or a text, which means "send it again".
 
 | outcome                                  | row becomes                                                   |
 |------------------------------------------|---------------------------------------------------------------|
@@ -40,7 +42,7 @@ from uuid import UUID
 import asyncpg
 
 from notifier.outbox import delivery_states as states
-from notifier.outbox import links
+from notifier.outbox import links, references
 from notifier.sending import errors, template_links
 from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import CHANNELS, SendLimiter
@@ -83,6 +85,7 @@ class Claimed:
     suppressed: bool
     subscription_status: str | None
     quiet_until: datetime | None = None  # a text claimed inside its subscription's quiet hours waits until then
+    resends: int = 0  # times Notify's technical-failure had this row sent again: its reference says which send
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,7 @@ class Sender:
 
     async def _post(self, row: Claimed, message: Outgoing, notify_template_id: str) -> dict[str, Any]:
         """Send `message` (our wording, rendered) through the council's generic template for the channel."""
-        reference = str(row.id)
+        reference = references.for_send(row.id, row.resends)
         values = message.personalisation
         if row.channel == 'email':
             return await self.notify.send_email(
@@ -323,12 +326,13 @@ class Sender:
     # reconciliation ------------------------------------------------------------------------------------------
     async def reconcile(self, notification_id: UUID, *, settle: timedelta = UNKNOWN_SETTLE) -> str:
         """For an `unknown` (or stuck `sending`) row: ask Notify by reference before anything is resent.
-        Found → recorded with Notify's id and status; not found → `retry` on the ladder; no answer → unchanged."""
+        Found → recorded with Notify's id and status (technical-failure on an email or text: `retry` as a new send,
+        'resent'); not found → `retry` on the ladder; no answer → unchanged."""
         row = await states.load_in_flight(self.pool, notification_id, settle.total_seconds())
         if row is None:
             return 'skipped'
-        try:
-            found = await self.notify.find_by_reference(str(notification_id))
+        try:  # the send in flight is the row's latest: its own reference finds it and no earlier one
+            found = await self.notify.find_by_reference(references.for_send(notification_id, row['resends']))
         except errors.NotifyError as exc:
             logger.warning('could not reconcile: %s', exc, extra={'notification_id': str(notification_id)})
             return 'unknown'
@@ -339,6 +343,10 @@ class Sender:
                          extra={'notification_id': str(notification_id)})  # fmt: skip
         oldest = min(found, key=lambda n: n.get('created_at') or '')
         status = oldest.get('status') if oldest.get('status') in NOTIFY_HOLDS_FINAL else 'sent'
+        if status == 'technical-failure':  # Notify's "send it again" for an email or a text (delivery_states.resend)
+            limit = self.settings.notify_technical_failure_resends
+            if await states.resend(self.pool, notification_id, row['resends'], UUID(oldest['id']), limit) is not None:
+                return 'resent'
         await states.record_found(self.pool, notification_id, UUID(oldest['id']), status)
         return 'found'
 

@@ -4,7 +4,7 @@ masked) and every message sent about it with what Notify said about delivery. Re
 
 "About the case" means an outbox row for one of the case's versions, or one answering one of the case's
 subscriptions (a confirmation, an evidence reminder, an assisted sign-up letter). A message that went out in a
-digest shows the digest's own delivery status.
+digest shows the digest's own delivery status; a letter Notify told us came back shows when.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from notifier.receipts.lookups import FORGOTTEN
 from sources.cases import evidence
 from sources.feeds.adapters.open311 import _STAGE_WORDS as STAGE_WORDS
 from templates.personalisation import mask_address
@@ -49,7 +51,7 @@ order by s.id
 """
 MESSAGES = """
 select n.id, n.purpose, n.channel, n.status, n.last_error, n.created_at, n.sent_at, n.completed_at, n.attempts,
-       n.subscription_id, cp.address, e.version as event_version,
+       n.subscription_id, n.returned_at, cp.address, e.version as event_version,
        (select d.status from notifications d where n.status = 'digested' and d.digest_id = n.digest_id
                                              and d.purpose = 'digest' limit 1) as digest_status
 from notifications n
@@ -87,6 +89,7 @@ PURPOSE_TEXT = {
     'reminder': 'Reminder', 'sign-in': 'Sign-in', 'bulletin': 'Bulletin', 'reply': 'Reply',
 }  # fmt: skip
 CHANNEL_TEXT = {'email': 'Email', 'sms': 'Text message', 'letter': 'Letter'}
+LONDON = ZoneInfo('Europe/London')
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ def status_of(status: str, last_error: str | None, digest_status: str | None = N
             return 'Sent in a digest', 'waiting'
         text, outcome = status_of(digest_status, None)
         return f'Sent in a digest: {text[:1].lower()}{text[1:]}', outcome
+    if status == 'failed' and last_error == FORGOTTEN:  # sent, and then no word from Notify at all
+        return 'Sent, but not known whether it arrived: Notify sent no receipt and no longer holds it', 'failed'
     text, outcome = STATUS_TEXT.get(status, (status, 'waiting'))
     if status in ('failed', 'cancelled') and last_error:
         text = f'{text}: {last_error}'
@@ -130,12 +135,15 @@ def status_of(status: str, last_error: str | None, digest_status: str | None = N
 
 def _message(row: asyncpg.Record) -> dict[str, Any]:
     text, outcome = status_of(row['status'], row['last_error'], row['digest_status'])
+    if row['returned_at'] is not None:  # Notify's returned-letter callback: it came back undelivered
+        text, outcome = f'Letter returned on {row["returned_at"].astimezone(LONDON):%-d %B %Y}', 'failed'
     return {
         'id': str(row['id']), 'purpose': row['purpose'], 'what': PURPOSE_TEXT.get(row['purpose'], row['purpose']),
         'channel': row['channel'], 'channel_name': CHANNEL_TEXT.get(row['channel'], row['channel']),
         'to': mask_address(row['channel'], row['address']), 'status': row['status'], 'status_text': text,
         'outcome': outcome, 'event_version': row['event_version'], 'subscription_id': row['subscription_id'],
         'created_at': row['created_at'], 'sent_at': row['sent_at'], 'completed_at': row['completed_at'],
+        'returned_at': row['returned_at'],
     }  # fmt: skip
 
 

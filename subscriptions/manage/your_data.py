@@ -55,10 +55,12 @@ TEXTS_FROM = f"""
 select payload->>'message' as message, received_at from notify_callbacks
 where kind = 'inbound-sms' and ({_CANONICAL_SENDER}) = any($1::text[]) order by received_at
 """
+# a row sent again (Notify's technical-failure) had one reference per send, `<id>`, `<id>.2`, … (outbox/references.py),
+# and keeps only its latest notify id: the receipts of every send go
 FORGET_RECEIPTS = """
 delete from notify_callbacks c using notifications n, contact_points cp
-where c.kind = 'status' and cp.resident_id = $1 and n.contact_point_id = cp.id
-  and (c.notify_id = n.notify_id or c.reference = n.id::text)
+where c.kind in ('status', 'returned-letter') and cp.resident_id = $1 and n.contact_point_id = cp.id
+  and (c.notify_id = n.notify_id or split_part(c.reference, '.', 1) = n.id::text)
 """
 FORGET_TEXTS = f"delete from notify_callbacks where kind = 'inbound-sms' and ({_CANONICAL_SENDER}) = any($1::text[])"
 

@@ -369,6 +369,34 @@ async def make_notification(pg: asyncpg.Pool, contact_id: int | None = None, *, 
     )
 
 
+LETTER_ADDRESS = ['A Resident', '4 High Street', 'Stretford', 'M32 0AH']
+
+
+async def make_letter(pg: asyncpg.Pool) -> uuid.UUID:
+    """A letter about a new event (built when sent, from Tell Me's own letter template) to a postal address."""
+    from tests.support.factories import make_event, record  # factories reach into the domain: only when asked
+
+    event = await record(pg, make_event())
+    contact = await make_contact(pg, 'letter', json.dumps(LETTER_ADDRESS))
+    return await pg.fetchval(
+        "insert into notifications (event_id, contact_point_id, channel) values ($1, $2, 'letter') returning id",
+        event.event_id,
+        contact,
+    )
+
+
+async def set_status(sim: RunningSim, notify_id: uuid.UUID | str, status: str) -> None:
+    """Notify moves one of its notifications to `status` (`POST /_sim/notifications/{id}/status`), firing the
+    delivery-status callback for a final status of an email or a text, as Notify does."""
+    async with sim.http.post(f'{sim.url}/_sim/notifications/{notify_id}/status', json={'status': status}) as answer:
+        assert answer.status == 200, await answer.text()
+
+
+def sends_of(sim: RunningSim, nid: uuid.UUID) -> list[str]:
+    """The references of every notification the simulator holds for this row (each send: `<id>`, `<id>.2`, …)."""
+    return sorted(str(n.reference) for n in sim.sim.store.all() if str(n.reference).split('.')[0] == str(nid))
+
+
 async def many_notifications(pg: asyncpg.Pool, count: int) -> None:
     """`count` email notices to distinct contact points, written in two statements."""
     await pg.execute(
