@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         gt=0,
         description='and looked up again this often, until Notify gives its final word or no longer holds it',
     )
+    notification_retention_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="days after a message finished before what it said, and the address in Notify's receipt, are "
+        'deleted (its status and times stay); the privacy notice states it',
+    )
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
     council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')

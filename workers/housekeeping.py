@@ -1,22 +1,31 @@
-"""Hourly: forget unconfirmed sign-ups, expired sessions and spent one-time secrets, and workers that stopped."""
+"""Hourly: forget unconfirmed sign-ups, expired sessions and spent one-time secrets, what finished messages said once
+the retention period has passed (notifier/outbox/retention.py), and workers that stopped."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
+from notifier.outbox import retention
+from notifier.settings import Settings
 from subscriptions.residents import housekeeping
 from workers.heartbeat import forget_dead_workers
 
 logger = logging.getLogger('workers.housekeeping')
 
 
-async def forget(ctx: dict[str, Any]) -> dict[str, int]:
+async def forget(ctx: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
+    """`now`: the moment message retention is judged at (default: the database's clock)."""
+    settings: Settings = ctx['settings']
     async with ctx['pg'].acquire() as conn:
         forgotten = await housekeeping.forget(conn)
+        cleared = await retention.forget(conn, days=settings.notification_retention_days, now=now)
     if forgotten.subscriptions or forgotten.residents:
         logger.info('forgot %d unconfirmed sign-ups and %d residents', forgotten.subscriptions, forgotten.residents)
-    return vars(forgotten)
+    if cleared.messages or cleared.receipts:
+        logger.info('forgot what %d messages said and whom %d receipts named', cleared.messages, cleared.receipts)
+    return vars(forgotten) | {'message_contents': cleared.messages, 'receipt_addresses': cleared.receipts}
 
 
 async def forget_dead_workers_job(ctx: dict[str, Any]) -> int:

@@ -4,9 +4,10 @@
 `delivery_states.py` make every change of status, each UPDATE naming the states it expects to leave; `contacts.py`
 stops sending to an address; `references.py` makes the reference each send carries to Notify (`<id>`, then `<id>.2`,
 `<id>.3` for a row sent again) and leads a reference back to its row; `queue.py` wakes the senders (the only arq use
-outside workers/); `links.py` and `tokens.py` make the permanent links every message carries. The delivery core
-below the domain: it imports nothing from sources/ or subscriptions/. A domain statement that must stay one
-statement composes a fragment from here.
+outside workers/); `links.py` and `tokens.py` make the permanent links every message carries; `retention.py` forgets
+what a finished message said once the retention period has passed (its status stays). The delivery core below the
+domain: it imports nothing from sources/ or subscriptions/. A domain statement that must stay one statement composes
+a fragment from here.
 
 The states (migration 0003's check) and every transition, with who makes it:
 

@@ -22,6 +22,10 @@ UNSENT = ('pending', 'held', 'retry')
 NOTIFY_FINAL = ('delivered', 'permanent-failure', 'temporary-failure', 'technical-failure')
 # every other status (migration 0003's check): a receipt may land on any of them (Notify has the message)
 BEFORE_NOTIFY_FINAL = ('pending', 'held', 'digested', 'sending', 'retry', 'unknown', 'sent', 'failed', 'cancelled')
+# nothing will send these (again): Notify's final word, refused or given up, cancelled, or gone out inside a digest;
+# what the message said may be forgotten once it has been so long enough (retention.py, migration 0022's index).
+# A receipt may still move `failed` or `cancelled` to Notify's final word; `sent` waits for one, so is not here.
+FINISHED = (*NOTIFY_FINAL, 'failed', 'cancelled', 'digested')
 
 
 def _in(states: tuple[str, ...]) -> str:

@@ -54,7 +54,8 @@ async def home(request: web.Request) -> web.Response:
 
 @routes.get('/privacy', name='privacy')
 async def privacy(request: web.Request) -> web.Response:
-    return rendering.render(request, 'privacy.html')
+    kept = rendering.days(rendering.language(request), request.app[SETTINGS].notification_retention_days)
+    return rendering.render(request, 'privacy.html', {'retention_days': kept})
 
 
 @routes.get('/cookies', name='cookies')

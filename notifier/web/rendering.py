@@ -53,6 +53,12 @@ def translate(language: str, key: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def days(language: str, count: int) -> str:
+    """'1 day', '7 days'; in Welsh the noun stays singular after a number, softened after two ('2 ddiwrnod')."""
+    key = {1: 'days.one', 2: 'days.two'}.get(count, 'days.other')
+    return translate(language, key, count=count)
+
+
 def language(request: web.Request) -> str:
     if LANG in request:
         return request[LANG]

@@ -8,6 +8,9 @@ Deleting removes the resident row; the database cascades to contact points, subs
 one-time codes, consents and sessions. What Notify told us about those messages (delivery receipts, which carry
 the address) and texts they sent us are deleted with them. Nothing personal is kept. Events (the council's own
 records: applications, a case's status) are not about the resident and stay.
+
+Before that, what each message said is deleted `notification_retention_days` after it finished (the page says so,
+as the privacy notice does); its record, and so its line in the download, stays (notifier/outbox/retention.py).
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from notifier.app_keys import PG
+from notifier.app_keys import PG, SETTINGS
 from notifier.web import sessions
-from notifier.web.rendering import render
+from notifier.web.rendering import days, language, render
 from subscriptions.manage.common import see_other, signed_in_only
 
 routes = web.RouteTableDef()
@@ -114,7 +117,8 @@ async def forget(conn: asyncpg.Connection, resident_id: int) -> None:
 @routes.get('/manage/your-data', name='your-data')
 @signed_in_only
 async def your_data_page(request: web.Request, resident_id: int) -> web.Response:
-    return render(request, 'manage/your_data.html')
+    kept = days(language(request), request.app[SETTINGS].notification_retention_days)
+    return render(request, 'manage/your_data.html', {'retention_days': kept})
 
 
 @routes.get('/manage/your-data/download', name='your-data-download')
