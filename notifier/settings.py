@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     notify_sms_sender_id: str = Field(
         '', description="Notify's id of the text message sender (Settings → Text message senders)"
     )
+    notify_daily_limit_email: int = Field(250_000, ge=1, description="Notify's daily email limit for the service")
+    notify_daily_limit_sms: int = Field(250_000, ge=1, description="Notify's daily text message limit for the service")
+    notify_daily_limit_letter: int = Field(20_000, ge=1, description="Notify's daily letter limit for the service")
+    notify_daily_reserve: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description='share of each day’s Notify allowance kept for sign-in codes, confirmations and urgent messages: '
+        'bulletins and other news use the rest, and a bigger bulletin is spread over the following days',
+    )
     notify_technical_failure_resends: int = Field(
         2,
         ge=0,
@@ -197,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def notify_channel_list(self) -> tuple[str, ...]:
         return tuple(self.notify_channels.split(','))
+
+    def notify_daily_limit(self, channel: str) -> int:
+        return {'email': self.notify_daily_limit_email, 'sms': self.notify_daily_limit_sms,
+                'letter': self.notify_daily_limit_letter}[channel]  # fmt: skip
 
     @property
     def notify_sends_per_second(self) -> float:

@@ -19,7 +19,8 @@ Db = asyncpg.Pool | asyncpg.Connection
 def _claim_returning(now: str) -> str:
     return f"""
 returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.purpose, n.template_id,
-          n.personalisation, n.attempts, n.resends, c.address, r.language, c.suppressed_at is not null as suppressed,
+          n.personalisation, n.attempts, n.resends, n.priority, c.address, r.language,
+          c.suppressed_at is not null as suppressed,
           (select s.status from subscriptions s where s.id = n.subscription_id) as subscription_status,
           (select case
                       -- codes the resident asked for, and reminders at the time they chose, are not held
@@ -167,6 +168,12 @@ update notifications set not_before = $2
 where channel = $1 and status in ('pending', 'retry') and not_before < $2
 """
 
+# the day's share for ordinary messages is used: they wait for the next day; codes and urgent news (priority 0) do not
+DEFER_ORDINARY = """
+update notifications set not_before = $2
+where channel = $1 and status in ('pending', 'retry') and priority = 1 and not_before < $2
+"""
+
 LOAD_IN_FLIGHT = """
 select attempts, last_error, resends from notifications
 where id = $1 and status in ('sending', 'unknown') and updated_at <= now() - make_interval(secs => $2)
@@ -283,6 +290,11 @@ async def mark_later_uncounted(db: Db, notification_id: UUID, delay_seconds: flo
 async def defer_channel(db: Db, channel: str, until: datetime) -> None:
     """Ready (pending/retry) rows on a parked channel: not before `until` (their status stays)."""
     await db.execute(DEFER_CHANNEL, channel, until)
+
+
+async def defer_ordinary(db: Db, channel: str, until: datetime) -> None:
+    """Ready ordinary (priority 1) rows on `channel`: not before `until` (sign-in codes and urgent news stay ready)."""
+    await db.execute(DEFER_ORDINARY, channel, until)
 
 
 # rows in flight, for the sweeper --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ Notify says technical-failure about an email or a text, which means "send it aga
 | 5xx with an answer                       | looked up by reference at once: `sent` if there, else `retry` |
 | timeout / dropped / no answer            | `unknown`: reconciled by the sweeper after UNKNOWN_SETTLE     |
 | RateLimitError                           | `retry` after the shared pause (attempt not counted)          |
+| our share of the daily limit is used     | `retry` at the next 00:00 UTC (uncounted), before any POST     |
 | TooManyRequestsError (daily limit)       | `retry`, not_before = next 00:00 UTC; channel parked          |
 | 403 key / 400 service permission         | `retry` uncounted; channel(s) parked 5 min; logged as an error |
 | 400 about the template (gone, placeholders) | `retry` uncounted; its link marked `different`: waits for a new link |
@@ -44,6 +45,7 @@ import asyncpg
 from notifier.outbox import delivery_states as states
 from notifier.outbox import links, references
 from notifier.sending import errors, template_links
+from notifier.sending.daily_budget import DailyBudget
 from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import CHANNELS, SendLimiter
 from notifier.settings import Settings
@@ -86,6 +88,7 @@ class Claimed:
     subscription_status: str | None
     quiet_until: datetime | None = None  # a text claimed inside its subscription's quiet hours waits until then
     resends: int = 0  # times Notify's technical-failure had this row sent again: its reference says which send
+    priority: int = 1  # 0: a sign-in code, a confirmation, urgent news (may use the daily reserve)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Sender:
         self.pool, self.notify, self.limiter, self.settings = pool, notify, limiter, settings
         self.backoff = backoff
         self.links = template_links.LinkCache(pool)
+        self.budget = DailyBudget(limiter.redis, pool, settings, notify.service_id)
         self._events: OrderedDict[int, asyncpg.Record] = OrderedDict()  # event versions never change
 
     # claiming ------------------------------------------------------------------------------------------------
@@ -166,20 +170,38 @@ class Sender:
         if parked is not None:
             await states.mark_later(self.pool, row.id, parked, f'{row.channel} sending paused (daily limit or set-up)')
             return 'daily-limit'
+        tomorrow = await self.budget.take(row.channel, row.priority)
+        if tomorrow is not None:
+            return await self._wait_for_tomorrow(row, tomorrow)
         await self.limiter.acquire(row.channel)
         if not await states.still_ours(self.pool, row.id, row.attempts):
+            await self.budget.give_back(row.channel)
             logger.warning('claim lost while waiting to send; not sending', extra={'notification_id': str(row.id)})
             return 'skipped'
         try:
             answer = await self._post(row, message, link.notify_id)
         except errors.TemplateRefused as exc:
+            await self.budget.give_back(row.channel)
             await template_links.mark_refused(self.pool, row.channel, link.notify_id, str(exc))
             self.links.forget()
             return await self._wait_for_template(row, None, str(exc))
         except errors.NotifyError as exc:
+            if not isinstance(exc, errors.NotifyOutcomeUnknown):  # Notify did not take it: the unit is free again
+                await self.budget.give_back(row.channel)
             return await self._failed(row, exc)
         await states.record_sent(self.pool, row.id, UUID(answer['id']))
         return 'sent'
+
+    async def _wait_for_tomorrow(self, row: Claimed, tomorrow: datetime) -> str:
+        """Today's share of Notify's daily limit is used: this message (and, for ordinary ones, every ordinary one
+        on the channel) waits for the next UTC day; sign-in codes and confirmations still have the reserve."""
+        share = 'all' if row.priority == 0 else 'the share for news and bulletins'
+        await states.mark_later(self.pool, row.id, tomorrow,
+                                f"today's {row.channel} allowance at Notify ({share}) is used; sending resumes "
+                                f'{tomorrow:%d %b %H:%M} UTC')  # fmt: skip
+        if row.priority > 0:
+            await states.defer_ordinary(self.pool, row.channel, tomorrow)
+        return 'daily-limit'
 
     async def _wait_for_template(self, row: Claimed, link: template_links.Link | None, why: str = '') -> str:
         reason = f'waiting for the Notify {row.channel} template to be linked (tellme notify link)'

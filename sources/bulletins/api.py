@@ -18,7 +18,7 @@ from aiohttp import web
 
 from notifier import audit
 from notifier.api.auth import CALLER, json_error, read_json, requires
-from notifier.app_keys import PG, SETTINGS
+from notifier.app_keys import PG, QUEUE, SETTINGS
 from sources.bulletins import costs as bulletin_costs
 from sources.bulletins import flow as bulletins
 from sources.bulletins import reports as bulletin_reports
@@ -84,6 +84,8 @@ async def preview(request: web.Request) -> web.Response:
     row = await _row(request)
     settings = request.app[SETTINGS]
     audience, shown, cost = await bulletin_costs.check(request.app[PG], row, settings)
+    spreads = await bulletin_costs.spreads(request.app[QUEUE], request.app[PG], settings, audience,
+                                           list(row['channels']), row['urgency'])  # fmt: skip
     body = {
         'id': row['id'], 'status': row['status'],
         'messages': [{'channel': channel, 'language': language, 'subject': p.subject, 'body': p.body,
@@ -94,6 +96,7 @@ async def preview(request: web.Request) -> web.Response:
                  'sms_price_pence': settings.sms_price_pence, 'letters': cost.letters, 'emails': cost.emails},
         'saving': {'calls': cost.people, 'pence': cost.saving_pence},
         'needs_approval': audience.people > settings.approval_threshold,
+        'days_at_notify_limits': {one.channel: {'days': one.days, 'today': one.today} for one in spreads},
     }  # fmt: skip
     return web.json_response(body)
 

@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from redis.asyncio import Redis
 
 from notifier.outbox import links
+from notifier.sending.daily_budget import DailyBudget, Spread, spread
 from notifier.settings import Settings
 from sources.bulletins import audience as bulletin_audience
 from sources.bulletins.audience import Audience
@@ -109,3 +111,18 @@ async def check(
     )  # fmt: skip
     return audience, shown, cost(audience, shown, sms_price_pence=settings.sms_price_pence,
                                  saving_per_contact_pence=settings.saving_per_contact_pence)  # fmt: skip
+
+
+async def spreads(
+    redis: Redis, pool: asyncpg.Pool, settings: Settings, audience: Audience, channels: list[str], urgency: str
+) -> list[Spread]:
+    """How many days each channel's messages take at the service's Notify daily limits, from what is left today
+    (an urgent bulletin may use the reserve kept for sign-in codes; any other keeps it free)."""
+    budget = DailyBudget(redis, pool, settings, settings.notify_service_id)
+    priority = 0 if urgency == 'urgent' else 1
+    found = []
+    for channel in channels:
+        per_day = budget.cap(channel, priority)
+        left = max(per_day - await budget.used(channel), 0)
+        found.append(spread(channel, audience.on(channel), left_today=left, per_day=per_day))
+    return found

@@ -171,6 +171,8 @@ async def show_page(
     settings = request.app[SETTINGS]
     staff = await staff_auth.current(request)
     audience, shown, cost = await bulletin_costs.check(request.app[PG], row, settings)
+    spreads = await bulletin_costs.spreads(request.app[QUEUE], request.app[PG], settings, audience,
+                                           list(row['channels']), row['urgency'])  # fmt: skip
     creator = (row['created_by_kind'], row['created_by_id'])
     context = status_context(row) | {
         'facts': facts(row), 'audience': audience, 'previews': shown, 'cost': cost,
@@ -178,7 +180,7 @@ async def show_page(
         'threshold': settings.approval_threshold, 'errors': errors or {}, 'typed': typed or {}, 'notice': notice,
         'may_compose': bool(staff and staff.has('comms')),
         'may_approve': bool(staff and staff.has('approver') and ('staff', staff.id) != creator),
-        'send_at_words': london(row['send_at']),
+        'send_at_words': london(row['send_at']), 'spreads': spreads,
     }  # fmt: skip
     return render(request, 'staff/bulletins/show.html', context)
 

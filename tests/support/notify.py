@@ -397,19 +397,20 @@ def sends_of(sim: RunningSim, nid: uuid.UUID) -> list[str]:
     return sorted(str(n.reference) for n in sim.sim.store.all() if str(n.reference).split('.')[0] == str(nid))
 
 
-async def many_notifications(pg: asyncpg.Pool, count: int) -> None:
-    """`count` email notices to distinct contact points, written in two statements."""
+async def many_notifications(pg: asyncpg.Pool, count: int, purpose: str = 'notice') -> None:
+    """`count` email messages (`purpose` 'notice' or 'bulletin') to distinct contact points, in one statement."""
     await pg.execute(
         """
         with r as (insert into residents (language) select 'en' from generate_series(1, $1) returning id),
         c as (insert into contact_points (resident_id, channel, address)
               select id, 'email', 'r' || id || '@example.com' from r returning id)
         insert into notifications (contact_point_id, channel, purpose, template_id, personalisation)
-        select id, 'email', 'notice', $2, $3 from c
+        select id, 'email', $4, $2, $3 from c
         """,
         count,
         uuid.UUID(NOTICE_WORDING['email']),
         NOTICE_VALUES,
+        purpose,
     )
 
 

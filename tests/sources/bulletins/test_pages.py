@@ -258,3 +258,31 @@ async def test_an_edit_of_a_bulletin_cancelled_meanwhile_says_so_and_keeps_what_
     html = await refused.text()
     assert refused.status == 200 and 'cannot be changed' in text_of(html) and 'value="Water back on"' in html
     assert await pg.fetchval('select title from bulletins where id = $1', bulletin) == 'Water off'
+
+
+async def test_the_check_page_says_how_many_days_a_bulletin_takes_at_the_notify_daily_limits(
+    aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis
+) -> None:
+    await sale_ward(pg)  # 6 emails, 2 texts
+    small = settings_for(services, approval_threshold=100, notify_daily_limit_email=3)  # 2 a day, 1 kept for codes
+    desk = Desk(await aiohttp_client(create_app(small)), pg)
+    await desk.staff('comms@council.example', 'comms')
+    bulletin = await desk.compose(title='Bin collections delayed', message='A day late.', urgency='normal')
+    page = await (await desk.client.get(f'/staff/bulletins/{bulletin}')).text()
+    assert section(page, 'spread').startswith(
+        '! Warning Email: about 3 days at your Notify limits (2 of 6 today, the rest over the following days).'
+    )
+    assert 'Text message' not in section(page, 'spread')  # 2 texts fit in today's 225,000
+    token = await desk.token('comms')
+    answer = await desk.client.get(f'/api/bulletins/{bulletin}/preview', headers={'Authorization': f'Bearer {token}'})
+    body = await answer.json()
+    assert body['days_at_notify_limits']['email'] == {'days': 3, 'today': 2}
+    assert body['days_at_notify_limits']['sms'] == {'days': 1, 'today': 2}
+
+
+async def test_a_bulletin_that_fits_today_says_so(desk: Desk, pg: asyncpg.Pool) -> None:
+    await sale_ward(pg)
+    await desk.staff('comms@council.example', 'comms')
+    bulletin = await desk.compose(title='Bin collections delayed', message='A day late.', urgency='normal')
+    page = await (await desk.client.get(f'/staff/bulletins/{bulletin}')).text()
+    assert section(page, 'spread') == 'Everyone can be sent this today, within your Notify daily limits.'
