@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -187,3 +188,20 @@ async def edit_template(request: web.Request) -> web.Response:
     except (TypeError, ValueError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from exc
     return web.json_response(_sim_template(request, template))
+
+
+# a service's settings: reply-to email addresses and text message senders, each given an id as Notify's admin does
+@routes.post('/_sim/services/{service_id}/{kind:reply-to-addresses|sms-senders}')
+async def add_sender(request: web.Request) -> web.Response:
+    """{"value": "replies@council.example"} or {"value": "COUNCIL"}: 201 with {"id", "value"}."""
+    sim = request.app[SIM]
+    service = sim.services.get(request.match_info['service_id'])
+    if service is None:
+        raise web.HTTPNotFound(text='no such service')
+    body = await _json(request)
+    if not isinstance(body, dict) or not isinstance(body.get('value'), str) or not body['value'].strip():
+        raise web.HTTPBadRequest(text='body must be {"value": "..."}')
+    new_id = str(uuid.uuid4())
+    kept = service.reply_to_addresses if request.match_info['kind'] == 'reply-to-addresses' else service.sms_senders
+    kept[new_id] = body['value'].strip()
+    return web.json_response({'id': new_id, 'value': kept[new_id]}, status=201)

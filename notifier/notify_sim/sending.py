@@ -76,8 +76,9 @@ def fill_template(template: Template, personalisation: dict[str, Any]) -> tuple[
 
 
 def check_reply_to(service: Service, body: dict[str, Any]) -> None:
-    for field in ('email_reply_to_id', 'sms_sender_id'):
-        if body.get(field):  # the simulator's services have no extra senders or reply-to addresses
+    known = {'email_reply_to_id': service.reply_to_addresses, 'sms_sender_id': service.sms_senders}
+    for field, ids in known.items():
+        if body.get(field) and str(body[field]) not in ids:  # added in Notify's Settings (here: /_sim/services/…)
             raise bad_request(f'{field} {body[field]} does not exist in database for service id {service.id}')
 
 

@@ -63,6 +63,8 @@ MISCONFIGURED_MESSAGES = (
     'Service is not allowed to send',
     'Cannot send letters with a team api key',
 )
+# a reply-to address or text sender id (TELLME_NOTIFY_EMAIL_REPLY_TO_ID / _SMS_SENDER_ID) the service does not have
+UNKNOWN_SENDER = 'does not exist in database for service id'
 TEMPLATE_MESSAGES = ('Template not found', 'Template has been deleted', 'Missing personalisation')
 TEMPLATE_TYPE = re.compile(r'^(email|sms|letter) template is not suitable for (email|sms|letter) notification')
 
@@ -87,7 +89,7 @@ def classify(status: int, payload: Any, *, sending: bool) -> NotifyError:
         cls = ClockSkew
     elif status == 400 and (message.startswith(TEMPLATE_MESSAGES) or TEMPLATE_TYPE.match(message)):
         cls = TemplateRefused
-    elif status == 403 or (status == 400 and message.startswith(MISCONFIGURED_MESSAGES)):
+    elif status == 403 or (status == 400 and (message.startswith(MISCONFIGURED_MESSAGES) or UNKNOWN_SENDER in message)):
         cls = NotifyMisconfigured
     elif status >= 500:
         # The request body reached Notify; for a send we cannot know whether it was stored.

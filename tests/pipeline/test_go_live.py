@@ -146,3 +146,39 @@ async def test_a_pilot_on_a_team_key_reaches_its_guest_list_and_fails_only_the_s
         assert 'team-only API key' in failed['last_error']
         assert await sender.limiter.parked_channels() == []  # nothing paused: the pilot goes on
         assert sorted(n.to for n in notify.sim.store.all()) == sorted(guests)
+
+
+async def test_the_reply_to_address_and_text_sender_are_checked_and_used(
+    services: Services, pg: asyncpg.Pool, redis: Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with start_sim((), status_delay=3600) as notify:
+        service = notify.client().service_id
+        wrong = {'notify_email_reply_to_id': str(uuid.uuid4()), 'notify_sms_sender_id': str(uuid.uuid4())}
+        settings = settings_for(services, notify, **DELIVERY_SETTINGS, **wrong)
+        code, table = await tellme_notify(capsys, settings, 'link')
+        assert code == 1
+        assert 'email_reply_to_id' in table and 'sms_sender_id' in table and 'does not exist' in table
+        # a message sent meanwhile waits rather than fail: the set-up is wrong, not the message
+        sender = sender_for(pg, redis, notify.client(timeout=2), settings)
+        waiting = await make_notification(pg)
+        assert await sender.claim_ready(10) == []
+        assert (await row(pg, waiting))['status'] == 'pending'
+
+        # added in Notify's settings, with the ids Notify gives them
+        ids = {}
+        for kind, value in (('reply-to-addresses', 'planning@council.example'), ('sms-senders', 'TRAFFORD')):
+            async with notify.http.post(f'{notify.url}/_sim/services/{service}/{kind}', json={'value': value}) as r:
+                ids[kind] = (await r.json())['id']
+        right = {'notify_email_reply_to_id': ids['reply-to-addresses'], 'notify_sms_sender_id': ids['sms-senders']}
+        settings = settings_for(services, notify, **DELIVERY_SETTINGS, **right)
+        code, table = await tellme_notify(capsys, settings, 'link')
+        assert code == 0, table
+        sender = sender_for(pg, redis, notify.client(timeout=2), settings)
+        assert await sender.deliver(waiting) == 'sent'
+
+        # an id removed from Notify after linking: that channel pauses, nothing fails
+        notify.sim.services[service].reply_to_addresses.clear()
+        later = await make_notification(pg)
+        assert await sender.deliver(later) == 'paused'
+        assert (await row(pg, later))['status'] == 'retry'
+        assert 'email_reply_to_id' in (await row(pg, later))['last_error']

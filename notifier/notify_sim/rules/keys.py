@@ -41,6 +41,9 @@ class Service:
     archived: bool = False
     permissions: set[str] = field(default_factory=lambda: {'email', 'sms', 'letter', 'international_letters'})
     sms_sender: str = 'GOVUK'
+    # what Notify's Settings pages add: reply-to email addresses and text message senders, each with an id Notify makes
+    reply_to_addresses: dict[str, str] = field(default_factory=dict)  # id → email address
+    sms_senders: dict[str, str] = field(default_factory=dict)  # id → sender name or number
 
     @property
     def email_from(self) -> str:
