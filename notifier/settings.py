@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         return value.rstrip('/')
 
     @model_validator(mode='after')
+    def _public_url_from_port(self) -> Settings:
+        """Unless TELLME_PUBLIC_URL is set, links point at the address this process serves (TELLME_HOST/PORT)."""
+        if 'public_url' not in self.model_fields_set:
+            host = 'localhost' if self.host in ('0.0.0.0', '::', '127.0.0.1', '') else self.host  # noqa: S104
+            object.__setattr__(self, 'public_url', f'http://{host}:{self.port}')
+        return self
+
+    @model_validator(mode='after')
     def _oidc_complete(self) -> Settings:
         if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret.get_secret_value()):
             raise ValueError('TELLME_OIDC_ISSUER needs TELLME_OIDC_CLIENT_ID and TELLME_OIDC_CLIENT_SECRET as well')

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         from notifier.shell.assets import main as assets_main
 
         return assets_main(rest)
+    if command != 'dev':
+        _use_the_dev_service()
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -79,6 +83,26 @@ def main(argv: list[str] | None = None) -> int:
         logger.debug('%s failed', command, exc_info=True)
         sys.stderr.write(f'tellme {command}: {type(exc).__name__}: {exc}\n')
         return 1
+
+
+def _use_the_dev_service() -> None:
+    """In a checkout where `tellme dev` is running, with no TELLME_DATABASE_URL set, use its database, Redis and keys
+    (it leaves them in its data directory's dev.env while it runs), and say so."""
+    if os.environ.get('TELLME_DATABASE_URL'):
+        return
+    data_dir = Path(os.environ.get('TELLME_DATA_DIR') or '.tellme')
+    env_file, pid_file = data_dir / 'dev.env', data_dir / 'dev.pid'
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+        lines = env_file.read_text(encoding='utf-8').splitlines()
+    except (OSError, ValueError):
+        return  # no dev service running here
+    for line in lines:
+        name, sep, value = line.partition('=')
+        if sep and name.startswith('TELLME_'):
+            os.environ.setdefault(name, value)
+    sys.stderr.write(f'tellme: using the running tellme dev service (pid {pid}): settings from {env_file}\n')
 
 
 def _require_production_settings(settings: Settings, command: str) -> None:

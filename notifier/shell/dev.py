@@ -80,6 +80,26 @@ async def run_all(steps: list[Callable[[], Awaitable[object]]]) -> None:
             logger.exception('while stopping')
 
 
+DEV_ENV = 'dev.env'
+# what another `tellme` command in this checkout needs to reach the running dev service
+CLI_SETTINGS = ('database_url', 'redis_url', 'secret_key', 'notify_api_key', 'notify_base_url', 'public_url')
+
+
+def _leave_settings_for_the_cli(data_dir: Path, settings: Settings) -> Path:
+    """`.tellme/dev.env`: the running service's URLs and keys, read by `tellme staff …`, `tellme sources …` and the
+    rest when no TELLME_DATABASE_URL is set (notifier/shell/cli.py), removed when `tellme dev` stops."""
+    lines = []
+    for name in CLI_SETTINGS:
+        value = getattr(settings, name)
+        value = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        lines.append(f'TELLME_{name.upper()}={value}')
+    path = data_dir / DEV_ENV
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text('\n'.join(lines) + '\n')
+    return path
+
+
 def _claim_data_dir(data_dir: Path) -> Path:
     """One `tellme dev` per data directory: two would share one PostgreSQL and fight over Redis's files."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -213,6 +233,7 @@ async def run_dev(settings: Settings) -> int:
     demo_task: asyncio.Task[None] | None = None
     try:
         settings = settings.model_copy(update=await _start_backends(stack, settings))
+        _leave_settings_for_the_cli(stack.data_dir, settings)
         applied = await db.migrate_database(settings)
         logger.info('migrations applied now: %s', ', '.join(applied) or 'none (up to date)')
         await _seed_postcodes(settings)
@@ -236,6 +257,7 @@ async def run_dev(settings: Settings) -> int:
             stopping.append(worker.close)
         stopping.append(stack.close)
         await run_all(stopping)
+        (stack.data_dir / DEV_ENV).unlink(missing_ok=True)
         pid_file.unlink(missing_ok=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -102,8 +102,15 @@ def _servers_using(data_dir: Path) -> list[str]:
     return found
 
 
+def _tellme(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`.venv/bin/tellme ARGS` typed in another terminal of the same checkout, with nothing exported."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('TELLME_')}
+    return subprocess.run([sys.executable, '-m', 'notifier', *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
 def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) -> None:
-    data_dir = server_dir / 'data'
+    data_dir = server_dir / '.tellme'  # the checkout's own data directory: server_dir plays the checkout
     first = DevProcess(data_dir)
     try:
         health = first.wait_healthy()
@@ -118,6 +125,14 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
         # the demo: residents signed up, a made-up event published, its messages in the simulator's outbox
         demo = _wait_for_demo_messages(first.sim_port)
         assert any('Demo:' in message['body'] for message in demo), demo
+        # links in messages point at the port actually served (no TELLME_PUBLIC_URL given)
+        assert any(f'http://localhost:{first.port}/' in message['body'] for message in demo), demo
+        # another terminal in the same checkout, nothing exported: the CLI finds the running service
+        added = _tellme(server_dir, 'staff', 'add', 'me@example.org', '--role', 'admin')
+        assert added.returncode == 0, added.stderr
+        assert 'using the running tellme dev service' in added.stderr
+        listed = _tellme(server_dir, 'staff', 'list')
+        assert listed.returncode == 0 and 'me@example.org' in listed.stdout, listed.stderr
         # and the simulator's delivery receipts come back to the service
         assert _wait_for_delivered(first.sim_port), 'no delivered receipt reached the service'
         redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', first.output)
@@ -127,6 +142,7 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
         code = first.interrupt()
     assert code == 0, first.output
     assert 'Tell Me stopped.' in first.output
+    assert not (data_dir / 'dev.env').exists()  # nothing points at servers that have stopped
     assert _servers_using(data_dir) == []
     assert 'Traceback' not in first.output
 
