@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from notifier.outbox.tokens import make_token, unsubscribe_token
 
 EVENT_TOKEN_PURPOSE = 'event'
@@ -45,3 +47,8 @@ def in_language(url: str | None, language: str) -> str | None:
     if not url or language == 'en':
         return url
     return f'{url}{"&" if "?" in url else "?"}lang={language}'
+
+
+def dummy_secret() -> bytes:
+    """A key nobody keeps: links made with it for a preview are as long as real ones and open nothing."""
+    return secrets.token_bytes(32)

@@ -129,6 +129,9 @@ def fill(body: str, *, reference: str, stage: str, note: str, due_date: date | N
     return re.sub(r'\n{3,}', '\n\n', '\n'.join(lines)).strip()
 
 
+SAMPLE_SUBSCRIPTION = 10**7  # a subscription id as long as a real one
+
+
 async def previews(
     db: asyncpg.Pool | asyncpg.Connection,
     settings: Settings,
@@ -139,12 +142,14 @@ async def previews(
     subscription_id: int | None = None,
     language: str = 'en',
 ) -> dict[str, Preview]:
-    """The version as each channel's message will read (links as long as the real ones), keyed by channel."""
+    """The version as each channel's message will read, keyed by channel. Its links are as long as the real ones
+    (so text lengths and fragments are exact) but signed with a key nobody keeps: a preview never carries a working
+    link to a resident's subscription or to an event."""
     next_id = await db.fetchval('select coalesce(max(id), 0) + 1 from events')
     public = settings.public_url
-    secret = settings.link_secrets[0] if settings.link_secrets else None
-    event_url = links.event_url(public, next_id, private=True, secret=secret) if secret else f'{public}/e/{next_id}'
-    unsubscribe = links.unsubscribe_url(public, secret, subscription_id or 1) if secret else None
+    dummy = links.dummy_secret()
+    event_url = links.event_url(public, next_id, private=True, secret=dummy)
+    unsubscribe = links.unsubscribe_url(public, dummy, max(subscription_id or 0, SAMPLE_SUBSCRIPTION))
     data = EventInput(
         kind=event.kind, topic=event.topic, title=event.title, summary=event.summary, changes=changes,
         attributes=event.model_dump(mode='json')['attributes'], url=str(event.url) if event.url else None,
@@ -154,7 +159,7 @@ async def previews(
     for channel in channels:
         message = event_message(
             data, channel=channel, language=language, event_url=event_url, unsubscribe_url=unsubscribe,
-            manage_url=links.manage_url(public),
+            manage_url=links.manage_url(public, dummy, max(subscription_id or 0, SAMPLE_SUBSCRIPTION)),
         )  # fmt: skip
         shown[channel] = preview(message)
     return shown

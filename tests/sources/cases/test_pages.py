@@ -3,6 +3,7 @@ the resident will read it, and send it; the resident gets it through Notify and 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import asyncpg
@@ -210,3 +211,21 @@ async def test_changes_from_case_pages_are_refused_to_the_wrong_roles_and_to_nob
     assert await office.pg.fetchval('select count(*) from events') == 1
     assert await office.pg.fetchval('select count(*) from subscriptions') == 1
     assert await office.pg.fetchval('select count(*) from case_stage_templates') == 0
+
+
+async def test_a_preview_carries_no_working_link_to_anyones_subscription_or_event(office: Office) -> None:
+    await office.case_with_reporter()
+    await office.staff('officer@council.example', 'case_officer')
+    response = await office.form(UPDATE_PAGE, {'action': 'preview', 'stage': 'assessing', 'note': 'Monday.'})
+    page = await response.text()
+    email = section(page, 'preview-email')
+    public = office.settings.public_url
+    shown = re.findall(re.escape(public) + r'(/[^\s<"]+)', email)
+    unsubscribe = [path for path in shown if path.startswith('/unsubscribe/')]
+    assert unsubscribe and any(path.startswith('/e/') for path in shown), email
+    for path in shown:  # as long as real links (so lengths are exact), but each one opens nothing
+        opened = await office.client.get(path, allow_redirects=False)
+        assert opened.status in (404, 303) or 'not found' in (await opened.text()).lower(), path
+    one_click = await office.client.post(unsubscribe[0], data={'List-Unsubscribe': 'One-Click'})
+    assert one_click.status == 404
+    assert await office.pg.fetchval("select count(*) from subscriptions where status = 'ended'") == 0
