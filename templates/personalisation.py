@@ -280,7 +280,10 @@ def event_values(
     ellipsis = '...' if channel == 'sms' else '…'
     text = one_line if channel == 'sms' else paragraphs
     where = _attribute(event, 'address', caps['where']) or _attribute(event, 'location', caps['where'])
-    changes = changes_text(event.changes, channel, language, caps['changes'])
+    # a case update is the officer's own sentence and note (the summary) and its stage by name (status): a list of
+    # its field changes would repeat the note and show internal stage keys
+    case = event_key(event.kind, event.topic).startswith('case.')
+    changes = '' if case else changes_text(event.changes, channel, language, caps['changes'])
     council_url = safe_url(event.url)
     short = caps['short']
     reference = _attribute(event, 'case_reference', short) or plain(one_line(event.case_reference or ''))[:short]

@@ -41,7 +41,7 @@ from events e left join sources s on s.name = e.source
 where e.id = $1
 """
 HISTORY = """
-select id, version, kind, topic, title, changes, occurred_at, case_reference
+select id, version, kind, topic, title, changes, attributes, occurred_at, case_reference
 from events where source = $1 and external_key = $2
 order by version
 """
@@ -55,6 +55,10 @@ def _when(moment: datetime, lang: str) -> str:
 def _label(kind: str, topic: str, lang: str) -> str:
     english, welsh = LABELS[event_key(kind, topic)]
     return welsh if lang == 'cy' else english
+
+
+def _is_case(kind: str, topic: str) -> bool:
+    return kind.startswith('case.') or topic == 'cases'
 
 
 def _changes(changes: list[dict[str, Any]]) -> list[str]:
@@ -80,15 +84,25 @@ def _comment(attributes: dict[str, Any], url: str | None, lang: str) -> dict[str
     return {'by': format_date(closes, lang), 'open': open_, 'url': link if isinstance(link, str) else None}
 
 
+def _history_note(row: asyncpg.Record) -> list[str]:
+    if _is_case(row['kind'], row['topic']):
+        stage = (row['attributes'] or {}).get('status')
+        return [str(stage)] if stage else []
+    return _changes(row['changes'])
+
+
 def _event_context(event: asyncpg.Record, history: list[asyncpg.Record], lang: str, council: str, link: Any) -> dict:
     attributes = dict(event['attributes'] or {})
+    case = _is_case(event['kind'], event['topic'])
     newest = history[-1]['id'] if history else event['id']
     return {
         'event': event,
         'label': _label(event['kind'], event['topic'], lang),
         'when': _when(event['occurred_at'], lang),
         'paragraphs': [part for part in (event['summary'] or '').split('\n\n') if part.strip()],
-        'changes': _changes(event['changes']),
+        # a case update says what happened in its own words (the summary) and its stage by name (status): its
+        # field-by-field changes (the note, the stage's key) would only say the same again in internal terms
+        'changes': [] if case else _changes(event['changes']),
         'where': attributes.get('address') or attributes.get('location'),
         'status': attributes.get('status'),
         'council': attributes.get('authority') or event['source_council'] or council,
@@ -97,7 +111,7 @@ def _event_context(event: asyncpg.Record, history: list[asyncpg.Record], lang: s
         'history': [
             {'current': row['id'] == event['id'], 'href': link(row['id']), 'when': _when(row['occurred_at'], lang),
              'title': row['title'], 'label': _label(row['kind'], row['topic'], lang),
-             'changes': _changes(row['changes']) if row['version'] > 1 else []}
+             'changes': _history_note(row) if row['version'] > 1 else []}
             for row in history
         ] if len(history) > 1 else [],
     }  # fmt: skip

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
 from notifier.sending.delivery import Sender
 from tests.support.cases import REFERENCE, REPORTER, SOURCE, Office
-from tests.support.notify import RunningSim
+from tests.support.notify import RunningSim, link_in
 from tests.support.pages import csrf_of, section, text_of
 from tests.support.waiting import wait_until
 
@@ -132,6 +133,15 @@ async def test_a_posted_update_reaches_the_subscriber_and_the_case_page_shows_it
     assert delivered.template_id == sim.council_template('email').id
     assert 'We have arranged for the work on FMS-20417 to be done. A crew fills it on Tuesday.' in delivered.body
     assert 'A crew fills it on Tuesday.' in previewed and 'Status: Action scheduled' in delivered.body
+    # it reads like a person wrote it: the note once, the stage by its name, no list of internal field changes
+    for shown in (delivered.body, previewed):
+        assert shown.count('A crew fills it on Tuesday.') == 1, shown
+        assert 'What has changed' not in shown and 'action_scheduled' not in shown and 'Notes:' not in shown
+    event_page = await office.client.get(urlsplit(link_in(delivered.body, '/e/')).path)
+    event_text = text_of(await event_page.text())
+    assert event_text.count('A crew fills it on Tuesday.') == 1, event_text
+    assert 'What has changed' not in event_text and 'action_scheduled' not in event_text
+    assert 'Action scheduled' in event_text
     await finished(office, 2)
     case_page = await office.page(sent.headers['Location'])
     assert 'Update sent' in section(case_page, 'done')
