@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
@@ -188,6 +188,35 @@ async def link_holder(conn: asyncpg.Connection, token: str) -> Staff | None:
         _link_hash(token),
     )
     return staff_from(row) if row else None
+
+
+async def link_state(conn: asyncpg.Connection, token: str) -> str:
+    """Why a set-password link no longer works: 'used', 'expired' (or its account disabled), or 'unknown'."""
+    row = await conn.fetchrow(
+        """
+        select l.used_at is not null as used, s.disabled_at is not null as disabled
+        from staff_password_links l join staff s on s.id = l.staff_id where l.token_hash = $1
+        """,
+        _link_hash(token),
+    )
+    if row is None:
+        return 'unknown'
+    return 'used' if row['used'] and not row['disabled'] else 'expired'
+
+
+LOCKED_OUT = """
+select email_key, count(*)::int as addresses, max(last_failed_at) + $3::interval as until
+from staff_sign_in_failures
+where failures >= $1 and last_failed_at > now() - $3::interval and email_key = any($2::bytea[])
+group by email_key
+"""
+
+
+async def locked_out(conn: asyncpg.Connection, secret: bytes, emails: list[str]) -> dict[str, tuple[int, datetime]]:
+    """email → (how many client addresses are locked out of it now, until when), for `tellme staff list`."""
+    keys = {email_key(secret, email): email for email in emails}
+    rows = await conn.fetch(LOCKED_OUT, LOCK_AFTER, list(keys), LOCK_FOR)
+    return {keys[bytes(row['email_key'])]: (row['addresses'], row['until']) for row in rows}
 
 
 async def set_password(conn: asyncpg.Connection, token: str, password: str) -> Staff:

@@ -95,11 +95,20 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, settings: Set
 
 async def _list(conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings) -> int:
     rows = await conn.fetch('select * from staff order by email')
+    locked = await staff_accounts.locked_out(conn, settings.link_secrets[0], [r['email'] for r in rows]) \
+        if settings.link_secrets else {}  # fmt: skip
     sys.stdout.write(f'{"id":>4}  {"state":<9}  {"last sign-in (UTC)":<18}  {"roles":<36}  email\n')
     for row in rows:
         state = 'disabled' if row['disabled_at'] else 'active' if row['password_hash'] else 'invited'
         last = f'{row["last_sign_in_at"]:%Y-%m-%d %H:%M}' if row['last_sign_in_at'] else 'never'
-        sys.stdout.write(f'{row["id"]:>4}  {state:<9}  {last:<18}  {",".join(row["roles"]):<36}  {row["email"]}\n')
+        note = ''
+        if row['email'] in locked:
+            addresses, until = locked[row['email']]
+            where = 'one address' if addresses == 1 else f'{addresses} addresses'
+            note = f'  (locked out from {where} until {until:%H:%M} UTC after wrong passwords; reset-password unlocks)'
+        sys.stdout.write(
+            f'{row["id"]:>4}  {state:<9}  {last:<18}  {",".join(row["roles"]):<36}  {row["email"]}{note}\n'
+        )
     return 0
 
 

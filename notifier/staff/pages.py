@@ -15,7 +15,15 @@ from aiohttp import web
 from notifier import audit
 from notifier.app_keys import PG, QUEUE, SETTINGS
 from notifier.staff import auth as staff_auth
-from notifier.staff.accounts import SignIn, StaffError, authenticate, link_holder, password_problem, set_password
+from notifier.staff.accounts import (
+    SignIn,
+    StaffError,
+    authenticate,
+    link_holder,
+    link_state,
+    password_problem,
+    set_password,
+)
 from notifier.web import rendering, throttle
 from notifier.web.client_ip import client_ip
 
@@ -41,7 +49,8 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
 async def sign_in_page(request: web.Request) -> web.Response:
     if await staff_auth.current(request):
         raise web.HTTPSeeOther(_safe_next(request.query.get('next', '')))
-    context = {'email': '', 'next': request.query.get('next', ''), 'oidc': request.app[SETTINGS].oidc_enabled}
+    context = {'email': '', 'next': request.query.get('next', ''), 'oidc': request.app[SETTINGS].oidc_enabled,
+               'password_set': request.query.get('password') == 'set'}  # fmt: skip
     return render(request, 'staff/sign_in.html', context)
 
 
@@ -90,8 +99,11 @@ async def sign_out(request: web.Request) -> web.Response:
 
 @routes.get('/staff/set-password/{token}', name='staff-set-password')
 async def set_password_page(request: web.Request) -> web.Response:
-    holder = await link_holder(request.app[PG], request.match_info['token'])
-    return render(request, 'staff/set_password.html', {'holder': holder}, status=200 if holder else 404)
+    async with request.app[PG].acquire() as conn:
+        holder = await link_holder(conn, request.match_info['token'])
+        state = 'usable' if holder else await link_state(conn, request.match_info['token'])
+    return render(request, 'staff/set_password.html', {'holder': holder, 'state': state},
+                  status=200 if holder else 404)  # fmt: skip
 
 
 @routes.post('/staff/set-password/{token}')
@@ -102,7 +114,8 @@ async def set_password_submit(request: web.Request) -> web.Response:
     async with request.app[PG].acquire() as conn:
         holder = await link_holder(conn, token)
         if holder is None:
-            return render(request, 'staff/set_password.html', {'holder': None}, status=404)
+            state = await link_state(conn, token)
+            return render(request, 'staff/set_password.html', {'holder': None, 'state': state}, status=404)
         errors: OrderedDict[str, str] = OrderedDict()
         problem = password_problem(password, holder.email)
         if problem:
@@ -116,7 +129,7 @@ async def set_password_submit(request: web.Request) -> web.Response:
         except StaffError as exc:
             return render(request, 'staff/set_password.html', {'holder': None, 'message': str(exc)}, status=404)
         await audit.record(conn, staff_auth.actor(staff), 'staff.set_password', target_kind='staff', target_id=staff.id)
-    raise web.HTTPSeeOther('/staff/sign-in')
+    raise web.HTTPSeeOther('/staff/sign-in?password=set')
 
 
 @routes.get('/staff', name='staff-home')

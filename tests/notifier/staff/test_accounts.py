@@ -39,9 +39,12 @@ async def test_a_set_password_link_works_once(client: Any, settings: Settings, m
     path = out.strip().removeprefix('http://tellme.test')
     page = await client.get(path)
     token = csrf_of(await page.text())
-    await client.post(path, data={'csrf_token': token, 'password': PASSWORD, 'confirm': PASSWORD})
+    done = await client.post(path, data={'csrf_token': token, 'password': PASSWORD, 'confirm': PASSWORD})
+    assert 'Your password is set. Sign in with it now.' in await done.text()  # followed to the sign-in page
     again = await client.get(path)
-    assert again.status == 404 and 'This link has expired' in await again.text()
+    assert again.status == 404 and 'This link has already been used' in await again.text()
+    unknown = await client.get('/staff/set-password/' + 'x' * 43)
+    assert unknown.status == 404 and 'This link has expired' in await unknown.text()
 
 
 async def test_a_weak_or_mistyped_password_is_refused_with_a_message(
@@ -70,9 +73,14 @@ async def test_wrong_passwords_lock_this_address_out_and_unknown_emails_get_the_
     assert (
         right_but_locked.status == 200 and 'Enter a correct email address and password' in await right_but_locked.text()
     )
+    code, listed, _ = await run_cli(settings, 'list')
+    [line] = [line for line in listed.splitlines() if 'lock@council.example' in line]
+    assert 'locked out from one address until' in line and 'reset-password unlocks' in line
     code, out, _ = await run_cli(settings, 'reset-password', 'lock@council.example')
     assert code == 0
     assert await pg.fetchval('select count(*) from staff_sign_in_failures') == 1, 'only the unknown email is left'
+    code, listed, _ = await run_cli(settings, 'list')
+    assert 'locked out' not in listed
     assert (await sign_in(client, 'lock@council.example', PASSWORD)).status == 303, 'reset-password lets it in'
 
 
