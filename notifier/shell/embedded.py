@@ -13,9 +13,12 @@ import os
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 logger = logging.getLogger('notifier.shell.embedded')
+# pgserver logs every initdb and pg_ctl line at INFO: a newcomer's first `make run` needs none of it
+logging.getLogger('pgserver').setLevel(logging.WARNING)
 
 
 class EmbeddedServerError(RuntimeError):
@@ -37,7 +40,9 @@ class EmbeddedPostgres:
         try:
             # cleanup_mode=None: we stop the server ourselves in stop(), in a known order, rather than
             # trusting pgserver's per-pid handle file (a crashed earlier run would leave it stale).
-            self._server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+            with warnings.catch_warnings():  # platformdirs on a machine without XDG_RUNTIME_DIR: not our concern
+                warnings.simplefilter('ignore')
+                self._server = pgserver.get_server(self.pgdata, cleanup_mode=None)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as exc:
             log = self.pgdata / 'log'
             raise EmbeddedServerError(f'embedded PostgreSQL did not start ({exc}); see {log}') from exc
