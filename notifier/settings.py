@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from arq.connections import RedisSettings
@@ -92,6 +93,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path('.tellme')
     notify_sim_port: int = Field(8081, ge=0, le=65535, description='port of the embedded simulator in tellme dev')
     log_level: str = 'INFO'
+    log_format: Literal['', 'json', 'text'] = Field(
+        '',
+        description="'json' (one JSON object per line) or 'text' (readable lines); empty: json for tellme web and "
+        'tellme worker, text for tellme dev and the other commands',
+    )
+    log_client_ip: bool = Field(
+        False, description="put the client's IP address (personal data) in the access log lines of web requests"
+    )
     demo: bool = Field(True, description='tellme dev only: sign up demo residents and publish a demo event a minute')
     # Bulletins (issue 6): what a text costs, when a second person must approve, what a message saves
     sms_price_pence: float = Field(
@@ -188,6 +197,11 @@ class Settings(BaseSettings):
         if key and (len(key) < 74 or key[-37] != '-' or key[-74] != '-'):
             raise ValueError('must look like NAME-SERVICE_ID-SECRET, as copied from GOV.UK Notify')
         return value
+
+    def log_format_for(self, command: str) -> str:
+        """The log format `command` writes: TELLME_LOG_FORMAT, else json for the production processes, text for the
+        rest (tellme dev and the commands an operator runs by hand)."""
+        return self.log_format or ('json' if command in ('web', 'worker') else 'text')
 
     @property
     def arq_redis(self) -> RedisSettings:

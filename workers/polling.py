@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from notifier import db
+from notifier.logs import log_context
 from notifier.settings import Settings
 from sources.feeds.polling import poll_source
 from sources.feeds.registry import Source, due_sources
@@ -31,12 +32,13 @@ async def poll_due_sources(ctx: dict[str, Any], *, concurrency: int = 4) -> dict
 
     async def poll_one(source: Source, locks: asyncpg.Pool) -> str:
         async with gate:
-            try:
-                result = await poll_source(ctx['pg'], source, redis=ctx.get('redis'), secrets=secrets, locks=locks)
-                return result.outcome
-            except Exception:  # noqa: BLE001 - one broken source never stops another
-                logger.exception('polling source %s failed unexpectedly', source.name)
-                return 'crashed'
+            with log_context(source=source.name):  # on every line this poll writes
+                try:
+                    result = await poll_source(ctx['pg'], source, redis=ctx.get('redis'), secrets=secrets, locks=locks)
+                    return result.outcome
+                except Exception:  # noqa: BLE001 - one broken source never stops another
+                    logger.exception('polling source %s failed unexpectedly', source.name)
+                    return 'crashed'
 
     due = await due_sources(ctx['pg'], await ctx['pg'].fetchval('select now()'))
     if not due:

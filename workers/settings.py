@@ -16,6 +16,7 @@ from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
 from workers import bulletins, digests, evidence, housekeeping, polling, sending, sweeper
 from workers.heartbeat import Heartbeat
+from workers.job_logs import job_started
 from workers.pump import Pump
 
 SENDER_CONCURRENCY = 16  # sends in flight per process: Notify's rate × its latency, with room to spare
@@ -62,6 +63,7 @@ class WorkerSettings:
     ]
     on_startup = startup
     on_shutdown = shutdown
+    on_job_start = job_started  # the job's id on every line it logs
     max_jobs = 20
     job_timeout = 30  # also how soon a crashed job is picked up again
     keep_result = 0  # results live in Postgres; frees a _job_id at once

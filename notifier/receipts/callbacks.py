@@ -43,7 +43,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from notifier.api.auth import field_errors
 from notifier.app_keys import PG, SETTINGS
-from notifier.outbox import contacts, links, states
+from notifier.logs import log_context
+from notifier.outbox import contacts, links, references, states
 from notifier.outbox.rows import queue_message
 from notifier.receipts import text_replies
 from notifier.settings import Settings
@@ -141,10 +142,12 @@ async def _receive(request: web.Request, kind: str, model: type[BaseModel]) -> w
     callback_id = await pool.fetchval(STORE, kind, parsed.id, reference, status, payload)
     if callback_id is None:
         return web.json_response({'stored': False, 'duplicate': True})
-    try:
-        await process(pool, callback_id, request.app[SETTINGS])
-    except Exception:  # noqa: BLE001 - stored is what Notify needs to hear; processing is retried by the sweeper
-        logger.exception('callback %s stored but not processed; the sweeper will retry', callback_id)
+    ours = references.parse(reference)  # a receipt names our row: so does every line logged while applying it
+    with log_context(notification_id=ours[0] if ours else None):
+        try:
+            await process(pool, callback_id, request.app[SETTINGS])
+        except Exception:  # noqa: BLE001 - stored is what Notify needs to hear; processing is retried by the sweeper
+            logger.exception('callback %s stored but not processed; the sweeper will retry', callback_id)
     return web.json_response({'stored': True})
 
 
@@ -177,6 +180,7 @@ async def process(pool: asyncpg.Pool, callback_id: int, settings: Settings) -> s
             mobile = canonical_mobile(str(row['payload'].get('source_number', '')))
             outcome = await text_replies.apply(conn, callback_id, row['payload'], mobile)
         await conn.execute(MARK_PROCESSED, callback_id, outcome)
+    logger.debug('%s callback %s: %s', row['kind'], callback_id, outcome)
     return outcome
 
 

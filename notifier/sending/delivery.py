@@ -42,6 +42,7 @@ from uuid import UUID
 
 import asyncpg
 
+from notifier.logs import log_context
 from notifier.outbox import delivery_states as states
 from notifier.outbox import links, references
 from notifier.sending import errors, template_links
@@ -148,6 +149,12 @@ class Sender:
         return await self.send(claimed) if claimed else 'skipped'
 
     async def send(self, row: Claimed) -> str:
+        """Send one claimed row; what became of it ('sent', 'failed', 'retry', …). Every line logged meanwhile, by us
+        or a library, names the row (and its event)."""
+        with log_context(notification_id=row.id, event_id=row.event_id):
+            return await self._send(row)
+
+    async def _send(self, row: Claimed) -> str:
         # a 'reply' confirms a STOP to the number it has just suppressed (notifier/receipts/text_replies.py)
         suppressed = row.suppressed and row.purpose != 'reply'
         if suppressed or row.subscription_status in ('ended', 'paused'):
@@ -190,6 +197,7 @@ class Sender:
                 await self.budget.give_back(row.channel)
             return await self._failed(row, exc)
         await states.record_sent(self.pool, row.id, UUID(answer['id']))
+        logger.debug('sent %s %s to Notify: %s', row.channel, row.purpose, answer['id'])
         return 'sent'
 
     async def _wait_for_tomorrow(self, row: Claimed, tomorrow: datetime) -> str:
@@ -350,6 +358,10 @@ class Sender:
         """For an `unknown` (or stuck `sending`) row: ask Notify by reference before anything is resent.
         Found → recorded with Notify's id and status (technical-failure on an email or text: `retry` as a new send,
         'resent'); not found → `retry` on the ladder; no answer → unchanged."""
+        with log_context(notification_id=notification_id):
+            return await self._reconcile(notification_id, settle)
+
+    async def _reconcile(self, notification_id: UUID, settle: timedelta) -> str:
         row = await states.load_in_flight(self.pool, notification_id, settle.total_seconds())
         if row is None:
             return 'skipped'

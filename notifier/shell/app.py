@@ -21,6 +21,7 @@ from notifier.staff import oidc_pages
 from notifier.staff import pages as staff_pages
 from notifier.staff import replies as staff_replies
 from notifier.web import csrf, input_guard, rendering
+from notifier.web.request_ids import setup as setup_request_ids
 from sources.bulletins import api as bulletin_api
 from sources.bulletins import pages as bulletin_pages
 from sources.bulletins import send_pages as bulletin_send_pages
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=1024**2,
     )
     app[SETTINGS] = settings
+    setup_request_ids(app)  # outermost: X-Request-Id and the access log (notifier/web/request_ids.py)
     rendering.setup(app)
     app.router.add_static('/static/', STATIC, name='static', append_version=False)
     app.cleanup_ctx.append(_resources)

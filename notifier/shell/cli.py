@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from notifier import logs
 from notifier.settings import Settings
 
 logger = logging.getLogger('notifier.shell.cli')
@@ -45,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-    logging.getLogger('aiohttp.access').setLevel(logging.WARNING)
+def setup_logging(level: str, log_format: str = 'text') -> None:
+    """Every line to stderr, as JSON objects or readable text, with its request or job and nothing personal
+    (notifier/logs.py)."""
+    logs.configure(level, log_format)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,14 +76,18 @@ def main(argv: list[str] | None = None) -> int:
             name = 'TELLME_' + '_'.join(str(part) for part in error['loc']).upper()
             sys.stderr.write(f'tellme: {name}: {error["msg"]}\n')
         return 2
-    setup_logging(settings.log_level)
+    log_format = settings.log_format_for(command)
+    setup_logging(settings.log_level, log_format)
     try:
         return _run(command, settings, rest)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line, details in the log
         logger.debug('%s failed', command, exc_info=True)
-        sys.stderr.write(f'tellme {command}: {type(exc).__name__}: {exc}\n')
+        if log_format == 'json':  # stderr holds only JSON lines
+            logger.error('tellme %s: %s: %s', command, type(exc).__name__, exc)
+        else:
+            sys.stderr.write(f'tellme {command}: {type(exc).__name__}: {exc}\n')
         return 1
 
 
@@ -143,7 +149,9 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
 
         from notifier.shell.app import create_app
 
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+        # our access log (notifier/web/request_ids.py) instead of aiohttp's; a log line instead of its banner
+        logger.info('serving on http://%s:%d', settings.host, settings.port)
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None)
         return 0
     if command == 'worker':
         from workers.settings import make_worker

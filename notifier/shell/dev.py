@@ -284,9 +284,11 @@ async def _wait_for_stop(stop: asyncio.Event, worker_task: asyncio.Task[None]) -
 
 
 def _announce(stack: DevStack, settings: Settings) -> None:
+    places = {**stack.urls, 'Health': f'http://{settings.host}:{settings.port}/healthz', 'Data': str(stack.data_dir)}
+    if settings.log_format_for('dev') == 'json':  # TELLME_LOG_FORMAT=json: one more JSON line, not a banner
+        logger.info('Tell Me is running', extra={'places': places})
+        return
     lines = ['', 'Tell Me is running. Press Ctrl-C to stop.']
-    lines += [f'  {name:<24} {url}' for name, url in stack.urls.items()]
-    lines.append(f'  {"Health":<24} http://{settings.host}:{settings.port}/healthz')
-    lines.append(f'  {"Data":<24} {stack.data_dir}')
+    lines += [f'  {name:<24} {url}' for name, url in places.items()]
     sys.stdout.write('\n'.join(lines) + '\n\n')
     sys.stdout.flush()

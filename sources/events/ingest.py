@@ -95,9 +95,8 @@ async def ingest(conn: asyncpg.Connection, event: Event, *, now: datetime | None
         event_id = await queries.insert_version(conn, version_event, version=version, changes=changes)
         if event_id is not None:
             matched = await fan_out(conn, event_id, now=now)
-            logger.info(
-                'event %s/%s v%d %s: %d outbox rows', event.source, event.external_key, version, outcome, matched
-            )
+            logger.info('event %s/%s v%d %s: %d outbox rows', event.source, event.external_key, version, outcome,
+                        matched, extra={'event_id': event_id, 'source': event.source})  # fmt: skip
             return Ingested(event_id, version, outcome, matched)
     raise IngestRace(f'{event.source}/{event.external_key} kept changing under us')
 

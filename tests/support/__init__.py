@@ -12,6 +12,7 @@
 * `journey`, `manage`, `bulletins`, `cases`: each audience's pages (residents signing up and managing, comms,
   case officers).
 * `cli`: `tellme …` run as an operator runs it.
+* `logs`: logging captured as `tellme web` and `tellme worker` write it (JSON lines, the context, the safety net).
 """
 
 from __future__ import annotations
