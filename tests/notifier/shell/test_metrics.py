@@ -4,9 +4,15 @@ moving the counters on both: tests/pipeline/test_metrics.py.)"""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
@@ -15,10 +21,13 @@ from notifier import metrics
 from notifier.sending import errors
 from notifier.sending.notify_client import NotifyClient
 from notifier.settings import Settings
+from tests.support import ROOT
 from tests.support.metrics import Scraped
 from tests.support.notify import EMAIL_TEMPLATE, PERSONALISATION, RunningSim
 
 TOKEN = 'prometheus-reads-this-' + 'm' * 24
+DEPLOY = ROOT / 'deploy'
+PROMTOOL = shutil.which('promtool')
 
 
 async def test_metrics_answer_a_request_from_this_host_without_a_token(client: TestClient) -> None:
@@ -160,3 +169,86 @@ def test_the_worker_metrics_port_is_a_port_a_range_or_off(given: str, ports: ran
 def test_a_bad_worker_metrics_port_is_refused(given: str) -> None:
     with pytest.raises(ValidationError, match='a port'):
         Settings(worker_metrics_port=given)
+
+
+# --- deploy/: the alert rules and the dashboard ---------------------------------------------------------------
+def scraped_families() -> set[str]:
+    """The gauges read at scrape time, every one of them (as when everything could be read)."""
+    every = metrics.Scraped()
+    every.set(outbox=[], oldest_ready={}, workers_alive=0, daily={})
+    return {family.name for family in every.collect()}
+
+
+def exported_names() -> set[str]:
+    """Every sample name our families can have (counters' _total, histograms' _bucket, _sum and _count)."""
+    names = scraped_families()
+    for family in REGISTRY.collect():
+        suffixes = {'counter': ('_total',), 'histogram': ('_bucket', '_sum', '_count')}.get(family.type, ('',))
+        names |= {family.name + suffix for suffix in suffixes}
+    return names
+
+
+def _used(expression: str) -> set[str]:
+    return set(re.findall(r'\btellme_[a-z_]+', expression))
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    document = yaml.safe_load((DEPLOY / 'prometheus' / 'alerts.yml').read_text())
+    return [rule for group in document['groups'] for rule in group['rules']]
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads((DEPLOY / 'grafana' / 'tellme.json').read_text())
+    return [target['expr'] for panel in dashboard['panels'] for target in panel.get('targets', [])]
+
+
+def test_the_alert_rules_are_well_formed_and_read_only_what_we_export() -> None:
+    document = yaml.safe_load((DEPLOY / 'prometheus' / 'alerts.yml').read_text())
+    assert {group['name'] for group in document['groups']} >= {'tellme-outbox', 'tellme-notify', 'tellme-processes'}
+    rules = alert_rules()
+    names = [rule['alert'] for rule in rules]
+    assert len(names) == len(set(names))
+    for rule in rules:
+        assert set(rule) <= {'alert', 'expr', 'for', 'labels', 'annotations', 'keep_firing_for'}, rule['alert']
+        assert rule['labels']['severity'] in ('page', 'warn'), rule['alert']
+        assert rule['annotations']['summary'] and rule['annotations']['description'], rule['alert']
+        assert _used(rule['expr']) <= exported_names(), rule['alert']
+    wanted = {
+        'TellMeOutboxBacklogGrowing', 'TellMeOldestReadyMessageStuck', 'TellMeNotifyRefusingOurKey',
+        'TellMeNotifyRejectingMessages', 'TellMeNoReceipts', 'TellMeFeedFailing', 'TellMeFeedAlert',
+        'TellMeWorkerDown', 'TellMeNoWorkers', 'TellMeNotifyDailyLimitNear',
+    }  # fmt: skip
+    assert wanted <= set(names)
+
+
+def test_the_dashboard_is_json_with_a_panel_for_each_family() -> None:
+    dashboard = json.loads((DEPLOY / 'grafana' / 'tellme.json').read_text())
+    assert dashboard['title'] == 'Tell Me' and dashboard['uid']
+    ids = [panel['id'] for panel in dashboard['panels']]
+    assert len(ids) == len(set(ids))
+    used = set().union(*(_used(expression) for expression in dashboard_expressions()))
+    assert used <= exported_names()
+    # every family we count is on the dashboard (by any of its sample names)
+    families = {family.name for family in REGISTRY.collect() if family.name.startswith('tellme_')}
+    families |= scraped_families()
+    families -= {'tellme_metrics_scrape_errors'}
+    shown = {name for name in families if any(use.startswith(name) for use in used)}
+    assert shown == families, sorted(families - shown)
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason='promtool is not installed (Debian: apt-get install prometheus)')
+def test_promtool_checks_the_rules_their_tests_and_the_dashboard(tmp_path: Path) -> None:
+    def promtool(*args: str, cwd: Path = DEPLOY / 'prometheus') -> None:
+        done = subprocess.run([str(PROMTOOL), *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    promtool('check', 'rules', 'alerts.yml')
+    promtool('test', 'rules', 'alerts_test.yml')
+    promtool('check', 'config', '--syntax-only', 'prometheus.yml')
+    # the dashboard's queries, as recording rules (Grafana's $__rate_interval made a plain range)
+    rules = [
+        {'record': f'tellme:dashboard:{n}', 'expr': expression.replace('$__rate_interval', '5m')}
+        for n, expression in enumerate(dashboard_expressions())
+    ]
+    (tmp_path / 'dashboard.yml').write_text(yaml.safe_dump({'groups': [{'name': 'dashboard', 'rules': rules}]}))
+    promtool('check', 'rules', 'dashboard.yml', cwd=tmp_path)
