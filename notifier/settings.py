@@ -256,6 +256,38 @@ class Settings(BaseSettings):
         default_factory=dict, description='JSON of extra keyword arguments for the online geocoder, e.g. domain'
     )
 
+    # Prometheus metrics (notifier/metrics.py): GET /metrics on the web app, and a port of each worker's own.
+    metrics_token: SecretStr = Field(
+        SecretStr(''),
+        description='bearer token Prometheus sends to read /metrics (a secret); without it /metrics answers only '
+        'requests from this host (loopback, no proxy in front)',
+    )
+    worker_metrics_port: str = Field(
+        '9101',
+        description='where each worker serves /metrics: a port, or a range such as 9101-9108 from which each worker '
+        'process on the host takes the first free port; 0 turns it off',
+    )
+    worker_metrics_host: str = Field('127.0.0.1', description="the address workers' /metrics listens on")
+
+    @field_validator('worker_metrics_port')
+    @classmethod
+    def _port_or_range(cls, value: str) -> str:
+        first, dash, last = value.strip().partition('-')
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise ValueError('must be a port (9101), a range (9101-9108), or 0 for off') from None
+        if not (0 <= low <= high <= 65535) or (low == 0 and high != 0) or high - low > 1000:
+            raise ValueError('must be a port (9101), a range (9101-9108), or 0 for off')
+        return f'{low}-{high}' if high != low else str(low)
+
+    @property
+    def worker_metrics_ports(self) -> range:
+        """The ports a worker may serve /metrics on, in order (empty: off)."""
+        first, _, last = self.worker_metrics_port.partition('-')
+        low, high = int(first), int(last or first)
+        return range(low, high + 1) if low else range(0)
+
 
 def _is_uuid(value: str) -> bool:
     try:

@@ -15,6 +15,7 @@ from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
 from workers import bulletins, digests, evidence, housekeeping, polling, sending, sweeper
+from workers import metrics as worker_metrics
 from workers.heartbeat import Heartbeat
 from workers.job_logs import job_started
 from workers.pump import Pump
@@ -36,9 +37,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx['sender'] = Sender(ctx['pg'], ctx['notify'], ctx['limiter'], settings)
     ctx['pump'] = Pump(ctx['sender'], ctx['redis'], concurrency=SENDER_CONCURRENCY)
     ctx['pump'].start()
+    ctx['metrics'] = await worker_metrics.serve(settings, ctx['pg'], ctx['sender'].budget)  # TELLME_WORKER_METRICS_PORT
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get('metrics'):
+        await ctx['metrics'].stop()
     if 'pump' in ctx:
         await ctx['pump'].stop(timeout=WorkerSettings.job_completion_wait)
     if 'http' in ctx:

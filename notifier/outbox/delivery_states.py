@@ -117,7 +117,7 @@ set status = 'retry', resends = resends + 1, notify_id = null, not_before = now(
     last_error = 'technical failure at Notify: sent again (' || resends + 1 || ' of ' || $4::int || ')'
 where ((id = $1 and resends = $2 and (notify_id is null or notify_id = $3)) or notify_id = $3)
   and status in ('sending', 'unknown', 'sent') and channel in ('email', 'sms') and resends < $4::int
-returning resends, contact_point_id
+returning resends, contact_point_id, channel
 """
 
 # not sent, and never will be: the contact was suppressed or the subscription ended (cancelled), or the message

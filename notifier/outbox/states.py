@@ -60,7 +60,7 @@ update notifications
 set status = $3, notify_id = coalesce(notify_id, $2), sent_at = coalesce(sent_at, now()), completed_at = now(),
     last_error = case when $3 = 'technical-failure' then {delivery_states.FINAL_TECHNICAL_FAILURE} else last_error end
 where (notify_id = $2 or (id = $1 and resends = $4)) and status in {_in(BEFORE_NOTIFY_FINAL)}
-returning contact_point_id
+returning contact_point_id, channel, extract(epoch from clock_timestamp() - sent_at)::float8 as lag_seconds
 """
 # whose receipt it was when no row took it
 FIND_RECEIPTS_ROW = """
@@ -76,6 +76,8 @@ class Receipt:
     status: str | None  # the row's status now (None: no row is this message's)
     resent: int | None = None  # technical-failure: the row is being sent again, as its `resent`-th resend
     earlier_send: bool = False  # the word is about an older send of a row sent again since
+    channel: str | None = None  # the message's channel, when applied (for the metrics)
+    lag_seconds: float | None = None  # from sending it to this word, when applied as final
 
 
 async def record_receipt(
@@ -89,10 +91,12 @@ async def record_receipt(
     if status == 'technical-failure':
         resent = await delivery_states.resend(conn, row_id, resends, notify_id, max_resends)
         if resent is not None:
-            return Receipt(True, resent['contact_point_id'], 'retry', resent=resent['resends'])
-    contact = await conn.fetchval(RECORD_RECEIPT, row_id, notify_id, status, resends)
-    if contact is not None:
-        return Receipt(True, contact, status)
+            point, channel = resent['contact_point_id'], resent['channel']
+            return Receipt(True, point, 'retry', resent=resent['resends'], channel=channel)
+    taken = await conn.fetchrow(RECORD_RECEIPT, row_id, notify_id, status, resends)
+    if taken is not None:
+        point, channel, lag = taken['contact_point_id'], taken['channel'], taken['lag_seconds']
+        return Receipt(True, point, status, channel=channel, lag_seconds=lag)
     found = await conn.fetchrow(FIND_RECEIPTS_ROW, row_id, notify_id)
     if found is None:
         return Receipt(False, None, None)

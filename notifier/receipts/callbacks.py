@@ -41,6 +41,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from notifier import metrics
 from notifier.api.auth import field_errors
 from notifier.app_keys import PG, SETTINGS
 from notifier.logs import log_context
@@ -192,14 +193,18 @@ async def _apply_status(conn: asyncpg.Connection, row: asyncpg.Record, settings:
 
 
 async def apply_final(
-    conn: asyncpg.Connection, reference: str | None, notify_id: UUID, status: str, settings: Settings
-) -> str:
-    """Notify's final word (one of NOTIFY_FINAL) on the send with this `reference` and `notify_id`, from a receipt or
-    a look-up, in the caller's transaction: recorded, sent again (technical-failure on an email or a text), and a
-    permanent-failure's address suppressed. What was done, in words for the callback's `outcome`."""
+    conn: asyncpg.Connection, reference: str | None, notify_id: UUID, status: str, settings: Settings,
+    *, via: str = 'callback',
+) -> str:  # fmt: skip
+    """Notify's final word (one of NOTIFY_FINAL) on the send with this `reference` and `notify_id`, from a receipt
+    (`via` 'callback') or a look-up ('lookup'), in the caller's transaction: recorded, sent again (technical-failure on
+    an email or a text), and a permanent-failure's address suppressed. What was done, in words for the callback's
+    `outcome`."""
     receipt = await states.record_receipt(
         conn, reference, notify_id, status, max_resends=settings.notify_technical_failure_resends
     )
+    if receipt.applied and receipt.channel:
+        metrics.receipt(receipt.channel, status, via, receipt.lag_seconds)
     if receipt.resent is not None:
         limit = settings.notify_technical_failure_resends
         return f'technical-failure: sent again ({receipt.resent} of {limit})'

@@ -97,7 +97,7 @@ async def _settle(pool: asyncpg.Pool, row: asyncpg.Record, answer: dict[str, Any
     if status in states.NOTIFY_FINAL:
         reference = references.for_send(row['id'], row['resends'])
         async with pool.acquire() as conn, conn.transaction():
-            done = await apply_final(conn, reference, row['notify_id'], status, settings)
+            done = await apply_final(conn, reference, row['notify_id'], status, settings, via='lookup')
         logger.info('looked up at Notify: %s (%s)', status, done, extra={'notification_id': str(row['id'])})
         return f'looked up: {status}'
     settled = SETTLED.get(status) or (('sent', SENT_ABROAD) if status == 'sent' and row['channel'] == 'sms' else None)

@@ -42,6 +42,7 @@ from uuid import UUID
 
 import asyncpg
 
+from notifier import metrics
 from notifier.logs import log_context
 from notifier.outbox import delivery_states as states
 from notifier.outbox import links, references
@@ -180,7 +181,8 @@ class Sender:
         tomorrow = await self.budget.take(row.channel, row.priority)
         if tomorrow is not None:
             return await self._wait_for_tomorrow(row, tomorrow)
-        await self.limiter.acquire(row.channel)
+        with metrics.LIMITER_WAIT.labels(row.channel).time():
+            await self.limiter.acquire(row.channel)
         if not await states.still_ours(self.pool, row.id, row.attempts):
             await self.budget.give_back(row.channel)
             logger.warning('claim lost while waiting to send; not sending', extra={'notification_id': str(row.id)})

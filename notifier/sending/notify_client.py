@@ -7,6 +7,7 @@ one aiohttp session per process, a fresh JWT per request made by the official pa
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ import aiohttp
 from notifications_python_client import __version__ as OFFICIAL_CLIENT_VERSION
 from notifications_python_client.authentication import create_jwt_token
 
+from notifier import metrics
 from notifier.sending import errors
 
 USER_AGENT = f'TELLME NOTIFY-API-PYTHON-CLIENT/{OFFICIAL_CLIENT_VERSION}'
@@ -94,6 +96,17 @@ class NotifyClient:
     async def _request(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, sending: bool = False
     ) -> dict[str, Any]:
+        started, operation = time.perf_counter(), _operation(path, sending)
+        try:
+            answer = await self._call(method, path, body, sending=sending)
+        except errors.NotifyError as exc:
+            kind = exc.kind if exc.status and exc.status < 500 else ''  # Notify's error class, for a 4xx
+            metrics.notify_answered(operation, _outcome(exc), metrics.since(started), kind)
+            raise
+        metrics.notify_answered(operation, 'accepted' if sending else 'ok', metrics.since(started))
+        return answer
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None, *, sending: bool) -> dict[str, Any]:
         headers = {
             'Content-type': 'application/json',
             'Authorization': f'Bearer {create_jwt_token(self._secret, self.service_id)}',
@@ -119,6 +132,29 @@ class NotifyClient:
         if not isinstance(payload, dict):
             raise unknown(f'unexpected answer from Notify (HTTP {status})')
         return payload
+
+
+def _operation(path: str, sending: bool) -> str:
+    """A request's name in tellme_notify_requests_total: send_email, send_sms, send_letter, lookup or templates."""
+    if sending:
+        return 'send_' + path.rsplit('/', 1)[-1]
+    return 'lookup' if path.startswith('/v2/notifications') else 'templates'
+
+
+def _outcome(exc: errors.NotifyError) -> str:
+    """What became of a request that failed, for tellme_notify_requests_total."""
+    if isinstance(exc, errors.RateLimited):
+        return 'rate_limited'
+    if isinstance(exc, errors.DailyLimitReached):
+        return 'daily_limit'
+    if exc.status is not None:
+        return 'error_5xx' if exc.status >= 500 else 'rejected_4xx' if exc.status >= 400 else 'unknown'
+    cause = exc.__cause__
+    if isinstance(cause, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
+        return 'connection_error'  # never reached Notify
+    if isinstance(cause, (TimeoutError, aiohttp.ServerTimeoutError)):
+        return 'timeout'
+    return 'unknown'  # a dropped connection or an answer that was not JSON
 
 
 def _present(**fields: Any) -> dict[str, Any]:

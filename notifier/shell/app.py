@@ -16,6 +16,7 @@ from notifier.outbox import queue
 from notifier.overview import pages as overview_pages
 from notifier.receipts import callbacks
 from notifier.settings import Settings
+from notifier.shell import metrics as web_metrics
 from notifier.shell import openapi, views
 from notifier.staff import oidc_pages
 from notifier.staff import pages as staff_pages
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> web.Application:
     rendering.setup(app)
     app.router.add_static('/static/', STATIC, name='static', append_version=False)
     app.cleanup_ctx.append(_resources)
+    web_metrics.setup(app)  # counts every request; GET /metrics
     app.add_routes(views.routes)
     views.setup(app)
     app.add_routes(sources_api.routes)

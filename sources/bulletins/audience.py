@@ -23,11 +23,13 @@ is the outbox's: notifier/outbox/rows.py).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 
+from notifier import metrics
 from notifier.outbox.rows import CLOCK, OPEN_DIGESTS, event_rows
 from subscriptions.matching.fan_out import EARTH_RADIUS_M, SUBSCRIPTION_COLUMNS
 
@@ -169,4 +171,7 @@ async def count(conn: asyncpg.Connection | asyncpg.Pool, bulletin_id: int) -> Au
 
 async def fan_out(conn: asyncpg.Connection, bulletin_id: int, *, now: datetime | None = None) -> int:
     """Write the bulletin's outbox rows (its event must be recorded); how many were new (0 on a second run)."""
-    return int(await conn.fetchval(FAN_OUT, bulletin_id, now))
+    started = time.perf_counter()
+    written = int(await conn.fetchval(FAN_OUT, bulletin_id, now))
+    metrics.matched('bulletin', metrics.since(started), written)
+    return written

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ from typing import Any
 
 import asyncpg
 
+from notifier import metrics
 from notifier.outbox import queue
 from sources.events import queries as event_queries
 from sources.events.ingest import IngestRace, IngestRefused, decide, ingest
@@ -118,12 +120,13 @@ async def poll_source(
             result.outcome = 'busy'
             return result
         try:
-            started = now or datetime.now(UTC)
+            started, clock = now or datetime.now(UTC), time.perf_counter()
             await _poll_within_deadline(pool, source, result, started, redis, secrets, network)
             await _record(pool, source, result, started)
             result.alerts = await health.review(pool, source.id, now=started, redis=redis)
         finally:
             await lock_conn.execute('select pg_advisory_unlock($1, $2)', LOCK_CLASS, source.id)
+    metrics.feed_polled(source.name, result.outcome, metrics.since(clock), result.counts, len(result.alerts))
     return result
 
 

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from notifier import metrics
 from notifier.outbox import links, states
 from notifier.outbox.rows import queue_message
 from notifier.outbox.tokens import make_token
@@ -90,6 +91,7 @@ async def close_due_digests(
         else:
             messages.append(queued)
             closed += 1
+    metrics.DIGESTS_QUEUED.inc(len(messages))
     return Closed(digests=closed, messages=messages, empty=empty)
 
 

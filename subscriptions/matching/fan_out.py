@@ -25,10 +25,12 @@ quiet hours are the outbox's SQL (notifier/outbox/rows.py), composed here so tha
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import asyncpg
 
+from notifier import metrics
 from notifier.outbox.rows import CLOCK, OPEN_DIGESTS, event_rows
 
 EARTH_RADIUS_M = 6371008.8  # mean radius (IUGG); the great-circle check is exact on this sphere
@@ -131,7 +133,9 @@ async def fan_out(conn: asyncpg.Connection, event_id: int, *, now: datetime | No
     `now` (default: the transaction's time) fixes the moment digest due times and quiet hours are reckoned
     from. Run it inside the transaction that recorded the event, and wake the senders after the commit.
     """
+    started = time.perf_counter()
     written = await conn.fetchval(FAN_OUT, event_id, now)
     if written is None:
         raise EventNotFound(f'no event {event_id}')
+    metrics.matched('event', metrics.since(started), written)
     return written

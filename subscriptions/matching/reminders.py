@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from notifier import metrics
 from notifier.outbox import links, states
 from notifier.outbox.rows import queue_messages_from
 from templates.registry import EventInput, Message, event_message
@@ -257,6 +258,7 @@ async def queue_reminders(conn: asyncpg.Connection, *, now: datetime, public_url
     queued = await conn.fetch(QUEUE, *columns) if columns[0] else []
     if queued or cancelled:
         logger.info('bin reminders: %d queued, %d cancelled', len(queued), len(cancelled))
+    metrics.REMINDERS_QUEUED.inc(len(queued))
     return Queued(
         queued=[row['id'] for row in queued],
         cancelled=len(cancelled),

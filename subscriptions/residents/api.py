@@ -19,7 +19,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from notifier import audit
+from notifier import audit, metrics
 from notifier.api.auth import CALLER, field_errors, iso, json_error, read_body, read_json, requires
 from notifier.app_keys import PG, QUEUE, SETTINGS
 from notifier.outbox.tokens import read_token
@@ -86,8 +86,10 @@ async def confirm_subscription(
     via = await conn.fetchval(CONFIRMATION_CONTACT, subscription_id)
     if via is not None:
         await signup.separate_unproven(conn, subscription_id, via, signed_in=signed_in)
-    await queries.activate_subscription(conn, subscription_id, via_contact_point_id=via)
+    activated = await queries.activate_subscription(conn, subscription_id, via_contact_point_id=via)
     subscription = await queries.get_subscription(conn, subscription_id)
+    if activated and subscription:
+        metrics.CONFIRMATIONS.labels(subscription.kind).inc()
     return subscription.status if subscription else None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from notifier import metrics
 from notifier.outbox.states import cancel_for_subscriptions
 from subscriptions.residents.models import (
     Channel,
@@ -78,7 +79,7 @@ async def create_subscription(
     """Store a subscription, pending until the resident confirms (or `active` for staff-made and seeded ones)."""
     bbox = spec.bbox()
     quiet = spec.quiet_hours or (None, None)
-    return await conn.fetchval(
+    subscription_id = await conn.fetchval(
         """
         insert into subscriptions (
             resident_id, status, kind, topics, exclusions, channels, frequency, quiet_start, quiet_end,
@@ -113,6 +114,8 @@ async def create_subscription(
         spec.remind_at,
         spec.remind_time,
     )
+    metrics.SIGNUPS.labels(spec.kind, 'active' if active else 'pending').inc()
+    return subscription_id
 
 
 async def get_subscription(conn: asyncpg.Connection, subscription_id: int) -> Subscription | None:

@@ -26,6 +26,7 @@ def settings_for(services: Services, sim: RunningSim | None = None, **overrides:
         'redis_url': services.redis_url,
         'secret_key': SECRET,
         'public_url': PUBLIC,
+        'worker_metrics_port': '0',  # off: a test that scrapes a worker gives it a free port
     }
     if sim is not None:
         values |= {'notify_api_key': sim.key, 'notify_base_url': sim.url}
