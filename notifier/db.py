@@ -115,6 +115,34 @@ async def _apply(conn: asyncpg.Connection, migration: Migration) -> None:
         await conn.execute(record, migration.version, migration.checksum)
 
 
+NO_TABLES = 'the database has no Tell Me tables yet: run tellme migrate first'
+
+
+async def schema_problem(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> str | None:
+    """Why this code cannot run on this database yet (never migrated, or migrations pending), or None.
+
+    `web` and `worker` ask at start-up, so starting them before `tellme migrate` is one clear line, not an
+    UndefinedTableError from the first query. A database ahead of the code (a newer release migrated it) is fine:
+    migrations only add to what older code reads."""
+    if not await conn.fetchval("select to_regclass('schema_migrations') is not null"):
+        return NO_TABLES
+    applied = {row['version'] for row in await conn.fetch('select version from schema_migrations')}
+    if not applied:
+        return NO_TABLES
+    pending = [m.version for m in find_migrations(directory) if m.version not in applied]
+    if pending:
+        return f'the database lacks migration(s) {", ".join(pending)} that this code needs: run tellme migrate first'
+    return None
+
+
+async def check_schema(settings: Settings) -> str | None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await schema_problem(conn)
+    finally:
+        await conn.close()
+
+
 async def migrate_database(settings: Settings) -> list[str]:
     conn = await asyncpg.connect(settings.database_url)
     try:

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NOTIFY_PRODUCTION_URL = 'https://api.notifications.service.gov.uk'
+PACKAGE_VENDOR_DIR = Path(__file__).resolve().parent / 'static' / 'vendor'
 
 
 class Settings(BaseSettings):
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
     host: str = '127.0.0.1'
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path('.tellme')
+    assets_dir: str = Field(
+        '',
+        description='where `tellme assets` puts GOV.UK Frontend and the web app serves it from (/static/vendor/); '
+        "empty: the package's own static/vendor folder",
+    )
     notify_sim_port: int = Field(8081, ge=0, le=65535, description='port of the embedded simulator in tellme dev')
     log_level: str = 'INFO'
     log_format: Literal['', 'json', 'text'] = Field(
@@ -202,6 +208,11 @@ class Settings(BaseSettings):
         """The log format `command` writes: TELLME_LOG_FORMAT, else json for the production processes, text for the
         rest (tellme dev and the commands an operator runs by hand)."""
         return self.log_format or ('json' if command in ('web', 'worker') else 'text')
+
+    @property
+    def vendor_dir(self) -> Path:
+        """The front-end packages' folder: TELLME_ASSETS_DIR, else the one inside the installed package."""
+        return Path(self.assets_dir).expanduser() if self.assets_dir else PACKAGE_VENDOR_DIR
 
     @property
     def arq_redis(self) -> RedisSettings:

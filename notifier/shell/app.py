@@ -124,6 +124,24 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await app[PG].close()
 
 
+def _serve_vendor_assets(app: web.Application, settings: Settings) -> None:
+    """GOV.UK Frontend is served from where `tellme assets` put it (TELLME_ASSETS_DIR), which may be outside the
+    package. Without it the pages still work, unstyled, so the web app says so and starts."""
+    vendor = settings.vendor_dir
+    if not (vendor / 'govuk-frontend').is_dir():
+        logger.warning(
+            'GOV.UK Frontend is not in %s: pages will have no styles until `tellme assets` fetches it', vendor
+        )
+    if vendor.is_dir():
+        app.router.add_static('/static/vendor/', vendor, name='vendor', append_version=False)
+    else:  # not yet fetched: nothing under /static/vendor/, rather than another folder's copy
+        app.router.add_get('/static/vendor/{path:.*}', _not_fetched, name='vendor')
+
+
+async def _not_fetched(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[security_headers, rendering.middleware, error_middleware, input_guard.middleware, csrf.middleware],
@@ -132,6 +150,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     setup_request_ids(app)  # outermost: X-Request-Id and the access log (notifier/web/request_ids.py)
     rendering.setup(app)
+    _serve_vendor_assets(app, settings)
     app.router.add_static('/static/', STATIC, name='static', append_version=False)
     app.cleanup_ctx.append(_resources)
     web_metrics.setup(app)  # counts every request; GET /metrics

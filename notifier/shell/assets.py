@@ -6,7 +6,12 @@ the registry but no Node.js can set up (and `npm ci` still works for anyone who 
 service serves are kept; GOV.UK's own typeface is left out because its licence covers GOV.UK only: a council's
 service uses the fallback (Arial), as the Design System asks of services off GOV.UK.
 
-`tellme assets` runs this; `make setup` calls it. Nothing here is needed at request time except `asset_dir`.
+The lock travels inside the package (`notifier/shell/package-lock.json`, a copy of the checkout's, kept equal by
+tests/notifier/shell/test_assets.py), so a `pip install`ed Tell Me, which has no checkout around it, can fetch
+them too. They go to `Settings.vendor_dir` (`TELLME_ASSETS_DIR`, by default the package's own `static/vendor/`),
+where the web app serves them from.
+
+`tellme assets` runs this; `make setup` calls it. Nothing here is needed at request time.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ import shutil
 import sys
 import tarfile
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-LOCK = ROOT / 'package-lock.json'
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / 'static' / 'vendor'
+from notifier.settings import Settings
+
+# package data: the same bytes as the checkout's package-lock.json (which npm reads and `make setup` watches)
+LOCK = Path(__file__).with_name('package-lock.json')
 REGISTRY = 'https://registry.npmjs.org'
 
 # package → the paths (inside the tarball's package/ folder) we keep; a folder keeps everything under it
@@ -47,17 +54,25 @@ class AssetError(Exception):
     pass
 
 
-def asset_dir() -> Path:
-    return Path(os.environ.get('TELLME_ASSETS_DIR') or DEFAULT_DIR)
+@dataclass(frozen=True)
+class Locked:
+    version: str
+    integrity: str
+    dev: bool  # only the tests use it (axe-core): a production install may leave it out
 
 
-def locked_packages(lock_path: Path = LOCK) -> dict[str, tuple[str, str]]:
-    """name → (version, integrity) from package-lock.json."""
-    lock = json.loads(lock_path.read_text())
+def locked_packages(lock_path: Path = LOCK) -> dict[str, Locked]:
+    """name → its pinned version and integrity hash, from package-lock.json."""
+    try:
+        lock = json.loads(lock_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise AssetError(f'cannot read the pinned versions in {lock_path}: {exc}') from exc
     found = {}
     for key, entry in lock.get('packages', {}).items():
         if key.startswith('node_modules/') and entry.get('integrity'):
-            found[key.removeprefix('node_modules/')] = (entry['version'], entry['integrity'])
+            found[key.removeprefix('node_modules/')] = Locked(
+                entry['version'], entry['integrity'], bool(entry.get('dev'))
+            )
     return found
 
 
@@ -106,32 +121,42 @@ def _unpack(name: str, data: bytes, target: Path) -> int:
     return count
 
 
-def install(directory: Path, *, registry: str = REGISTRY, lock_path: Path = LOCK) -> list[str]:
+def install(
+    directory: Path, *, registry: str = REGISTRY, lock_path: Path = LOCK, include_dev: bool = True
+) -> list[str]:
     """Fetch every locked package not already present at its version; returns what was installed."""
     installed = []
-    for name, (version, integrity) in sorted(locked_packages(lock_path).items()):
-        if name not in KEEP:
+    for name, locked in sorted(locked_packages(lock_path).items()):
+        if name not in KEEP or (locked.dev and not include_dev):
             continue
         target = directory / name
         stamp = target / '.version'
-        if stamp.exists() and stamp.read_text() == integrity:
+        if stamp.exists() and stamp.read_text() == locked.integrity:
             continue
-        data = _download(name, version, registry)
-        _check_integrity(data, integrity, name)
-        _unpack(name, data, target)
-        stamp.write_text(integrity)
-        installed.append(f'{name}@{version}')
+        data = _download(name, locked.version, registry)
+        _check_integrity(data, locked.integrity, name)
+        try:
+            _unpack(name, data, target)
+            stamp.write_text(locked.integrity)
+        except OSError as exc:
+            raise AssetError(f'{name}: cannot write to {target}: {exc}') from exc
+        installed.append(f'{name}@{locked.version}')
     return installed
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str], settings: Settings) -> int:
     parser = argparse.ArgumentParser(prog='tellme assets', description=__doc__.split('\n\n')[0])
-    parser.add_argument('--dir', type=Path, default=None, help='where to put them (default: TELLME_ASSETS_DIR)')
+    parser.add_argument(
+        '--dir', type=Path, default=None, help="where to put them (default: TELLME_ASSETS_DIR, else the package's own)"
+    )
     parser.add_argument('--registry', default=os.environ.get('npm_config_registry') or REGISTRY)
+    parser.add_argument(
+        '--no-dev', action='store_true', help='leave out what only the tests use (axe-core), as npm ci --omit=dev does'
+    )
     args = parser.parse_args(argv)
-    directory = args.dir or asset_dir()
+    directory = args.dir or settings.vendor_dir
     try:
-        installed = install(directory, registry=args.registry)
+        installed = install(directory, registry=args.registry, include_dev=not args.no_dev)
     except AssetError as exc:
         print(f'tellme assets: {exc}', file=sys.stderr)  # noqa: T201 - a command's answer
         return 1

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -30,7 +31,8 @@ COMMANDS = {
         'staff add|list|roles|reset-password|allow-oidc|disable (accounts), create-token|list-tokens|revoke-token (API)'
     ),
     'sources': 'sources add|set|reset-cursor|list|show|check|poll|pause|resume|remove: the feeds Tell Me polls',
-    'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
+    'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry into TELLME_ASSETS_DIR, checked '
+    'against the pinned hashes',
 }
 # commands whose own parser reads the rest of the line
 PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets'}
@@ -38,12 +40,21 @@ PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sour
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='tellme', description='Tell Me: resident notifications for UK councils.')
+    parser.add_argument('--version', action='version', version=f'tellme {package_version()}')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for name, help_text in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text, add_help=name not in PASS_THROUGH)
         if name in PASS_THROUGH:
             command.add_argument('rest', nargs=argparse.REMAINDER)
     return parser
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml's), as `pip show tellme` gives it."""
+    try:
+        return metadata.version('tellme')
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return 'unknown (not installed)'
 
 
 def setup_logging(level: str, log_format: str = 'text') -> None:
@@ -63,10 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         from notifier.notify_sim.cli import main as sim_main
 
         return sim_main(rest)
-    if command == 'assets':
-        from notifier.shell.assets import main as assets_main
-
-        return assets_main(rest)
     if command != 'dev':
         _use_the_dev_service()
     try:
@@ -117,7 +124,20 @@ def _require_production_settings(settings: Settings, command: str) -> None:
         raise SystemExit(f'tellme {command}: set {" and ".join(missing)} (or use `tellme dev` to start local ones)')
 
 
+def _require_schema(settings: Settings, command: str) -> None:
+    """`web` and `worker` need a migrated database; `migrate` is a release step they never run themselves."""
+    from notifier import db
+
+    problem = asyncio.run(db.check_schema(settings))
+    if problem:
+        raise SystemExit(f'tellme {command}: {problem}')
+
+
 def _run(command: str, settings: Settings, rest: list[str]) -> int:
+    if command == 'assets':
+        from notifier.shell.assets import main as assets_main
+
+        return assets_main(rest, settings)
     if command == 'dev':
         from notifier.shell.dev import run_dev
 
@@ -144,6 +164,8 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
 
         return sources_main(rest, settings)
     _require_production_settings(settings, command)
+    if command in ('web', 'worker'):
+        _require_schema(settings, command)
     if command == 'web':
         from aiohttp import web
 

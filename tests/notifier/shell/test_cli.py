@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib import metadata
+from pathlib import Path
 
+import asyncpg
 import pytest
 from pydantic import ValidationError
 
@@ -105,3 +108,39 @@ def test_python_dash_m_and_help_list_every_command() -> None:
     assert result.returncode == 0
     for command in ('dev', 'web', 'worker', 'migrate', 'check-worker', 'notify-sim'):
         assert command in result.stdout
+
+
+def test_tellme_version_is_the_packages() -> None:
+    result = run_tellme('--version')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f'tellme {metadata.version("tellme")}'
+
+
+@pytest.mark.parametrize('command', ['web', 'worker'])
+def test_web_and_worker_before_migrate_say_to_migrate_first(
+    services: Services, scratch_database: str, command: str
+) -> None:
+    env = {'TELLME_DATABASE_URL': scratch_database, 'TELLME_REDIS_URL': services.redis_url, 'TELLME_SECRET_KEY': 'k'}
+    result = run_tellme(command, env=env)
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip() == f'tellme {command}: the database has no Tell Me tables yet: run tellme migrate first'
+    )
+
+
+async def test_a_database_missing_the_newest_migrations_is_named(scratch_database: str, tmp_path: Path) -> None:
+    """Code newer than its database (a release whose `migrate` did not run) says which migrations are missing."""
+    migrations = db.find_migrations()
+    for migration in migrations[:-2]:
+        (tmp_path / migration.path.name).write_bytes(migration.path.read_bytes())
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        assert await db.schema_problem(conn) == db.NO_TABLES
+        await db.migrate(conn, tmp_path)
+        missing = ', '.join(m.version for m in migrations[-2:])
+        problem = await db.schema_problem(conn)
+        assert problem == f'the database lacks migration(s) {missing} that this code needs: run tellme migrate first'
+        await db.migrate(conn)
+        assert await db.schema_problem(conn) is None
+    finally:
+        await conn.close()
