@@ -18,7 +18,9 @@ COMMANDS = {
     'web': 'serve the web app and API (needs TELLME_DATABASE_URL and TELLME_REDIS_URL)',
     'worker': 'run an arq worker: delivery, polling and sweeps',
     'migrate': 'apply pending database migrations (a release step; never run at start-up)',
-    'check-worker': 'exit 0 if a worker has reported healthy recently, else 1 (for container health checks)',
+    'check-worker': (
+        'check-worker [--id ID | --pid PID]: exit 0 if any worker (or that one) reported healthy recently, else 1'
+    ),
     'notify': "notify templates [--json]|link|check: the council's GOV.UK Notify templates (go-live)",
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
@@ -30,7 +32,7 @@ COMMANDS = {
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry, checking package-lock.json',
 }
 # commands whose own parser reads the rest of the line
-PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets'}
+PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets', 'check-worker'}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,14 +115,15 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         from sources.feeds.cli import main as sources_main
 
         return sources_main(rest, settings)
+    if command == 'check-worker':
+        from notifier.shell.check_worker import main as check_worker_main
+
+        return check_worker_main(rest, settings)
     _require_production_settings(settings, command)
     if command == 'web':
-        from aiohttp import web
+        from notifier.shell.serve import serve
 
-        from notifier.shell.app import create_app
-
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
-        return 0
+        return asyncio.run(serve(settings))
     if command == 'worker':
         from workers.settings import make_worker
 
@@ -132,6 +135,4 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         applied = asyncio.run(db.migrate_database(settings))
         sys.stdout.write(f'applied {len(applied)} migration(s): {", ".join(applied) or "none, up to date"}\n')
         return 0
-    from arq.worker import async_check_health
-
-    return asyncio.run(async_check_health(settings.arq_redis))
+    raise SystemExit(f'tellme: unknown command {command}')
