@@ -143,8 +143,21 @@ async def check_schema(settings: Settings) -> str | None:
         await conn.close()
 
 
+def latest_migration(directory: Path = MIGRATIONS_DIR) -> str:
+    """The version of the newest migration this code has: a database without it is behind the code."""
+    return find_migrations(directory)[-1].version
+
+
 async def migrate_database(settings: Settings) -> list[str]:
-    conn = await asyncpg.connect(settings.database_url)
+    """Migrate on one direct connection: the advisory lock is a session's, and `create index concurrently` runs
+    outside a transaction, so neither survives PgBouncer in transaction mode handing each statement to another
+    server connection."""
+    if settings.database_pooler == 'pgbouncer' and not settings.migrate_database_url:
+        raise MigrationError(
+            'TELLME_DATABASE_URL goes through PgBouncer (TELLME_DATABASE_POOLER=pgbouncer): set '
+            'TELLME_MIGRATE_DATABASE_URL to a direct connection (or a session-mode pool) for migrations'
+        )
+    conn = await asyncpg.connect(settings.direct_database_url)
     try:
         return await migrate(conn)
     finally:
@@ -156,15 +169,31 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec('json', encoder=json.dumps, decoder=json.loads, schema='pg_catalog')
 
 
-async def connect(settings: Settings) -> asyncpg.Connection:
-    """One connection (for a CLI command) with the same json/jsonb codecs as the pool."""
-    conn = await asyncpg.connect(settings.database_url)
-    await _init_connection(conn)
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Behind PgBouncer in transaction mode a released connection is not reset: asyncpg's reset (unlock every
+    advisory lock, RESET ALL, …) would run on whichever server connection PgBouncer picks, maybe another client's.
+    Nothing of ours leaves session state behind (every lock is a transaction's), so there is nothing to reset."""
+
+
+async def connect(settings: Settings, *, codecs: bool = True) -> asyncpg.Connection:
+    """One connection (for a CLI command) with the same json/jsonb codecs as the pool (unless `codecs` is false)
+    and the same prepared statement cache."""
+    conn = await asyncpg.connect(settings.database_url, statement_cache_size=settings.statement_cache_size)
+    if codecs:
+        await _init_connection(conn)
     return conn
 
 
-async def create_pool(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(settings.database_url, min_size=min_size, max_size=max_size, init=_init_connection)
+async def create_pool(settings: Settings, *, min_size: int = 1, max_size: int | None = None) -> asyncpg.Pool:
+    """A pool on TELLME_DATABASE_URL of `max_size` connections (default: TELLME_WEB_DATABASE_POOL)."""
+    pool = await asyncpg.create_pool(
+        settings.database_url,
+        min_size=min(min_size, max_size or settings.web_database_pool),
+        max_size=max_size or settings.web_database_pool,
+        init=_init_connection,
+        statement_cache_size=settings.statement_cache_size,
+        reset=_keep_session if settings.database_pooler == 'pgbouncer' else None,
+    )
     assert pool is not None
     return pool
 

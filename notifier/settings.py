@@ -108,6 +108,47 @@ class Settings(BaseSettings):
         False, description="put the client's IP address (personal data) in the access log lines of web requests"
     )
     demo: bool = Field(True, description='tellme dev only: sign up demo residents and publish a demo event a minute')
+    # Sizing (README "Sizing"): every process's PostgreSQL connections must fit the server's max_connections:
+    # web processes × web pool + worker processes × (worker pool + 4 feed-poll locks) ≤ max_connections − reserve.
+    web_database_pool: int = Field(10, ge=1, le=500, description="connections in each web process's pool")
+    worker_database_pool: int = Field(
+        5, ge=2, le=500, description="connections in each worker process's pool (feed polls take up to 4 more)"
+    )
+    worker_max_jobs: int = Field(20, ge=1, le=1000, description='arq jobs one worker process runs at once')
+    sender_concurrency: int = Field(
+        16, ge=1, le=1000, description="sends in flight per worker process (about Notify's rate × its latency)"
+    )
+    sender_batch: int = Field(
+        16, ge=1, le=1000, description='most outbox rows one claim takes (never more than the free send slots)'
+    )
+    database_pooler: Literal['none', 'pgbouncer'] = Field(
+        'none',
+        description="'pgbouncer' when TELLME_DATABASE_URL goes through PgBouncer in transaction mode: asyncpg's "
+        'prepared statement cache is then off and `tellme migrate` needs TELLME_MIGRATE_DATABASE_URL',
+    )
+    database_statement_cache: int | None = Field(
+        None, ge=0, le=10_000, description="asyncpg's prepared statements kept per connection; empty: 0 behind "
+        'PgBouncer, else 100'
+    )  # fmt: skip
+    migrate_database_url: str = Field(
+        '', description='a direct (or session-mode pooled) URL for `tellme migrate`; empty: TELLME_DATABASE_URL'
+    )
+    shutdown_grace: float = Field(
+        20, gt=0, le=3600, description='seconds a process has, after SIGTERM, to finish what it is doing and exit'
+    )
+    shutdown_drain: float = Field(
+        5, ge=0, le=3600, description='seconds the web keeps serving after SIGTERM with /readyz answering 503, so '
+        'load balancers take it out before it stops accepting (part of the grace)'
+    )  # fmt: skip
+    worker_heartbeat_seconds: float = Field(
+        30, ge=0.1, le=3600, description='how often a worker writes its heartbeat; it is stale after 2.5 times this'
+    )
+    worker_probe_port: int = Field(
+        0, ge=0, le=65535, description="a worker's own /livez and /readyz on TELLME_HOST at this port; 0: off"
+    )
+    worker_stuck_after: float = Field(
+        120, gt=0, le=86_400, description='a worker whose sender has not gone round its loop for this long is stuck'
+    )
     # Bulletins (issue 6): what a text costs, when a second person must approve, what a message saves
     sms_price_pence: float = Field(
         2.27, ge=0, description='GOV.UK Notify: pence (before VAT) per text message fragment after the free allowance'
@@ -134,7 +175,7 @@ class Settings(BaseSettings):
         'added as an optional claim in the app registration)',
     )
 
-    @field_validator('database_url')
+    @field_validator('database_url', 'migrate_database_url')
     @classmethod
     def _postgres_scheme(cls, value: str) -> str:
         if value and urlsplit(value).scheme not in ('postgres', 'postgresql'):
@@ -179,6 +220,17 @@ class Settings(BaseSettings):
             raise ValueError('TELLME_OIDC_ISSUER needs TELLME_OIDC_CLIENT_ID and TELLME_OIDC_CLIENT_SECRET as well')
         return self
 
+    @field_validator('database_statement_cache', mode='before')
+    @classmethod
+    def _empty_is_automatic(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode='after')
+    def _drain_within_grace(self) -> Settings:
+        if self.shutdown_drain >= self.shutdown_grace:
+            raise ValueError('TELLME_SHUTDOWN_DRAIN must be shorter than TELLME_SHUTDOWN_GRACE')
+        return self
+
     @field_validator('notify_email_reply_to_id', 'notify_sms_sender_id')
     @classmethod
     def _notify_uuid(cls, value: str) -> str:
@@ -219,6 +271,24 @@ class Settings(BaseSettings):
         return RedisSettings.from_dsn(self.redis_url)
 
     @property
+    def statement_cache_size(self) -> int:
+        """asyncpg's prepared statement cache: off behind PgBouncer in transaction mode (a statement prepared on one
+        server connection is unknown on the next), asyncpg's own 100 otherwise, unless set."""
+        if self.database_statement_cache is not None:
+            return self.database_statement_cache
+        return 0 if self.database_pooler == 'pgbouncer' else 100
+
+    @property
+    def direct_database_url(self) -> str:
+        """Where `tellme migrate` connects: its advisory lock and `create index concurrently` need one session."""
+        return self.migrate_database_url or self.database_url
+
+    @property
+    def worker_stale_after(self) -> float:
+        """Seconds after which a worker's heartbeat counts as stale: two beats missed, and half one more."""
+        return self.worker_heartbeat_seconds * 2.5
+
+    @property
     def notify_service_id(self) -> str:
         return self.notify_api_key.get_secret_value()[-73:-37]
 
@@ -251,10 +321,7 @@ class Settings(BaseSettings):
 
     def missing_for(self, command: str) -> list[str]:
         """The variables a production command must be given (only `tellme dev` starts embedded servers)."""
-        needs = {
-            'migrate': ('database_url',),
-            'check-worker': ('redis_url',),
-        }.get(command, ('database_url', 'redis_url', 'secret_key'))
+        needs = {'migrate': ('database_url',)}.get(command, ('database_url', 'redis_url', 'secret_key'))
         present = {'database_url': bool(self.database_url), 'redis_url': bool(self.redis_url)}
         present['secret_key'] = bool(self.link_secrets)
         return [f'TELLME_{name.upper()}' for name in needs if not present[name]]

@@ -1,10 +1,15 @@
 """Each worker process's sender: claims ready outbox rows in small batches and sends them through the shared limiter.
 
-`concurrency` sends may be in flight at once (in flight ≈ rate × Notify's latency); rows are claimed only when a
-slot is free, in batches no larger than the free slots, so a killed process strands at most `concurrency` rows in
-`sending` (the sweeper reconciles them by reference). When nothing is ready it waits for a wake-up published on
-`notifier:wake` (see notifier.outbox.queue) or `poll` seconds, whichever comes first. Rows of a channel parked for the
-day are left in the outbox.
+`concurrency` sends may be in flight at once (in flight ≈ rate × Notify's latency; TELLME_SENDER_CONCURRENCY); rows
+are claimed only when a slot is free, in batches no larger than the free slots (nor than `batch`,
+TELLME_SENDER_BATCH), so a killed process strands at most `concurrency` rows in `sending` (the sweeper reconciles them
+by reference). When nothing is ready it waits for a wake-up published on `notifier:wake` (see notifier.outbox.queue)
+or `poll` seconds, whichever comes first. Rows of a channel parked for the day are left in the outbox.
+
+Stopping: `drain()` (on SIGTERM) stops claiming at once and lets the sends in flight finish; `stop()` then waits for
+them (up to its timeout) and gives back every row claimed but not started, so a stopped worker leaves nothing
+`sending`. `idle_for()` is how long since any slot last went round its loop: a pump that has not for minutes is stuck
+(the worker's probe says so).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 
 import asyncpg
 from redis.asyncio import Redis
@@ -25,10 +31,14 @@ logger = logging.getLogger('notifier.pump')
 
 
 class Pump:
-    def __init__(self, sender: Sender, redis: Redis, *, concurrency: int = 16, poll: float = 1.0) -> None:
+    def __init__(
+        self, sender: Sender, redis: Redis, *, concurrency: int = 16, batch: int | None = None, poll: float = 1.0
+    ) -> None:
         self.sender, self.redis = sender, redis
         self.concurrency, self.poll = concurrency, poll
+        self.batch = batch or concurrency
         self.sent = 0
+        self.last_turn = time.monotonic()
         self._buffer: collections.deque[Claimed] = collections.deque()
         self._claim_lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -40,10 +50,18 @@ class Pump:
         self._tasks = [asyncio.create_task(self._slot(), name=f'sender-{n}') for n in range(self.concurrency)]
         self._tasks.append(asyncio.create_task(self._listen(), name='sender-wake'))
 
-    async def stop(self, timeout: float = 20.0) -> None:
-        """Finish the sends in flight (up to `timeout`), then give back rows claimed but not started."""
+    def idle_for(self) -> float:
+        """Seconds since a slot last went round its loop (claimed, sent, or found nothing and waited)."""
+        return time.monotonic() - self.last_turn
+
+    def drain(self) -> None:
+        """Claim nothing more; the sends in flight go on (stop() waits for them and gives back what is left)."""
         self._stopping = True
         self._wake.set()
+
+    async def stop(self, timeout: float = 20.0) -> None:
+        """Finish the sends in flight (up to `timeout`), then give back rows claimed but not started."""
+        self.drain()
         slots, listener = self._tasks[:-1], self._tasks[-1:]
         for task in listener:
             task.cancel()
@@ -69,6 +87,7 @@ class Pump:
                 # the row stays `sending`; the sweeper reconciles it by reference
                 logger.exception('sending stopped half-way', extra={'notification_id': str(row.id)})
                 await asyncio.sleep(self.poll)
+            self.last_turn = time.monotonic()
 
     async def _next(self) -> Claimed | None:
         self._waiting += 1
@@ -79,14 +98,16 @@ class Pump:
 
     async def _take(self) -> Claimed | None:
         while not self._stopping:
+            self.last_turn = time.monotonic()
             if self._buffer:
                 return self._buffer.popleft()
             async with self._claim_lock:
-                if self._buffer:
+                if self._buffer or self._stopping:
                     continue
                 try:
                     parked = await self.sender.limiter.parked_channels()
-                    rows = await self.sender.claim_ready(self._waiting, skip_channels=parked)
+                    limit = min(self._waiting, self.batch)
+                    rows = await self.sender.claim_ready(limit, skip_channels=parked)
                 except (OSError, asyncpg.PostgresError, RedisError) as exc:
                     logger.warning('could not claim rows: %s', exc)
                     rows = []

@@ -1,8 +1,21 @@
 """arq's WorkerSettings and the worker's resources: a database pool, its heartbeat, an aiohttp session, the Notify
-client, the shared send limiter and this process's sender (workers/pump.py)."""
+client, the shared send limiter, this process's sender (workers/pump.py) and its probes (workers/probe.py).
+
+Sizes come from Settings: TELLME_WORKER_DATABASE_POOL connections (feed polls take up to POLL_CONCURRENCY more, from
+a pool of their own), TELLME_WORKER_MAX_JOBS arq jobs at once, TELLME_SENDER_CONCURRENCY sends in flight in claims of
+at most TELLME_SENDER_BATCH rows.
+
+Stopping (SIGTERM, or SIGINT): the sender claims nothing more at once and the probe's /readyz says `stopping`; arq
+picks no more jobs and waits for the running ones; the sends in flight finish and every row claimed but not started is
+given back (`Sender.release`), all within TELLME_SHUTDOWN_GRACE, so nothing is left `sending` for the sweeper.
+"""
 
 from __future__ import annotations
 
+import logging
+import signal
+import time
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -14,41 +27,53 @@ from notifier.sending.delivery import Sender
 from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import SendLimiter
 from notifier.settings import Settings
-from workers import bulletins, digests, evidence, housekeeping, polling, sending, sweeper
+from workers import bulletins, digests, evidence, housekeeping, polling, probe, sending, sweeper
 from workers import metrics as worker_metrics
 from workers.heartbeat import Heartbeat
 from workers.job_logs import job_started
 from workers.pump import Pump
 
-SENDER_CONCURRENCY = 16  # sends in flight per process: Notify's rate × its latency, with room to spare
+logger = logging.getLogger('workers.settings')
+
+POLL_CONCURRENCY = 4  # feeds polled at once; each poll holds a connection of its own (workers/polling.py)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx['settings']
-    ctx['pg'] = await db.create_pool(settings, max_size=SENDER_CONCURRENCY + 4)
-    ctx['heartbeat'] = Heartbeat(ctx['pg'])
+    ctx['pg'] = await db.create_pool(settings, max_size=settings.worker_database_pool)
+    ctx['heartbeat'] = Heartbeat(ctx['pg'], every=settings.worker_heartbeat_seconds)
     await ctx['heartbeat'].start()
-    ctx['http'] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SENDER_CONCURRENCY * 2))
+    logger.info('worker %s started', ctx['heartbeat'].worker_id)
+    ctx['http'] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=settings.sender_concurrency * 2))
     ctx['notify'] = NotifyClient(
         ctx['http'], settings.notify_api_key.get_secret_value(), settings.notify_base_url,
         timeout=settings.notify_timeout,
     )  # fmt: skip
     ctx['limiter'] = SendLimiter(ctx['redis'], ctx['notify'].service_id, per_second=settings.notify_sends_per_second)
     ctx['sender'] = Sender(ctx['pg'], ctx['notify'], ctx['limiter'], settings)
-    ctx['pump'] = Pump(ctx['sender'], ctx['redis'], concurrency=SENDER_CONCURRENCY)
+    concurrency, batch = settings.sender_concurrency, settings.sender_batch
+    ctx['pump'] = Pump(ctx['sender'], ctx['redis'], concurrency=concurrency, batch=batch)
     ctx['pump'].start()
     ctx['metrics'] = await worker_metrics.serve(settings, ctx['pg'], ctx['sender'].budget)  # TELLME_WORKER_METRICS_PORT
+    if ctx.get('stopping'):  # told to stop while starting
+        ctx['pump'].drain()
+    ctx['probe'] = await probe.start(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx['settings']
+    ctx['stopping'] = True
     if ctx.get('metrics'):
         await ctx['metrics'].stop()
     if 'pump' in ctx:
-        await ctx['pump'].stop(timeout=WorkerSettings.job_completion_wait)
+        left = ctx.get('stop_by', time.monotonic() + settings.shutdown_grace) - time.monotonic()
+        await ctx['pump'].stop(timeout=max(left, 1.0))
     if 'http' in ctx:
         await ctx['http'].close()
     if 'heartbeat' in ctx:
         await ctx['heartbeat'].stop()
+    if ctx.get('probe') is not None:
+        await ctx['probe'].cleanup()
     if 'pg' in ctx:
         await ctx['pg'].close()
 
@@ -68,12 +93,32 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     on_job_start = job_started  # the job's id on every line it logs
-    max_jobs = 20
     job_timeout = 30  # also how soon a crashed job is picked up again
     keep_result = 0  # results live in Postgres; frees a _job_id at once
-    job_completion_wait = 20  # drain running jobs on SIGTERM instead of cancelling them
     health_check_interval = 30
 
 
+def _stop_sending(worker: Worker, signum: signal.Signals) -> None:
+    """SIGTERM or SIGINT: the sender claims nothing more at once, then arq stops picking jobs and waits for the running
+    ones (up to its job_completion_wait, the grace); shutdown() waits for the sends in flight in what is left."""
+    settings: Settings = worker.ctx['settings']
+    if not worker.ctx.get('stopping'):
+        worker.ctx['stopping'] = True
+        worker.ctx['stop_by'] = time.monotonic() + settings.shutdown_grace
+        if 'pump' in worker.ctx:
+            worker.ctx['pump'].drain()
+    worker.handle_sig_wait_for_completion(signum)
+
+
 def make_worker(settings: Settings, **overrides: Any) -> Worker:
-    return create_worker(WorkerSettings, redis_settings=settings.arq_redis, ctx={'settings': settings}, **overrides)
+    options: dict[str, Any] = {
+        'max_jobs': settings.worker_max_jobs,
+        'job_completion_wait': settings.shutdown_grace,  # drain running jobs on SIGTERM instead of cancelling them
+    }
+    worker = create_worker(
+        WorkerSettings, redis_settings=settings.arq_redis, ctx={'settings': settings}, **(options | overrides)
+    )
+    if overrides.get('handle_signals', True):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            worker.loop.add_signal_handler(signum, partial(_stop_sending, worker, signum))
+    return worker

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -22,7 +23,9 @@ COMMANDS = {
     'web': 'serve the web app and API (needs TELLME_DATABASE_URL and TELLME_REDIS_URL)',
     'worker': 'run an arq worker: delivery, polling and sweeps',
     'migrate': 'apply pending database migrations (a release step; never run at start-up)',
-    'check-worker': 'exit 0 if a worker has reported healthy recently, else 1 (for container health checks)',
+    'check-worker': (
+        'check-worker [--id ID | --pid PID]: exit 0 if any worker (or that one) reported healthy recently, else 1'
+    ),
     'notify': "notify templates [--json]|link|check: the council's GOV.UK Notify templates (go-live)",
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
     'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
@@ -35,7 +38,7 @@ COMMANDS = {
     'against the pinned hashes',
 }
 # commands whose own parser reads the rest of the line
-PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets'}
+PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets', 'check-worker'}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,48 +136,34 @@ def _require_schema(settings: Settings, command: str) -> None:
         raise SystemExit(f'tellme {command}: {problem}')
 
 
-def _run(command: str, settings: Settings, rest: list[str]) -> int:
-    if command == 'assets':
-        from notifier.shell.assets import main as assets_main
+# commands with their own parser and their own checks of the settings, after their own --help: module → `main`
+SUBCOMMANDS = {
+    'assets': 'notifier.shell.assets',
+    'postcodes': 'subscriptions.places.postcode_import',
+    'addresses': 'subscriptions.places.addresses_cli',
+    'staff': 'notifier.staff.cli',
+    'notify': 'notifier.sending.notify_cli',
+    'sources': 'sources.feeds.cli',
+    'check-worker': 'notifier.shell.check_worker',
+}
 
-        return assets_main(rest, settings)
+
+def _run(command: str, settings: Settings, rest: list[str]) -> int:
+    if command in SUBCOMMANDS:
+        run_subcommand = importlib.import_module(SUBCOMMANDS[command]).main
+        return int(run_subcommand(rest, settings))
     if command == 'dev':
         from notifier.shell.dev import run_dev
 
         return asyncio.run(run_dev(settings))
-    # these two check their own settings, after their own --help
-    if command == 'postcodes':
-        from subscriptions.places.postcode_import import main as postcodes_main
-
-        return postcodes_main(rest, settings)
-    if command == 'addresses':
-        from subscriptions.places.addresses_cli import main as addresses_main
-
-        return addresses_main(rest, settings)
-    if command == 'staff':
-        from notifier.staff.cli import main as staff_main
-
-        return staff_main(rest, settings)
-    if command == 'notify':
-        from notifier.sending.notify_cli import main as notify_main
-
-        return notify_main(rest, settings)
-    if command == 'sources':
-        from sources.feeds.cli import main as sources_main
-
-        return sources_main(rest, settings)
     _require_production_settings(settings, command)
     if command in ('web', 'worker'):
         _require_schema(settings, command)
     if command == 'web':
-        from aiohttp import web
+        from notifier.shell.serve import serve
 
-        from notifier.shell.app import create_app
-
-        # our access log (notifier/web/request_ids.py) instead of aiohttp's; a log line instead of its banner
         logger.info('serving on http://%s:%d', settings.host, settings.port)
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None)
-        return 0
+        return asyncio.run(serve(settings))
     if command == 'worker':
         from workers.settings import make_worker
 
@@ -186,6 +175,4 @@ def _run(command: str, settings: Settings, rest: list[str]) -> int:
         applied = asyncio.run(db.migrate_database(settings))
         sys.stdout.write(f'applied {len(applied)} migration(s): {", ".join(applied) or "none, up to date"}\n')
         return 0
-    from arq.worker import async_check_health
-
-    return asyncio.run(async_check_health(settings.arq_redis))
+    raise SystemExit(f'tellme: unknown command {command}')

@@ -193,7 +193,7 @@ async def _link_templates(settings: Settings) -> None:
 
 async def _seed_postcodes(settings: Settings) -> None:
     """An empty postcodes table gets the shipped sample, so postcode look-ups work at once."""
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await db.connect(settings, codecs=False)
     try:
         if await conn.fetchval('select exists (select 1 from postcodes)'):
             return

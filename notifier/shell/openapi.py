@@ -1,10 +1,11 @@
 """`GET /api/openapi.json`: the JSON API described as OpenAPI 3.1, built from the app's own router.
 
-Every /api route becomes an operation: its path and method from the router, its roles from the `@requires(...)` on
-the handler (as `x-roles` and in words), its body schema from the pydantic model the handler validates with, and
-its answers with the error envelope `{message, errors}` that notifier.api.auth.json_error writes. What the router
-cannot know (summaries, bodies, answers) is in notifier/shell/openapi_paths.py by route name. No token is needed to read
-the document: it describes the API and holds no data.
+Every /api route becomes an operation, and so do the probes (/livez, /readyz, /healthz; tag `probes`): its path
+and method from the router, its roles from the `@requires(...)` on the handler (as `x-roles` and in words), its body
+schema from the pydantic model the handler validates with, and its answers with the error envelope
+`{message, errors}` that notifier.api.auth.json_error writes. What the router cannot know (summaries, bodies,
+answers) is in notifier/shell/openapi_paths.py by route name. No token is needed to read the document: it describes
+the API and holds no data.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from notifier.app_keys import SETTINGS
-from notifier.shell.openapi_paths import OPERATIONS, Op, Schema
+from notifier.shell.openapi_paths import OPERATIONS, PROBES, Op, Schema
 
 routes = web.RouteTableDef()
 
@@ -41,6 +42,15 @@ def api_routes(app: web.Application) -> list[tuple[str, str, web.AbstractRoute]]
         path = PARAMETER.sub(r'{\1}', resource.canonical) if resource is not None else ''
         if route.method != 'HEAD' and path.startswith('/api/'):
             found.append((route.method, path, route))
+    return found
+
+
+def documented_routes(app: web.Application) -> list[tuple[str, str, web.AbstractRoute]]:
+    """(method, path, route) for every route the document describes: the /api routes and the probes."""
+    found = api_routes(app)
+    for route in app.router.routes():
+        if route.method == 'GET' and route.name in PROBES and route.resource is not None:
+            found.append((route.method, route.resource.canonical, route))
     return found
 
 
@@ -74,6 +84,8 @@ def _body_ref(body: type[BaseModel] | Schema, refine: dict[str, Schema], compone
 def _responses(op: Op, roles: tuple[str, ...] | None, has_input: bool) -> dict[str, Any]:
     success = {'description': 'Done', 'content': {'application/json': {'schema': op.answer}}}
     answers: dict[str, Any] = {str(status): success for status in (op.ok, *op.also_ok)}
+    for status, why in op.same_answer.items():
+        answers[str(status)] = {'description': why, 'content': {'application/json': {'schema': op.answer}}}
     errors = set(op.errors)
     if has_input:
         errors.add(400)
@@ -101,7 +113,7 @@ def operation(method: str, path: str, route: web.AbstractRoute, components: dict
         'operationId': route.name,
         'summary': op.summary,
         'description': access,
-        'tags': [path.split('/')[2]],
+        'tags': [path.split('/')[2] if path.startswith('/api/') else 'probes'],
         'x-roles': list(roles) if roles is not None else [],
         'security': [{'bearer': []}] if roles is not None else [],
         'parameters': parameters,
@@ -125,7 +137,7 @@ def document(app: web.Application) -> dict[str, Any]:
     }
     components: dict[str, Schema] = {'Error': error}
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, route in api_routes(app):
+    for method, path, route in documented_routes(app):
         paths.setdefault(path, {})[method.lower()] = operation(method, path, route, components)
     json_error = {'application/json': {'schema': ERROR}}
     return {
@@ -136,7 +148,7 @@ def document(app: web.Application) -> dict[str, Any]:
             'description': (
                 'The JSON twins of the staff tools, for case systems and integrations. Send an API token '
                 '(`tellme staff create-token`) as `Authorization: Bearer <token>`. Every error is '
-                '`{"message": ..., "errors": {field: message}}`.'
+                '`{"message": ..., "errors": {field: message}}`. The probes (tag `probes`) need no token.'
             ),
         },
         'servers': [{'url': app[SETTINGS].public_url.rstrip('/')}],

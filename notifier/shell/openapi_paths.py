@@ -136,6 +136,7 @@ class Op:
     params: dict[str, Schema] = field(default_factory=dict)  # path parameters
     query: dict[str, Schema] = field(default_factory=dict)
     also_ok: tuple[int, ...] = ()  # other success codes with the same answer (e.g. 200 "unchanged" beside 201)
+    same_answer: dict[int, str] = field(default_factory=dict)  # other codes with the same answer, and what they mean
     refine: dict[str, Schema] = field(default_factory=dict)  # body properties a model's validator checks further
 
 
@@ -153,7 +154,30 @@ def subscription_body() -> Schema:
     return merged
 
 
+CHECK = obj('ok', 'detail', ok=BOOLEAN, detail=STRING, ms={'type': 'number'})
+CHECKS = {'type': 'object', 'additionalProperties': CHECK}
+LIVE = obj('status', status={'const': 'ok'})
+READY = obj('status', 'checks', status={'enum': ['ready', 'unready', 'stopping']}, checks=CHECKS)
+HEALTH = obj('status', 'checks', 'workers_alive', status={'enum': ['ok', 'unhealthy']}, checks=CHECKS,
+             workers_alive=nullable(INTEGER))  # fmt: skip
+# the probes (notifier/shell/views.py), described beside the API: load balancers and dashboards call them
+PROBES = ('livez', 'readyz', 'healthz')
+
 OPERATIONS: dict[str, Op] = {
+    'livez': Op('Liveness: the process is serving (nothing outside it is checked)', LIVE),
+    'readyz': Op(
+        "Readiness: the database answers and has this code's newest migration, and Redis answers. A Notify outage "
+        'or an unlinked Notify template never makes it fail (see /healthz). 503 as soon as the process is told to '
+        'stop, so a load balancer drains it',
+        READY,
+        same_answer={503: 'Not ready: `checks` says which failed, or `status` is `stopping`'},
+    ),
+    'healthz': Op(
+        'The detailed view for people: database, Redis and Notify reachability with timings, whether the Notify '
+        'templates are linked, and how many workers are alive',
+        HEALTH,
+        same_answer={503: 'Something this process needs is not working: `checks` says which'},
+    ),
     'api-openapi': Op('This document', OPENAPI),
     'api-events': Op(
         'Push one normalised event (case officers: cases only; comms: bulletins only)',

@@ -20,6 +20,7 @@ import sys
 
 import asyncpg
 
+from notifier import db
 from notifier.api import auth as api_auth
 from notifier.settings import Settings
 from notifier.staff import accounts_cli as staff_accounts_cli
@@ -103,7 +104,7 @@ def main(rest: list[str], settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await db.connect(settings, codecs=False)
     try:
         if args.action == 'create-token':
             return await _create(conn, args)

@@ -1,8 +1,8 @@
 """Poll one source: fetch its pages, parse them with its adapter, record what is new or changed.
 
-- One poll at a time per source (a PostgreSQL advisory lock); a second caller gets `busy` and does nothing. The
-  lock is held on a connection from `locks` (the worker gives a small pool of its own), so a slow fetch never
-  pins a connection the senders need; the poll itself borrows connections from `pool` only while it writes.
+- One poll at a time per source (a PostgreSQL advisory lock, a transaction's); a second caller gets `busy` and does
+  nothing. The lock is held on a connection from `locks` (the worker gives a small pool of its own), so a slow fetch
+  never pins a connection the senders need; the poll itself borrows connections from `pool` only while it writes.
 - A cursor dated in the future (a feed's wrong clock, a typo in a record) is clamped to a little before now, with
   a note on the poll, so the source never gets stuck asking for changes since a date that has not come.
 - Secret headers are decrypted for the request only (sources.feeds.secrets); one that cannot be decrypted is this
@@ -54,6 +54,7 @@ logger = logging.getLogger('notifier.sources.polling')
 POLL_DEADLINE = 180.0  # seconds for a whole poll, all pages: a slow feed must not hold the others up
 
 LOCK_CLASS = 0x7E11  # advisory locks (LOCK_CLASS, source id): one poll of a source at a time
+LOCK = 'select pg_try_advisory_xact_lock($1, $2)'
 MAX_PAGES = 200
 BATCH = 100
 
@@ -115,17 +116,16 @@ async def poll_source(
     if check:
         await _poll(pool, source, result, check=True, now=now or datetime.now(UTC), secrets=secrets, network=network)
         return result
-    async with (locks or pool).acquire() as lock_conn:
-        if not await lock_conn.fetchval('select pg_try_advisory_lock($1, $2)', LOCK_CLASS, source.id):
+    # a transaction's lock, held by a transaction that stays open (and writes nothing) for the poll: it works the same
+    # through PgBouncer in transaction mode, where a session's lock would be taken and released on different servers
+    async with (locks or pool).acquire() as lock_conn, lock_conn.transaction():
+        if not await lock_conn.fetchval(LOCK, LOCK_CLASS, source.id):
             result.outcome = 'busy'
             return result
-        try:
-            started, clock = now or datetime.now(UTC), time.perf_counter()
-            await _poll_within_deadline(pool, source, result, started, redis, secrets, network)
-            await _record(pool, source, result, started)
-            result.alerts = await health.review(pool, source.id, now=started, redis=redis)
-        finally:
-            await lock_conn.execute('select pg_advisory_unlock($1, $2)', LOCK_CLASS, source.id)
+        started, clock = now or datetime.now(UTC), time.perf_counter()
+        await _poll_within_deadline(pool, source, result, started, redis, secrets, network)
+        await _record(pool, source, result, started)
+        result.alerts = await health.review(pool, source.id, now=started, redis=redis)
     metrics.feed_polled(source.name, result.outcome, metrics.since(clock), result.counts, len(result.alerts))
     return result
 

@@ -12,8 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-import asyncpg
-
+from notifier import db
 from notifier.settings import Settings
 from subscriptions.places.addresses import Imported, import_llpg
 
@@ -26,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _import(database_url: str, path: Path) -> Imported:
-    conn = await asyncpg.connect(database_url)
+async def _import(settings: Settings, path: Path) -> Imported:
+    conn = await db.connect(settings, codecs=False)
     try:
         return await import_llpg(conn, path)
     finally:
@@ -41,7 +40,7 @@ def main(argv: list[str], settings: Settings) -> int:
         sys.stderr.write('tellme addresses import: set TELLME_DATABASE_URL\n')
         return 2
     try:
-        result = asyncio.run(_import(settings.database_url, args.path))
+        result = asyncio.run(_import(settings, args.path))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         sys.stderr.write(f'tellme addresses import: could not read {args.path}: {exc}. Nothing was changed.\n')
         return 1

@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import asyncpg
 
+from notifier import db
 from notifier.settings import Settings
 from subscriptions.places.codepoint import (
     PACKAGES,
@@ -264,7 +265,7 @@ def main(argv: list[str], settings: Settings) -> int:
             path, label = package_data(args.from_package)
         else:
             path, label = SAMPLE, 'the shipped sample'
-        report = asyncio.run(_import(settings.database_url, path, replace=args.replace))
+        report = asyncio.run(_import(settings, path, replace=args.replace))
     except PostcodeImportError as exc:
         sys.stderr.write(f'tellme postcodes import: {exc}\n')
         return 1
@@ -276,8 +277,8 @@ def main(argv: list[str], settings: Settings) -> int:
     return 0
 
 
-async def _import(database_url: str, path: Path, *, replace: bool) -> ImportReport:
-    conn = await asyncpg.connect(database_url)
+async def _import(settings: Settings, path: Path, *, replace: bool) -> ImportReport:
+    conn = await db.connect(settings, codecs=False)
     try:
         with open_codepoint(path) as members:
             progress = Progress(sum(m.size for m in members))

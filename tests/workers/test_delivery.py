@@ -5,66 +5,18 @@ reference) through racing workers, a SIGKILLed worker and a flushed Redis."""
 from __future__ import annotations
 
 import collections
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
-import pytest
 from redis.asyncio import Redis
 
 from notifier.outbox import queue
 from notifier.sending.delivery import Sender
-from tests.conftest import Services
-from tests.support import ROOT
 from tests.support.notify import RunningSim, many_notifications
 from tests.support.waiting import wait_until
+from tests.support.worker import Workers
 from workers import sweeper
-
-
-class Workers:
-    def __init__(self, services: Services, sim: RunningSim, logs: Path) -> None:
-        self.env = os.environ | {
-            'TELLME_DATABASE_URL': services.database_url,
-            'TELLME_REDIS_URL': services.redis_url,
-            'TELLME_NOTIFY_API_KEY': sim.key,
-            'TELLME_NOTIFY_BASE_URL': sim.url,
-            'TELLME_SECRET_KEY': 'worker-tests-secret-' + 'w' * 32,
-            'TELLME_NOTIFY_RATE_LIMIT': '600000',
-            'TELLME_LOG_LEVEL': 'WARNING',
-        }
-        self.logs = logs
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> subprocess.Popen[bytes]:
-        log = (self.logs / f'worker-{len(self.processes)}.log').open('wb')
-        process = subprocess.Popen(
-            [sys.executable, '-m', 'notifier', 'worker'], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
-        self.processes.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(25)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-
-
-@pytest.fixture
-def workers(services: Services, sim: RunningSim, tmp_path: Path) -> Iterator[Workers]:
-    running = Workers(services, sim, tmp_path)
-    yield running
-    running.stop_all()
 
 
 async def sent_count(pg: asyncpg.Pool) -> int:

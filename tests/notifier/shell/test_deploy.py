@@ -46,6 +46,7 @@ def test_the_env_example_names_every_setting_with_its_default() -> None:
         assert comments, f'{name} has no comment saying what it means'
         if not is_set and not isinstance(field.default, SecretStr) and field.default_factory is None:
             default = str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
+            default = '' if field.default is None else default  # unset: the comment says what it then means
             assert value == default.replace('.0', '') or value == default, f'{name}: {value!r} is not {default!r}'
 
 

@@ -28,7 +28,7 @@ def app() -> web.Application:
 
 
 def router_operations(app: web.Application) -> dict[tuple[str, str], web.AbstractRoute]:
-    return {(method.lower(), path): route for method, path, route in openapi.api_routes(app)}
+    return {(method.lower(), path): route for method, path, route in openapi.documented_routes(app)}
 
 
 async def test_the_document_is_served_without_a_token(aiohttp_client: Any, services: Services) -> None:
