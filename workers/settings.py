@@ -3,6 +3,7 @@ client, the shared send limiter and this process's sender (workers/pump.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import aiohttp
@@ -64,6 +65,8 @@ class WorkerSettings:
         cron(housekeeping.forget, minute=41, second=0, unique=True, timeout=300),  # hourly
         cron(evidence.evidence_reminders, minute=set(range(3, 60, 5)), second=40, unique=True, timeout=240),
         cron(bulletins.send_due_bulletins, second=5, unique=True, timeout=50),  # every minute: scheduled bulletins
+        # every minute and at start-up: bulletins whose messages have all gone read Sent
+        cron(bulletins.finish_sent_bulletins, second=35, unique=True, timeout=50, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
@@ -76,4 +79,8 @@ class WorkerSettings:
 
 
 def make_worker(settings: Settings, **overrides: Any) -> Worker:
-    return create_worker(WorkerSettings, redis_settings=settings.arq_redis, ctx={'settings': settings}, **overrides)
+    """A worker with cron schedules of its own: arq keeps each job's next run on the CronJob, so a second worker in
+    one process (tests, a restart in place) would otherwise skip the jobs that run at start-up."""
+    fresh = [dataclasses.replace(job, next_run=None) for job in WorkerSettings.cron_jobs]
+    options: dict[str, Any] = {'cron_jobs': fresh, **overrides}
+    return create_worker(WorkerSettings, redis_settings=settings.arq_redis, ctx={'settings': settings}, **options)
