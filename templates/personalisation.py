@@ -66,7 +66,12 @@ NOTICE_FIELDS = {
     'contact-suppressed': frozenset({'masked_address', 'manage_url'}),
     'texts-stopped': frozenset(),  # the one reply to a STOP text
     'texts-started': frozenset(),  # the one reply to a START text
+    # to staff, by email only (sources/bulletins/notices.py): a bulletin waiting for an approver, one sent back
+    'bulletin-approval': frozenset({'title', 'author', 'people', 'is_urgent', 'bulletin_url'}),
+    'bulletin-sent-back': frozenset({'title', 'approver', 'reason', 'bulletin_url'}),
 }
+# the channels a notice has wording for (the others: email and text); staff have only an email address
+NOTICE_CHANNELS = {'bulletin-approval': ('email',), 'bulletin-sent-back': ('email',)}
 
 # Longest value, in characters, per channel. Text messages are then fitted to Notify's 918 characters.
 CAPS = {

@@ -28,6 +28,7 @@ from templates.personalisation import (
     EVENT_KEYS,
     LANGUAGES,
     NO,
+    NOTICE_CHANNELS,
     NOTICE_FIELDS,
     EventInput,
     digest_values,
@@ -71,6 +72,8 @@ NOTICE_OUTBOX_PURPOSE = {
     'contact-suppressed': 'notice',
     'texts-stopped': 'reply',
     'texts-started': 'reply',
+    'bulletin-approval': 'notice',
+    'bulletin-sent-back': 'notice',
 }
 # what gives way first when a text message would be over the limit
 EVENT_SHRINK_ORDER = ('summary', 'changes', 'title', 'where', 'decision', 'status', 'bulletin', 'bin')
@@ -126,7 +129,8 @@ def _build_registry() -> dict[tuple[str, str, str], TemplateSpec]:
             specs.append(_spec(f'digest.{frequency}', 'email', language, DIGEST_FIELDS))
             specs.append(_spec(f'digest.{frequency}', 'sms', language, DIGEST_SMS_FIELDS))
         for purpose, fields in NOTICE_FIELDS.items():
-            specs += [_spec(purpose, channel, language, fields) for channel in ('email', 'sms')]
+            channels = NOTICE_CHANNELS.get(purpose, ('email', 'sms'))
+            specs += [_spec(purpose, channel, language, fields) for channel in channels]
     return {(spec.key, spec.channel, spec.language): spec for spec in specs}
 
 
@@ -324,7 +328,9 @@ def digest_message(
 def notice_message(purpose: str, *, channel: str, language: str, **values: str) -> Message:
     """A message that is not news: 'confirmation' (subscription, confirm_url), 'confirm-code' (subscription, code,
     minutes), 'sign-in' (code, minutes), 'sign-in-link' (sign_in_url, minutes),
-    'contact-suppressed' (masked_address, manage_url; sent on the resident's other channel)."""
+    'contact-suppressed' (masked_address, manage_url; sent on the resident's other channel); to staff, by email only:
+    'bulletin-approval' (title, author, people, is_urgent, bulletin_url), 'bulletin-sent-back' (title, approver,
+    reason, bulletin_url)."""
     _check_language(language)
     spec = REGISTRY.get((purpose, channel, language))
     if spec is None or purpose not in NOTICE_FIELDS:

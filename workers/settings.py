@@ -12,6 +12,7 @@ given back (`Sender.release`), all within TELLME_SHUTDOWN_GRACE, so nothing is l
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import time
@@ -89,6 +90,8 @@ class WorkerSettings:
         cron(housekeeping.forget, minute=41, second=0, unique=True, timeout=300),  # hourly
         cron(evidence.evidence_reminders, minute=set(range(3, 60, 5)), second=40, unique=True, timeout=240),
         cron(bulletins.send_due_bulletins, second=5, unique=True, timeout=50),  # every minute: scheduled bulletins
+        # every minute and at start-up: bulletins whose messages have all gone read Sent
+        cron(bulletins.finish_sent_bulletins, second=35, unique=True, timeout=50, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
@@ -111,9 +114,14 @@ def _stop_sending(worker: Worker, signum: signal.Signals) -> None:
 
 
 def make_worker(settings: Settings, **overrides: Any) -> Worker:
+    """A worker sized from the settings, stopping cleanly on SIGTERM, with cron schedules of its own: arq keeps each
+    job's next run on the CronJob, so a second worker in one process (tests, a restart in place) would otherwise skip
+    the jobs that run at start-up."""
+    fresh = [dataclasses.replace(job, next_run=None) for job in WorkerSettings.cron_jobs]
     options: dict[str, Any] = {
         'max_jobs': settings.worker_max_jobs,
         'job_completion_wait': settings.shutdown_grace,  # drain running jobs on SIGTERM instead of cancelling them
+        'cron_jobs': fresh,
     }
     worker = create_worker(
         WorkerSettings, redis_settings=settings.arq_redis, ctx={'settings': settings}, **(options | overrides)

@@ -27,8 +27,10 @@ Channel = Literal['email', 'sms', 'letter']
 PURPOSES = ('event', 'digest', 'confirmation', 'sign-in', 'notice', 'bulletin', 'reminder', 'reply')
 
 QUEUE_MESSAGE = """
-insert into notifications (contact_point_id, subscription_id, digest_id, channel, purpose, template_id, personalisation)
-values ($1, $2, $3, $4, $5, $6, $7)
+insert into notifications (
+    contact_point_id, subscription_id, digest_id, channel, purpose, template_id, personalisation, urgency
+)
+values ($1, $2, $3, $4, $5, $6, $7, $8)
 returning id
 """
 
@@ -42,14 +44,16 @@ async def queue_message(
     purpose: str,
     subscription_id: int | None = None,
     digest_id: int | None = None,
+    urgency: Literal['normal', 'urgent'] = 'normal',
 ) -> UUID:
     """Put one built message in the outbox, `pending` and ready now; its id (for `queue.enqueue_delivery`).
 
     `purpose` is one of PURPOSES other than 'event'; `subscription_id` is the subscription the message answers (its
-    unsubscribe link), `digest_id` the digest it carries."""
+    unsubscribe link), `digest_id` the digest it carries; an `urgent` message (an urgent bulletin waiting for an
+    approver) is claimed first, as urgent news is, and may use the daily reserve."""
     return await conn.fetchval(
         QUEUE_MESSAGE, contact_point_id, subscription_id, digest_id, channel, purpose,
-        UUID(message.template_id), message.personalisation,
+        UUID(message.template_id), message.personalisation, urgency,
     )  # fmt: skip
 
 

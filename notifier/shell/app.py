@@ -24,6 +24,7 @@ from notifier.staff import replies as staff_replies
 from notifier.web import csrf, input_guard, rendering
 from notifier.web.request_ids import setup as setup_request_ids
 from sources.bulletins import api as bulletin_api
+from sources.bulletins import approval_pages as bulletin_approval_pages
 from sources.bulletins import pages as bulletin_pages
 from sources.bulletins import send_pages as bulletin_send_pages
 from sources.cases import api as cases_api
@@ -184,6 +185,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(oidc_pages.routes)
     app.add_routes(bulletin_pages.routes)
     app.add_routes(bulletin_send_pages.routes)
+    app.add_routes(bulletin_approval_pages.routes)
     app.add_routes(bulletin_api.routes)
     app.add_routes(openapi.routes)
     return app

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sources.bulletins.api import SendBack
 from sources.bulletins.drafts import AREAS, CHANNELS, MESSAGE_MAX, TITLE_MAX, TOPICS, URGENCIES
 from sources.cases.tools_api import AssistedSignup, PreviewRequest, TemplateBody
 from sources.cases.updates import CaseUpdate
@@ -93,7 +94,8 @@ BULLETIN = obj(
     'id', 'title', 'status', 'urgency', 'channels', 'audience', 'needs_approval', 'progress', id=INTEGER,
     title=STRING, status=STRING, urgency={'enum': list(URGENCIES)}, area={'enum': list(AREAS)},
     channels={'type': 'array', 'items': {'enum': list(CHANNELS)}}, audience=nullable(INTEGER),
-    needs_approval=BOOLEAN, approved_by=nullable(STRING), send_at=MOMENT,
+    needs_approval=BOOLEAN, approved_by=nullable(STRING), send_at=MOMENT, finished_at=MOMENT,
+    sent_back=nullable(obj('reason', 'by', 'at', reason=STRING, by=STRING, at=MOMENT)),
     progress=obj('total', 'finished', total=INTEGER, finished=BOOLEAN, by_channel=ANY_OBJECT),
 )  # fmt: skip
 BULLETIN_PREVIEW = obj(
@@ -275,6 +277,14 @@ OPERATIONS: dict[str, Op] = {
     'api-bulletin-approve': Op(
         'Approve a large bulletin (not the token that composed it)',
         BULLETIN,
+        errors=(404, 409),
+        params={'bulletin_id': BULLETIN_ID},
+    ),
+    'api-bulletin-send-back': Op(
+        'Send a bulletin waiting for approval back to draft, with the reason its author reads (not the token that '
+        'composed it)',
+        BULLETIN,
+        body=SendBack,
         errors=(404, 409),
         params={'bulletin_id': BULLETIN_ID},
     ),

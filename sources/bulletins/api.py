@@ -4,8 +4,10 @@
 - GET  /api/bulletins/{id}/preview       comms, approver  rendered messages, audience per channel, cost, saving
 - POST /api/bulletins/{id}/send          comms      {"send_at": ISO time or absent for now} → status
 - POST /api/bulletins/{id}/approve       approver   (not the token that created it) → status
+- POST /api/bulletins/{id}/send-back     approver   {"reason": why} (not the token that created it) → draft again
 - POST /api/bulletins/{id}/pause | resume | cancel   comms
-- GET  /api/bulletins/{id}               comms, approver  status and progress counts from the outbox
+- GET  /api/bulletins/{id}               comms, approver  status and progress counts from the outbox; `sent` once
+                                                           every message has gone (settled here too: finish.py)
 Every change is audited with the token as the actor.
 """
 
@@ -15,17 +17,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from notifier import audit
-from notifier.api.auth import CALLER, json_error, read_json, requires
+from notifier.api.auth import CALLER, iso, json_error, read_body, read_json, requires
 from notifier.app_keys import PG, QUEUE, SETTINGS
 from sources.bulletins import costs as bulletin_costs
+from sources.bulletins import finish
 from sources.bulletins import flow as bulletins
 from sources.bulletins import reports as bulletin_reports
 from sources.bulletins.drafts import draft_from_json, resolve
 from sources.bulletins.pages import MAX_AHEAD, wake
 
 routes = web.RouteTableDef()
+
+
+class SendBack(BaseModel):
+    """Why an approver sends a bulletin back to its author (required: the author reads it)."""
+
+    model_config = ConfigDict(frozen=True, extra='forbid')
+
+    reason: str = Field(min_length=1, max_length=bulletins.REASON_MAX + 100)
 
 
 def _actor(request: web.Request) -> audit.Actor:
@@ -49,11 +61,18 @@ async def _row(request: web.Request) -> Any:
 
 async def _status(request: web.Request, row: Any) -> dict[str, Any]:
     progress = await bulletin_reports.progress(request.app[PG], row['event_id'])
+    if row['status'] in finish.GOING and progress.finished:
+        async with request.app[PG].acquire() as conn:
+            if await finish.settle(conn, row['id']):
+                row = await bulletins.get(conn, row['id'])
+    sent_back = None
+    if row['sent_back_at'] is not None:
+        sent_back = {'reason': row['sent_back_reason'], 'by': row['sent_back_by_name'], 'at': iso(row['sent_back_at'])}
     return {
         'id': row['id'], 'title': row['title'], 'status': row['status'], 'urgency': row['urgency'],
         'area': row['area_kind'], 'channels': list(row['channels']), 'audience': row['audience'],
         'needs_approval': row['needs_approval'], 'approved_by': row['approved_by_name'],
-        'send_at': row['send_at'].isoformat() if row['send_at'] else None,
+        'send_at': iso(row['send_at']), 'finished_at': iso(row['finished_at']), 'sent_back': sent_back,
         'progress': {'total': progress.total, **{b: progress.count(b) for b in bulletin_reports.BUCKET_ORDER},
                      'by_channel': progress.by_channel, 'finished': progress.finished},
     }  # fmt: skip
@@ -118,7 +137,7 @@ def _send_at(data: dict[str, Any]) -> datetime | None:
 
 
 async def _released(request: web.Request, bulletin_id: int, new_status: str) -> web.Response:
-    if new_status == 'sending':
+    if new_status in ('sending', 'awaiting_approval', 'draft'):  # messages, approvers' or the author's email
         await wake(request)
     return web.json_response(await _status(request, await bulletins.get(request.app[PG], bulletin_id)))
 
@@ -131,7 +150,8 @@ async def send(request: web.Request) -> web.Response:
     try:
         async with request.app[PG].acquire() as conn:
             new_status = await bulletins.submit(conn, row['id'], _actor(request), send_at=send_at,
-                                                threshold=request.app[SETTINGS].approval_threshold)  # fmt: skip
+                                                threshold=request.app[SETTINGS].approval_threshold,
+                                                public_url=request.app[SETTINGS].public_url)  # fmt: skip
     except bulletins.BulletinError as exc:
         raise json_error(409, str(exc)) from None
     return await _released(request, row['id'], new_status)
@@ -144,10 +164,28 @@ async def approve(request: web.Request) -> web.Response:
     try:
         async with request.app[PG].acquire() as conn:
             new_status = await bulletins.approve(conn, row['id'], _actor(request),
-                                                 threshold=request.app[SETTINGS].approval_threshold)  # fmt: skip
+                                                 threshold=request.app[SETTINGS].approval_threshold,
+                                                 public_url=request.app[SETTINGS].public_url)  # fmt: skip
     except bulletins.BulletinError as exc:
         raise json_error(409, str(exc)) from None
     return await _released(request, row['id'], new_status)
+
+
+@routes.post('/api/bulletins/{bulletin_id}/send-back', name='api-bulletin-send-back')
+@requires('approver')
+async def send_back(request: web.Request) -> web.Response:
+    row = await _row(request)
+    asked = await read_body(request, SendBack)
+    problem = bulletins.reason_problem(asked.reason)
+    if problem:
+        raise json_error(400, 'invalid request', {'reason': problem})
+    try:
+        async with request.app[PG].acquire() as conn:
+            await bulletins.send_back(conn, row['id'], _actor(request), reason=asked.reason,
+                                      public_url=request.app[SETTINGS].public_url)  # fmt: skip
+    except bulletins.BulletinError as exc:
+        raise json_error(409, str(exc)) from None
+    return await _released(request, row['id'], 'draft')
 
 
 async def _step(request: web.Request, step: str) -> web.Response:

@@ -1,4 +1,5 @@
-"""A bulletin's life: composed → (approved) → scheduled → sending ⇄ paused, or cancelled — each step audited.
+"""A bulletin's life: composed → (approved, or sent back to draft) → scheduled → sending ⇄ paused → sent, or
+cancelled — each step audited.
 
 Every step locks the bulletin's row and checks the state it expects, in the same transaction as its audit entry, so
 two clicks, two tabs or a page and the scheduler racing each other do a step once. Sending records the bulletin as
@@ -6,20 +7,26 @@ an event and fans it out (sources/bulletins/audience.py) in one transaction; the
 after it commits.
 
 Approval: when the audience (people, each once) is over `approval_threshold` a second person with the approver role
-must approve, and never the one who composed it (the database refuses that too). The audience is counted again
-when sending starts: if it has grown over the threshold since, the bulletin waits for approval again.
+must approve, and never the one who composed it (the database refuses that too). Every approver is emailed when
+it starts to wait (sources/bulletins/notices.py, in the same transaction). The audience is counted again when
+sending starts: if it has grown over the threshold since, the bulletin waits for approval again. Instead of
+approving, an approver may send it back with a reason: it is a draft again, its author reads why on its page and by
+email, changes it and asks again.
 Pause holds the messages not yet handed to Notify; cancel cancels them. What Notify already has is not recalled.
+A bulletin becomes `sent` once every message has left Tell Me (sources/bulletins/finish.py).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 import asyncpg
 
 from notifier import audit
 from notifier.outbox import states
 from sources.bulletins import audience as bulletin_audience
+from sources.bulletins import finish, notices
 from sources.bulletins.costs import KIND, SOURCE, TOPIC
 from sources.bulletins.drafts import Draft, Target
 from sources.events.models import Event
@@ -29,6 +36,7 @@ EDITABLE = ('draft', 'awaiting_approval', 'scheduled')
 CANCELLABLE = ('draft', 'awaiting_approval', 'scheduled', 'sending', 'paused')
 PAUSED_NOTE = 'bulletin paused by staff'
 CANCELLED_NOTE = 'bulletin cancelled by staff'
+REASON_MAX = 1000
 
 
 class BulletinError(ValueError):
@@ -94,6 +102,15 @@ async def update(conn: asyncpg.Connection, bulletin_id: int, draft: Draft, targe
                            details=_details(draft))  # fmt: skip
 
 
+def reason_problem(reason: str) -> str | None:
+    """What is wrong with an approver's reason for sending a bulletin back (the page's and the API's words)."""
+    if not reason.strip():
+        return 'Enter why you are sending it back, so its author knows what to change'
+    if len(reason.strip()) > REASON_MAX:
+        return f'The reason must be {REASON_MAX:,} characters or fewer'
+    return None
+
+
 async def get(db: asyncpg.Connection | asyncpg.Pool, bulletin_id: int) -> asyncpg.Record:
     row = await db.fetchrow('select * from bulletins where id = $1', bulletin_id)
     if row is None:
@@ -101,8 +118,17 @@ async def get(db: asyncpg.Connection | asyncpg.Pool, bulletin_id: int) -> asyncp
     return row
 
 
+RECENT = f"""
+select b.*, b.status = 'sent' and exists (
+    select 1 from notifications n where n.event_id = b.event_id and n.status in {finish.FAILED_IN}
+) as failed_any
+from bulletins b order by b.created_at desc, b.id desc limit $1
+"""
+
+
 async def recent(db: asyncpg.Connection | asyncpg.Pool, limit: int = 50) -> list[asyncpg.Record]:
-    return await db.fetch('select * from bulletins order by created_at desc, id desc limit $1', limit)
+    """The latest bulletins, each with `failed_any`: sent, and some of its messages failed."""
+    return await db.fetch(RECENT, limit)
 
 
 def _same(row: asyncpg.Record, actor: audit.Actor, prefix: str) -> bool:
@@ -116,11 +142,13 @@ async def submit(
     *,
     send_at: datetime | None,
     threshold: int,
+    public_url: str,
     now: datetime | None = None,
 ) -> str:
-    """Ask for it to go (now, or at `send_at`): its new status. Over the threshold it waits for approval; due now
-    it starts sending (in this transaction; wake the senders after commit). `now` (default: the transaction's time)
-    is the moment it is due at and its digests and quiet hours are reckoned from."""
+    """Ask for it to go (now, or at `send_at`): its new status. Over the threshold it waits for approval and every
+    approver is emailed (links to the bulletin start at `public_url`); due now it starts sending (in this
+    transaction; wake the senders after commit, either way). `now` (default: the transaction's time) is the moment
+    it is due at and its digests and quiet hours are reckoned from."""
     async with conn.transaction():
         row = await _locked(conn, bulletin_id)
         if row['status'] != 'draft':
@@ -130,21 +158,25 @@ async def submit(
             raise BulletinError('Nobody would get this bulletin: change its area, topics or channels')
         needs = audience.people > threshold
         status = 'awaiting_approval' if needs else 'scheduled'
-        await conn.execute(
-            'update bulletins set status = $2, send_at = $3, audience = $4, needs_approval = $5 where id = $1',
+        waiting = await conn.fetchrow(
+            'update bulletins set status = $2, send_at = $3, audience = $4, needs_approval = $5 where id = $1 '
+            'returning *',
             bulletin_id, status, send_at, audience.people, needs,
         )  # fmt: skip
+        asked = await notices.ask_approvers(conn, waiting, public_url) if needs else []
         await audit.record(
             conn, actor, 'bulletin.submit', target_kind='bulletin', target_id=bulletin_id,
             details={'people': audience.people, 'needs_approval': needs,
-                     'send_at': send_at.isoformat() if send_at else 'now'},
+                     'send_at': send_at.isoformat() if send_at else 'now', 'approvers_emailed': len(asked)},
         )  # fmt: skip
         if status == 'scheduled':
-            return await _start_if_due(conn, bulletin_id, actor, threshold, now)
+            return await _start_if_due(conn, bulletin_id, actor, threshold, public_url, now)
     return status
 
 
-async def approve(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, *, threshold: int) -> str:
+async def approve(
+    conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, *, threshold: int, public_url: str
+) -> str:
     async with conn.transaction():
         row = await _locked(conn, bulletin_id)
         if row['status'] != 'awaiting_approval':
@@ -158,11 +190,43 @@ async def approve(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor
         )  # fmt: skip
         await audit.record(conn, actor, 'bulletin.approve', target_kind='bulletin', target_id=bulletin_id,
                            details={'people': row['audience']})  # fmt: skip
-        return await _start_if_due(conn, bulletin_id, actor, threshold)
+        return await _start_if_due(conn, bulletin_id, actor, threshold, public_url)
+
+
+async def send_back(
+    conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, *, reason: str, public_url: str
+) -> UUID | None:
+    """An approver sends a bulletin waiting for approval back to draft, saying why: its author reads the reason on
+    its page and by email (the email's id, None for an author with no address: a token). Wake the senders after
+    commit."""
+    problem = reason_problem(reason)
+    if problem:
+        raise BulletinError(problem)
+    reason = reason.strip().replace('\r\n', '\n')
+    async with conn.transaction():
+        row = await _locked(conn, bulletin_id)
+        if row['status'] != 'awaiting_approval':
+            raise BulletinError('This bulletin is not waiting for approval, so it cannot be sent back')
+        if _same(row, actor, 'created_by'):
+            raise BulletinError('You composed this bulletin: change it instead of sending it back')
+        await conn.execute(
+            """update bulletins set status = 'draft', send_at = null, audience = null, needs_approval = false,
+               sent_back_reason = $2, sent_back_by_name = $3, sent_back_at = now() where id = $1""",
+            bulletin_id, reason, actor.name,
+        )  # fmt: skip
+        emailed = await notices.tell_author(conn, row, actor.name, reason, public_url)
+        await audit.record(conn, actor, 'bulletin.send_back', target_kind='bulletin', target_id=bulletin_id,
+                           details={'reason': reason, 'author_emailed': emailed is not None})  # fmt: skip
+    return emailed
 
 
 async def _start_if_due(
-    conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, threshold: int, now: datetime | None = None
+    conn: asyncpg.Connection,
+    bulletin_id: int,
+    actor: audit.Actor,
+    threshold: int,
+    public_url: str,
+    now: datetime | None = None,
 ) -> str:
     due = await conn.fetchval(
         'select coalesce(send_at, c.at) <= c.at from bulletins, (select coalesce($2::timestamptz, now()) as at) c '
@@ -171,25 +235,34 @@ async def _start_if_due(
     )  # fmt: skip
     if not due:
         return 'scheduled'
-    return await start_sending(conn, bulletin_id, actor, threshold=threshold, now=now)
+    return await start_sending(conn, bulletin_id, actor, threshold=threshold, public_url=public_url, now=now)
 
 
 async def start_sending(
-    conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, *, threshold: int, now: datetime | None = None
+    conn: asyncpg.Connection,
+    bulletin_id: int,
+    actor: audit.Actor,
+    *,
+    threshold: int,
+    public_url: str,
+    now: datetime | None = None,
 ) -> str:
-    """Record the event and write the outbox rows (call inside a transaction, with the row locked or lockable)."""
+    """Record the event and write the outbox rows (call inside a transaction, with the row locked or lockable);
+    or, if the audience grew over the threshold unapproved, wait for approval again and email the approvers."""
     async with conn.transaction():
         row = await _locked(conn, bulletin_id)
         if row['status'] != 'scheduled':
             return row['status']
         audience = await bulletin_audience.count(conn, bulletin_id)
         if audience.people > threshold and row['approved_by_id'] is None:
-            await conn.execute(
-                "update bulletins set status = 'awaiting_approval', audience = $2, needs_approval = true where id = $1",
+            waiting = await conn.fetchrow(
+                "update bulletins set status = 'awaiting_approval', audience = $2, needs_approval = true where id = $1 "
+                'returning *',
                 bulletin_id, audience.people,
             )  # fmt: skip
+            asked = await notices.ask_approvers(conn, waiting, public_url)
             await audit.record(conn, actor, 'bulletin.needs_approval', target_kind='bulletin', target_id=bulletin_id,
-                               details={'people': audience.people})  # fmt: skip
+                               details={'people': audience.people, 'approvers_emailed': len(asked)})  # fmt: skip
             return 'awaiting_approval'
         event = Event(
             source=SOURCE, external_key=f'bulletin-{bulletin_id}', kind=KIND, topic=TOPIC, title=row['title'],
@@ -240,6 +313,8 @@ async def cancel(conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor)
     """Stop it: messages not yet with Notify are cancelled (those in digests too); how many were stopped."""
     async with conn.transaction():
         row = await _locked(conn, bulletin_id)
+        if row['status'] == 'sent':
+            raise BulletinError('Every message of this bulletin has already gone, so there is nothing to cancel')
         if row['status'] not in CANCELLABLE:
             raise BulletinError('This bulletin has already been cancelled')
         stopped = 0

@@ -1,8 +1,9 @@
 """Staff pages for bulletins: the list, compose and change (comms), and the bulletin's own page with the rendered
-messages, the audience, the cost and the next step (send now or later, ask for or give approval).
+messages, the audience, the cost and the next step (send now or later, ask for or give approval), and why an
+approver sent it back.
 
-Sending, approval, progress, the delivery report, pause and cancel are in bulletin_send_pages.py. Every change goes
-through sources/bulletins/flow.py, which audits it in the same transaction.
+Sending, progress, the delivery report, pause and cancel are in send_pages.py; approving and sending back in
+approval_pages.py. Every change goes through sources/bulletins/flow.py, which audits it in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from notifier.outbox import queue
 from notifier.staff import auth as staff_auth
 from notifier.staff.pages import STAFF_MENU, render
 from sources.bulletins import costs as bulletin_costs
+from sources.bulletins import finish, notices
 from sources.bulletins import flow as bulletins
 from sources.bulletins.drafts import ALL, TOPICS, Draft, read_list, resolve
 from sources.bulletins.reports import CHANNEL_WORDS
@@ -32,9 +34,10 @@ LONDON = ZoneInfo('Europe/London')
 VIEWERS = ('comms', 'approver')
 STATUS = {
     'draft': ('Draft', 'grey'), 'awaiting_approval': ('Waiting for approval', 'yellow'),
-    'scheduled': ('Scheduled', 'blue'), 'sending': ('Sending', 'green'), 'paused': ('Paused', 'orange'),
-    'cancelled': ('Cancelled', 'red'),
+    'scheduled': ('Scheduled', 'blue'), 'sending': ('Sending', 'light-blue'), 'paused': ('Paused', 'orange'),
+    'sent': ('Sent', 'green'), 'cancelled': ('Cancelled', 'red'),
 }  # fmt: skip
+SENT_WITH_FAILURES = ('Sent with failures', 'orange')
 TOPIC_WORDS = {
     '*': 'Everyone in the area, whatever topics they chose', 'planning': 'Planning', 'licensing': 'Licensing',
     'roadworks': 'Roadworks', 'bulletins': 'Council bulletins', 'news': 'Council news',
@@ -58,8 +61,10 @@ async def load(request: web.Request) -> Any:
         raise web.HTTPNotFound() from None
 
 
-def status_context(row: Any) -> dict[str, Any]:
-    words, colour = STATUS[row['status']]
+def status_context(row: Any, *, failed: bool = False) -> dict[str, Any]:
+    """The bulletin and its status as words and a tag colour: a sent one with any failed message (`failed`, from
+    finish.failed_any or the report's counts) reads "Sent with failures"."""
+    words, colour = SENT_WITH_FAILURES if row['status'] == 'sent' and failed else STATUS[row['status']]
     return {'b': row, 'status_words': words, 'status_colour': colour, 'channel_words': CHANNEL_WORDS}
 
 
@@ -70,12 +75,20 @@ def london(moment: datetime | None) -> str:
 # --- compose and change --------------------------------------------------------------------------------------
 
 
+def sent_back(row: Any) -> dict[str, str] | None:
+    """Why an approver sent this draft back (its page and its change form show it), or None."""
+    if row['status'] != 'draft' or row['sent_back_at'] is None:
+        return None
+    return {'by': row['sent_back_by_name'], 'on': london(row['sent_back_at']), 'reason': row['sent_back_reason']}
+
+
 def _compose(request: web.Request, draft: Draft, errors: dict[str, str], *, row: Any = None) -> web.Response:
     kept = (
         f'{len(draft.postcodes):,} postcodes and {len(draft.uprns):,} UPRNs' if draft.postcodes or draft.uprns else ''
     )
     context = {
         'draft': draft, 'errors': errors, 'bulletin_id': row['id'] if row else None, 'kept_list': kept,
+        'sent_back': sent_back(row) if row else None,
         'topic_items': [{'value': topic, 'text': TOPIC_WORDS.get(topic, topic)} for topic in TOPICS if topic != ALL]
         + [{'divider': 'or'}, {'value': ALL, 'text': TOPIC_WORDS[ALL]}],
         'back': f'/staff/bulletins/{row["id"]}' if row else '/staff/bulletins',
@@ -107,7 +120,8 @@ async def _draft_from_form(request: web.Request, kept: Draft | None) -> tuple[Dr
 async def list_page(request: web.Request) -> web.Response:
     staff = await staff_auth.current(request)
     context = {'bulletins': await bulletins.recent(request.app[PG]), 'may_compose': staff and staff.has('comms'),
-               'status_words': {name: words for name, (words, _) in STATUS.items()}}  # fmt: skip
+               'status_words': {name: words for name, (words, _) in STATUS.items()},
+               'sent_with_failures': SENT_WITH_FAILURES[0]}  # fmt: skip
     return render(request, 'staff/bulletins/list.html', context)
 
 
@@ -174,13 +188,16 @@ async def show_page(
     spreads = await bulletin_costs.spreads(request.app[QUEUE], request.app[PG], settings, audience,
                                            list(row['channels']), row['urgency'])  # fmt: skip
     creator = (row['created_by_kind'], row['created_by_id'])
-    context = status_context(row) | {
+    waiting = row['status'] == 'awaiting_approval'
+    failed = row['status'] == 'sent' and await finish.failed_any(request.app[PG], row['event_id'])
+    context = status_context(row, failed=failed) | {
         'facts': facts(row), 'audience': audience, 'previews': shown, 'cost': cost,
         'price': f'{settings.sms_price_pence:g}', 'saving': settings.saving_per_contact_pence,
         'threshold': settings.approval_threshold, 'errors': errors or {}, 'typed': typed or {}, 'notice': notice,
         'may_compose': bool(staff and staff.has('comms')),
         'may_approve': bool(staff and staff.has('approver') and ('staff', staff.id) != creator),
-        'send_at_words': london(row['send_at']), 'spreads': spreads,
+        'send_at_words': london(row['send_at']), 'spreads': spreads, 'sent_back': sent_back(row),
+        'approvers': len(await notices.approvers(request.app[PG], row)) if waiting else 0,
     }  # fmt: skip
     return render(request, 'staff/bulletins/show.html', context)
 
@@ -212,6 +229,8 @@ def facts(row: Any) -> list[dict[str, str]]:
         rows.append({'key': 'Approved by', 'value': row['approved_by_name']})
     if row['sent_at']:
         rows.append({'key': 'Sending started', 'value': london(row['sent_at'])})
+    if row['finished_at']:
+        rows.append({'key': 'Every message gone', 'value': london(row['finished_at'])})
     editable = row['status'] == 'draft'
     for n, fact in enumerate(rows):
         change = editable and n < 5

@@ -1,6 +1,11 @@
-"""Staff pages that send a bulletin and follow it: send now or later (or ask for approval), approve, live progress
-(no JavaScript needed), pause, resume, cancel, and the delivery report afterwards (with, for urgent bulletins, the
-check of who has not had it after N minutes)."""
+"""Staff pages that send a bulletin and follow it: send now or later (or ask for approval: approval_pages.py), live
+progress (no JavaScript needed), pause, resume, cancel, and the delivery report afterwards (with, for urgent
+bulletins, the check of who has not had it after N minutes).
+
+Nothing is preselected on the send form: a bulletin is never one click from going out. The progress page, the
+report and the API's status settle a bulletin whose every message has gone as sent (finish.py), so it reads Sent
+the moment it is, with or without a worker's cron.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from aiohttp import web
 from notifier.app_keys import PG, SETTINGS
 from notifier.staff import auth as staff_auth
 from notifier.staff.pages import render
+from sources.bulletins import finish
 from sources.bulletins import flow as bulletins
 from sources.bulletins import reports as bulletin_reports
-from sources.bulletins.pages import LONDON, MAX_AHEAD, VIEWERS, load, show_page, status_context, wake
+from sources.bulletins.pages import LONDON, MAX_AHEAD, VIEWERS, load, london, show_page, status_context, wake
 
 routes = web.RouteTableDef()
 
@@ -26,18 +32,28 @@ BUCKET_WORDS = (
 CHECK_MINUTES = 15
 
 
+async def progress_of(request: web.Request) -> tuple[Any, bulletin_reports.Progress]:
+    """The bulletin and its progress, settled as sent first if every message has gone (finish.py)."""
+    row = await load(request)
+    progress = await bulletin_reports.progress(request.app[PG], row['event_id'])
+    if row['status'] in finish.GOING and progress.finished:
+        async with request.app[PG].acquire() as conn:
+            if await finish.settle(conn, row['id']):
+                row = await load(request)
+    return row, progress
+
+
 @routes.get('/staff/bulletins/{bulletin_id}/progress', name='staff-bulletin-progress')
 @staff_auth.staff_page(*VIEWERS)
 async def progress_page(request: web.Request) -> web.Response:
-    row = await load(request)
+    row, progress = await progress_of(request)
     staff = await staff_auth.current(request)
     late = 0
     if row['urgency'] == 'urgent':  # the delivery check, at a glance
         late, _ = await bulletin_reports.not_delivered(request.app[PG], row['event_id'], CHECK_MINUTES, limit=0)
-    context = status_context(row) | {
-        'progress': await bulletin_reports.progress(request.app[PG], row['event_id']),
-        'buckets': BUCKET_WORDS, 'may_compose': bool(staff and staff.has('comms')), 'late': late,
-        'check_minutes': CHECK_MINUTES,
+    context = status_context(row, failed=progress.count('failed') > 0) | {
+        'progress': progress, 'buckets': BUCKET_WORDS, 'may_compose': bool(staff and staff.has('comms')),
+        'late': late, 'check_minutes': CHECK_MINUTES, 'finished_words': london(row['finished_at']),
     }  # fmt: skip
     return render(request, 'staff/bulletins/progress.html', context)
 
@@ -45,13 +61,14 @@ async def progress_page(request: web.Request) -> web.Response:
 @routes.get('/staff/bulletins/{bulletin_id}/report', name='staff-bulletin-report')
 @staff_auth.staff_page(*VIEWERS)
 async def report_page(request: web.Request) -> web.Response:
-    row = await load(request)
+    row, progress = await progress_of(request)
     minutes_text = request.query.get('minutes', '')
     minutes = int(minutes_text) if minutes_text.isdigit() and 0 < int(minutes_text) <= 10080 else CHECK_MINUTES
     pool, event_id = request.app[PG], row['event_id']
     count, undelivered = await bulletin_reports.not_delivered(pool, event_id, minutes)
-    context = status_context(row) | {
-        'progress': await bulletin_reports.progress(pool, event_id),
+    state = status_context(row, failed=progress.count('failed') > 0)
+    context = state | {
+        'bulletin_status': state['status_words'], 'progress': progress,
         'failures': await bulletin_reports.failures(pool, event_id),
         'all_lines': await bulletin_reports.deliveries(pool, event_id),
         'minutes': minutes, 'undelivered_count': count, 'undelivered': undelivered,
@@ -98,9 +115,13 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 def send_time(form: Any, errors: OrderedDict[str, str]) -> datetime | None:
-    """None for 'now'; else the London wall-clock time given, as an aware datetime (errors filled if wrong)."""
-    when = str(form.get('when', 'now'))
-    if when != 'later':
+    """None for 'now'; else the London wall-clock time given, as an aware datetime (errors filled if wrong, or if
+    neither was chosen: nothing is chosen for them)."""
+    when = str(form.get('when', ''))
+    if when not in ('now', 'later'):
+        errors['when'] = 'Select when the bulletin should go'
+        return None
+    if when == 'now':
         return None
     parts = [str(form.get(f'send_{name}', '')).strip() for name in ('day', 'month', 'year')]
     clock = str(form.get('send_time', '')).strip().replace('.', ':')
@@ -138,29 +159,17 @@ async def submit(request: web.Request) -> web.Response:
     try:
         async with request.app[PG].acquire() as conn:
             status = await bulletins.submit(conn, row['id'], staff_auth.actor(staff), send_at=send_at,
-                                            threshold=settings.approval_threshold)  # fmt: skip
+                                            threshold=settings.approval_threshold,
+                                            public_url=settings.public_url)  # fmt: skip
     except bulletins.BulletinError as exc:
         return await show_page(request, await load(request), errors={'when': str(exc)}, typed=typed)
     return await after_release(request, row['id'], status)
 
 
 async def after_release(request: web.Request, bulletin: int, status: str) -> web.Response:
-    if status == 'sending':
+    """Wake the senders for what was just queued (the messages, or the approvers' emails) and go on."""
+    if status in ('sending', 'awaiting_approval'):
         await wake(request)
+    if status == 'sending':
         raise web.HTTPSeeOther(f'/staff/bulletins/{bulletin}/progress')
     raise web.HTTPSeeOther(f'/staff/bulletins/{bulletin}')
-
-
-@routes.post('/staff/bulletins/{bulletin_id}/approve', name='staff-bulletin-approve')
-@staff_auth.staff_page('approver')
-async def approve(request: web.Request) -> web.Response:
-    row = await load(request)
-    staff = await staff_auth.current(request)
-    assert staff is not None
-    try:
-        async with request.app[PG].acquire() as conn:
-            status = await bulletins.approve(conn, row['id'], staff_auth.actor(staff),
-                                             threshold=request.app[SETTINGS].approval_threshold)  # fmt: skip
-    except bulletins.BulletinError as exc:
-        return await show_page(request, row, notice=str(exc))
-    return await after_release(request, row['id'], status)

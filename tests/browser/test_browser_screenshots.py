@@ -1,21 +1,19 @@
 """Screenshots of the main pages at a phone's width (375 px) and a desktop's (1280 px), reached the way a resident
 reaches them, each at most 300 KB. `make test` takes the phone's into tests/artefacts/screenshots/docs/ (the other
 browser tests see every page at desktop width); `make screenshots` (TELLME_UPDATE_SCREENSHOTS=1) takes both and
-writes them to docs/screenshots/, the copies the README shows."""
+writes them to docs/screenshots/, the copies the README shows (the staff bulletin pages come from
+test_browser_staff_bulletin.py, at desktop width, the same way)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
 
 from sources.events.models import Event
-from tests.browser.support.browse import ARTEFACTS, DESKTOP, PHONE, Browse
+from tests.browser.support.browse import ARTEFACTS, DESKTOP, PHONE, UPDATING, Browse, keep
 from tests.browser.support.journeys import (
     STRETFORD,
     T,
@@ -28,11 +26,8 @@ from tests.browser.support.journeys import (
 from tests.browser.support.live import LiveServer
 from tests.support.factories import place, record
 
-DOCS = Path(__file__).resolve().parents[2] / 'docs' / 'screenshots'
-MAX_BYTES = 300_000
 EMAIL = 'alex@example.com'
 DEVICES = {'phone': PHONE, 'desktop': DESKTOP}
-UPDATING = bool(os.environ.get('TELLME_UPDATE_SCREENSHOTS'))
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -47,21 +42,6 @@ def device(request: pytest.FixtureRequest, chromium: Browser, live: LiveServer) 
     browse = Browse(context.new_page(), live, ARTEFACTS / f'journey-{name}')
     yield name, browse
     context.close()
-
-
-def keep(browse: Browse, device: str, name: str) -> Path:
-    """Save the page as docs/screenshots/<name>-<device>.png would show it: whole page, unless that is too big."""
-    folder = ARTEFACTS / 'docs'
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f'{name}-{device}.png'
-    browse.page.screenshot(path=str(path), full_page=True)
-    if path.stat().st_size > MAX_BYTES:
-        browse.page.screenshot(path=str(path))  # the first screenful
-    assert path.stat().st_size <= MAX_BYTES, f'{path.name} is {path.stat().st_size} bytes'
-    if UPDATING:
-        DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS / path.name)
-    return path
 
 
 async def past_applications(live: LiveServer) -> None:

@@ -1,6 +1,7 @@
 """The comms team's acceptance: an urgent bulletin to a ward reaches every subscriber in that ward exactly once —
-those on daily digests and inside quiet hours too — through the Notify simulator, and the delivery report shows
-each delivery. Real app, a real arq worker with its sender, the simulator's receipts through our callbacks."""
+those on daily digests and inside quiet hours too — through the Notify simulator, the delivery report shows each
+delivery and the bulletin reads Sent, also when it finished while no worker ran. Real app, a real arq worker with its
+sender, the simulator's receipts through our callbacks."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from notifier.sending.delivery import Sender
+from notifier.settings import Settings
 from notifier.shell.app import create_app
 from templates.personalisation import mask_address
 from tests.support.app import settings_for
@@ -21,6 +23,7 @@ from tests.support.factories import make_resident, make_subscription
 from tests.support.notify import RunningSim
 from tests.support.pages import section, text_of
 from tests.support.waiting import wait_until
+from tests.support.worker import worker_in_a_task
 
 
 async def test_an_urgent_ward_bulletin_reaches_everyone_in_the_ward_once_and_the_report_shows_it(
@@ -132,3 +135,35 @@ async def test_an_urgent_bulletin_lists_who_has_not_had_it_after_n_minutes(
         'select address from contact_points where id = $1', near.sms_id) or '') in listed  # fmt: skip
     later = text_of(await (await desk.client.get(report + '?minutes=30')).text())
     assert 'Every message queued over 30 minutes ago has been delivered' in later
+
+
+async def test_a_bulletin_that_finished_while_no_worker_ran_reads_sent_once_a_worker_starts(
+    aiohttp_client: Callable[..., Any],
+    services: Any,
+    pg: asyncpg.Pool,
+    redis: Redis,
+    sender: Sender,
+    delivery_settings: Settings,
+) -> None:
+    """Its messages all went (Notify has them) and then the workers stopped, before anyone opened its page: the
+    worker that starts next settles it as Sent by itself, once, with no page opened."""
+    desk = Desk(await aiohttp_client(create_app(settings_for(services))), pg)
+    ward = await sale_ward(pg)
+    await desk.staff('comms@council.example', 'comms')
+    bulletin = await desk.compose()
+    await desk.form(f'/staff/bulletins/{bulletin}/submit', {'when': 'now'}, page=f'/staff/bulletins/{bulletin}')
+    for row in await sender.claim_ready(100):
+        assert await sender.send(row) == 'sent'
+    assert await pg.fetchval('select status from bulletins') == 'sending'
+
+    async def settled() -> bool:
+        return await pg.fetchval('select status from bulletins') == 'sent'
+
+    async with worker_in_a_task(delivery_settings):  # a restart: a fresh worker, its jobs run at start-up
+        await wait_until(settled, timeout=15.0)
+    entries = await pg.fetch("select actor_kind, details from audit_log where action = 'bulletin.sent'")
+    assert [(e['actor_kind'], e['details']['sent']) for e in entries] == [('system', len(ward.expected()))]
+    page = await (await desk.client.get(f'/staff/bulletins/{bulletin}/progress')).text()
+    assert section(page, 'status') == 'Sent' and 'Pause' not in text_of(page)
+    assert f'{len(ward.expected())} are on the way' in section(page, 'outcome')
+    assert await pg.fetchval("select count(*) from audit_log where action = 'bulletin.sent'") == 1

@@ -64,7 +64,8 @@ async def fill(path: str, pg: asyncpg.Pool) -> str:
     """A path with real-looking values: a bulletin that exists, a stage, a case reference."""
     values = {'reference': REFERENCE, 'stage': 'assessing', 'id': '1', 'token': 'x' * 40}
     if '{bulletin_id}' in path:
-        state = 'awaiting_approval' if path.endswith('/approve') else 'paused' if path.endswith('/resume') else 'draft'
+        waiting = path.endswith(('/approve', '/send-back'))
+        state = 'awaiting_approval' if waiting else 'paused' if path.endswith('/resume') else 'draft'
         values['bulletin_id'] = str(await bulletin_in(pg, state))
     if path.startswith('/api/notifications/'):
         values['id'] = '00000000-0000-4000-8000-000000000000'

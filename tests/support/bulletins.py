@@ -1,5 +1,6 @@
 """Shared by the bulletin tests: a ward of subscribers (and people outside it), comms and approver staff signed in
-through the real sign-in form (the Desk), and a bulletin someone else wrote, in any state."""
+through the real sign-in form (the Desk), a bulletin someone else wrote, in any state, and the emails staff were
+sent about bulletins, as they will read them."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from notifier import audit
+from sources.bulletins import finish
 from sources.bulletins import flow as bulletins
 from sources.bulletins.drafts import Draft, resolve
+from templates.registry import Message, preview
 from tests.support.api import new_token
+from tests.support.app import PUBLIC
 from tests.support.factories import Resident, load_sample_postcodes, make_resident, make_subscription, place
 from tests.support.pages import Fields, post_form, text_of
-from tests.support.staff import sign_in_as
+from tests.support.staff import add_member, sign_in_as
 
 SALE_WARD = 'E05015254'  # M33 3BR, M33 7XF, M33 7XX, M33 7YE, M33 7YF in the sample postcodes
 TRAFFORD = 'E08000009'
@@ -122,16 +126,58 @@ class Desk:
 
 
 async def bulletin_in(pg: asyncpg.Pool, state: str) -> int:
-    """A bulletin composed by someone else, brought to `state`."""
+    """A bulletin composed by someone else, brought to `state` (`sent`: every message delivered, and settled)."""
     draft = Draft(title='Test', message='Hello', area='wards', wards=SALE_WARD, channels=['email'])
     async with pg.acquire() as conn:
         target, _ = await resolve(conn, draft)
         assert target is not None
         made = await bulletins.create(conn, draft, target, OTHER)
         if state == 'awaiting_approval':
-            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=0)
-        elif state in ('sending', 'paused'):
-            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=1000)
+            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=0, public_url=PUBLIC)
+        elif state in ('sending', 'paused', 'sent'):
+            await bulletins.submit(conn, made, OTHER, send_at=None, threshold=1000, public_url=PUBLIC)
             if state == 'paused':
                 await bulletins.pause(conn, made, OTHER)
+            if state == 'sent':
+                await everything_delivered(conn, made)
+                assert await finish.settle(conn, made)
     return made
+
+
+async def everything_delivered(conn: asyncpg.Connection, bulletin: int) -> None:
+    """As if Notify had delivered every message of the bulletin (its receipts all in)."""
+    await conn.execute(
+        "update notifications set status = 'delivered', sent_at = now(), completed_at = now() "
+        'where event_id = (select event_id from bulletins where id = $1)',
+        bulletin,
+    )
+
+
+@dataclass(frozen=True)
+class StaffEmail:
+    subject: str
+    body: str
+    urgency: str  # urgent ones are claimed first
+    status: str
+
+
+async def staff_members(pg: asyncpg.Pool, *people: tuple[str, list[str]]) -> None:
+    """Staff accounts (email, roles) made before anyone signs in as them: approvers waiting to be asked, say."""
+    async with pg.acquire() as conn:
+        for email, roles in people:
+            await add_member(conn, email, *roles)
+
+
+async def emails_to(pg: asyncpg.Pool, address: str) -> list[StaffEmail]:
+    """The notices queued for this email address, oldest first, rendered as Notify will show them."""
+    rows = await pg.fetch(
+        """select n.template_id, n.personalisation, n.urgency, n.status from notifications n
+           join contact_points c on c.id = n.contact_point_id
+           where c.channel = 'email' and c.address = $1 and n.purpose = 'notice' order by n.created_at, n.id""",
+        address,
+    )
+    shown = []
+    for row in rows:
+        rendered = preview(Message(str(row['template_id']), row['personalisation'], None))
+        shown.append(StaffEmail(rendered.subject or '', rendered.body, row['urgency'], row['status']))
+    return shown

@@ -32,12 +32,18 @@ async def sign_in(
     )
 
 
+async def add_member(conn: asyncpg.Connection, email: str, *roles: str) -> int:
+    """A staff account with these roles whose password is PASSWORD (signed in to later, or never)."""
+    staff_id = await add_staff(conn, email, list(roles))
+    await conn.execute('update staff set password_hash = $2 where id = $1', staff_id, _HASH)
+    return staff_id
+
+
 async def sign_in_as(client: TestClient, pg: asyncpg.Pool, email: str, *roles: str) -> None:
     """Sign in afresh as this member of staff (made with these roles and PASSWORD unless they exist)."""
     async with pg.acquire() as conn:
         if await conn.fetchval('select id from staff where email = $1', email) is None:
-            staff_id = await add_staff(conn, email, list(roles))
-            await conn.execute('update staff set password_hash = $2 where id = $1', staff_id, _HASH)
+            await add_member(conn, email, *roles)
     client.session.cookie_jar.clear()
     signed_in = await sign_in(client, email, next_path='/staff')
     assert signed_in.status == 303, await signed_in.text()

@@ -1,11 +1,13 @@
 """A resident at the keyboard and mouse: Playwright's page plus a screenshot of every page visited.
 
 Every step that lands on a page (`open`, `follow`, `press`, `click_link`) saves a screenshot under
-tests/artefacts/screenshots/<test>/<n>-<slug>.png, so a failed journey can be looked at afterwards.
+tests/artefacts/screenshots/<test>/<n>-<slug>.png, so a failed journey can be looked at afterwards. `keep` saves the
+one the README shows, and with TELLME_UPDATE_SCREENSHOTS=1 (`make screenshots`) copies it to docs/screenshots/.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -17,6 +19,9 @@ from tests.browser.support.axe import check_accessibility
 from tests.browser.support.live import LiveServer
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / 'artefacts' / 'screenshots'
+DOCS = Path(__file__).resolve().parents[3] / 'docs' / 'screenshots'
+MAX_BYTES = 300_000
+UPDATING = bool(os.environ.get('TELLME_UPDATE_SCREENSHOTS'))
 DESKTOP = {'width': 1280, 'height': 900}
 PHONE = {'width': 375, 'height': 740}
 TOKEN_LIKE = re.compile(r'^[A-Za-z0-9_\-.~]{20,}$')
@@ -27,6 +32,21 @@ def screenshots_for(name: str) -> Path:
     folder = ARTEFACTS / re.sub(r'[^A-Za-z0-9_.\-]+', '-', name).strip('-')
     shutil.rmtree(folder, ignore_errors=True)
     return folder
+
+
+def keep(browse: Browse, device: str, name: str) -> Path:
+    """Save the page as docs/screenshots/<name>-<device>.png would show it: whole page, unless that is too big."""
+    folder = ARTEFACTS / 'docs'
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f'{name}-{device}.png'
+    browse.page.screenshot(path=str(path), full_page=True)
+    if path.stat().st_size > MAX_BYTES:
+        browse.page.screenshot(path=str(path))  # the first screenful
+    assert path.stat().st_size <= MAX_BYTES, f'{path.name} is {path.stat().st_size} bytes'
+    if UPDATING:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / path.name)
+    return path
 
 
 def new_page(chromium: Browser, problems: list[str]) -> tuple[BrowserContext, Page]:

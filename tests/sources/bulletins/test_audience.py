@@ -13,6 +13,7 @@ from sources.bulletins import audience as bulletin_audience
 from sources.bulletins import costs as bulletin_costs
 from sources.bulletins import flow as bulletins
 from sources.bulletins.drafts import Draft, read_list, resolve
+from tests.support.app import PUBLIC
 from tests.support.bulletins import SALE_WARD, Ward, sale_ward
 from tests.support.factories import make_resident, make_subscription
 
@@ -54,7 +55,9 @@ async def test_sending_writes_exactly_the_expected_outbox_rows_and_a_second_run_
     ward = await sale_ward(pg)
     bulletin = await compose(pg)
     async with pg.acquire() as conn:
-        assert await bulletins.submit(conn, bulletin, COMMS, send_at=None, threshold=1000) == 'sending'
+        assert (
+            await bulletins.submit(conn, bulletin, COMMS, send_at=None, threshold=1000, public_url=PUBLIC) == 'sending'
+        )
     rows = await pg.fetch(
         'select contact_point_id, channel, status, urgency, not_before <= now() as due from notifications '
         'where purpose = $1',
@@ -65,7 +68,7 @@ async def test_sending_writes_exactly_the_expected_outbox_rows_and_a_second_run_
     assert {(r['status'], r['urgency'], r['due']) for r in rows} == {('pending', 'urgent', True)}
     async with pg.acquire() as conn:
         assert await bulletin_audience.fan_out(conn, bulletin) == 0
-        assert await bulletins.start_sending(conn, bulletin, COMMS, threshold=1000) == 'sending'
+        assert await bulletins.start_sending(conn, bulletin, COMMS, threshold=1000, public_url=PUBLIC) == 'sending'
     assert await pg.fetchval('select count(*) from notifications') == len(rows)
 
 
@@ -74,7 +77,10 @@ async def test_a_normal_bulletin_waits_in_digests_and_for_quiet_hours(pg: asyncp
     bulletin = await compose(pg, urgency='normal')
     late = datetime(2026, 12, 7, 23, 30, tzinfo=ZoneInfo('Europe/London'))  # sent at 23:30, whenever the test runs
     async with pg.acquire() as conn:
-        assert await bulletins.submit(conn, bulletin, COMMS, send_at=None, threshold=1000, now=late) == 'sending'
+        assert (
+            await bulletins.submit(conn, bulletin, COMMS, send_at=None, threshold=1000, public_url=PUBLIC, now=late)
+            == 'sending'
+        )
     rows = {
         (r['contact_point_id'], r['channel']): (r['status'], r['not_before'])
         for r in await pg.fetch('select contact_point_id, channel, status, not_before from notifications')

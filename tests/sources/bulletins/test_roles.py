@@ -32,8 +32,11 @@ PAGES = [
     ('POST', '/staff/bulletins/{id}/edit', 'draft', COMPOSE, 'bulletin.edit'),
     ('POST', '/staff/bulletins/{id}/submit', 'draft', COMPOSE, 'bulletin.submit'),
     ('POST', '/staff/bulletins/{id}/approve', 'awaiting_approval', APPROVE, 'bulletin.approve'),
+    ('GET', '/staff/bulletins/{id}/send-back', 'awaiting_approval', APPROVE, None),
+    ('POST', '/staff/bulletins/{id}/send-back', 'awaiting_approval', APPROVE, 'bulletin.send_back'),
     ('GET', '/staff/bulletins/{id}/progress', 'sending', VIEW, None),
     ('GET', '/staff/bulletins/{id}/report', 'sending', VIEW, None),
+    ('GET', '/staff/bulletins/{id}/progress', 'sent', VIEW, None),
     ('POST', '/staff/bulletins/{id}/pause', 'sending', COMPOSE, 'bulletin.pause'),
     ('POST', '/staff/bulletins/{id}/resume', 'paused', COMPOSE, 'bulletin.resume'),
     ('POST', '/staff/bulletins/{id}/cancel', 'draft', COMPOSE, 'bulletin.cancel'),
@@ -56,8 +59,8 @@ async def test_staff_pages_answer_only_their_roles(
         if method == 'GET':
             answer = await desk.client.get(path, allow_redirects=False)
         else:
-            answer = await desk.client.post(path, data=[*GOOD_FORM, ('when', 'now'), ('csrf_token', csrf)],
-                                            allow_redirects=False)  # fmt: skip
+            answer = await desk.client.post(path, data=[*GOOD_FORM, ('when', 'now'), ('reason', 'Check the date'),
+                                                        ('csrf_token', csrf)], allow_redirects=False)  # fmt: skip
         where = f'{method} {template} as {role}'
         if role is None:
             assert answer.status == 303 and answer.headers['Location'].startswith('/staff/sign-in?next='), where
@@ -76,6 +79,7 @@ API = [
     ('GET', '/api/bulletins/{id}/preview', 'draft', VIEW, 200, None),
     ('POST', '/api/bulletins/{id}/send', 'draft', COMPOSE, 200, 'bulletin.submit'),
     ('POST', '/api/bulletins/{id}/approve', 'awaiting_approval', APPROVE, 200, 'bulletin.approve'),
+    ('POST', '/api/bulletins/{id}/send-back', 'awaiting_approval', APPROVE, 200, 'bulletin.send_back'),
     ('POST', '/api/bulletins/{id}/pause', 'sending', COMPOSE, 200, 'bulletin.pause'),
     ('POST', '/api/bulletins/{id}/resume', 'paused', COMPOSE, 200, 'bulletin.resume'),
     ('POST', '/api/bulletins/{id}/cancel', 'draft', COMPOSE, 200, 'bulletin.cancel'),
@@ -95,7 +99,8 @@ async def test_api_endpoints_answer_only_their_roles(
         bulletin = await bulletin_in(pg, state)
         path = template.format(id=bulletin)
         before = await pg.fetchval('select count(*) from audit_log where action = $1', action or '-')
-        answer = await desk.client.request(method, path, json=BODY if method == 'POST' else None, headers=headers)
+        body = {'reason': 'Check the date'} if template.endswith('/send-back') else BODY if method == 'POST' else None
+        answer = await desk.client.request(method, path, json=body, headers=headers)
         where = f'{method} {template} as {role}'
         if role is None:
             assert answer.status == 401, where
