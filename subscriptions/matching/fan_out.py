@@ -7,7 +7,7 @@ Each kind has its own index-friendly branch (architecture decision 3), and the b
            `box @> point` test cannot use the index), then the exact great-circle distance against the radius;
 - area:    GIN on `area_codes`, overlapping the ward/district codes the event carries;
 - address: btree on `uprn`, matched against the event's `uprn` and, for a bin schedule that serves a collection
-           round, against every UPRN in its `attributes.uprns` (`s.uprn = any(...)`, still the btree; decision 46);
+           round, against every UPRN in its `attributes.uprns` (`s.uprn = any(...)`, still the btree; decision 48);
 - case:    btree on (`case_source`, `case_reference`);
 - topic:   GIN on `topics` (subscription topic 'bulletins' also takes 'bulletins/<name>').
 

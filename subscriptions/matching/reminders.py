@@ -4,7 +4,7 @@ An active address subscription with `remind_at` ('evening-before' or 'morning-of
 Europe/London wall-clock time; None = 18:00 the evening before, 07:00 on the morning) is reminded of each
 collection in the newest bin schedule event for its UPRN (`attributes.collection_dates`: bin type → ISO dates) —
 the property's own schedule (`events.uprn`) or a collection round's that lists the UPRN among the properties it
-serves (`attributes.uprns`, decision 46), whichever was recorded last. Bin types collected on the same day make
+serves (`attributes.uprns`, decision 48), whichever was recorded last. Bin types collected on the same day make
 one message.
 
 `queue_reminders`, run by a cron every few minutes, writes one outbox row per (subscription, collection date,

@@ -222,7 +222,7 @@ def schedule_event(
     if moved:
         attributes['moved'] = moved
     if served.uprns:
-        # every property the round serves: matching and reminders reach the residents at each (decision 46)
+        # every property the round serves: matching and reminders reach the residents at each (decision 48)
         attributes['uprns'] = list(served.uprns)
     return Event(
         source=source,
