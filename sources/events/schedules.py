@@ -10,6 +10,9 @@ previous version over the stretch both cover, bin by bin, and only this is news:
   version already covered, with no disappeared date near it: an extra collection;
 - a bin type that is new: a new service; a bin type no longer listed: a service ended.
 
+Bins are paired by `bin_types.bin_key`, not their exact names: "✅ Black bin" one week and "Black Bin" the next
+(or a version stored before names were cleaned) are the same bin, and the newer version's name is the one used.
+
 Dates up to and including today are never compared (yesterday's collection drops out of a feed; today's may).
 A previous date after the new version's last date for that bin is beyond the new window, and a new date after the
 previous version's last date for that bin is the window rolling forward: neither is news unless it pairs with
@@ -22,11 +25,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from sources.events.bin_types import bin_key
 from sources.events.models import Change, Event
 
 MOVE_DAYS = 6
-# attributes the comparison speaks for: describe_changes leaves them to it rather than listing raw JSON
-SCHEDULE_ATTRIBUTES = frozenset({'collection_dates', 'bin_types', 'moved', 'news'})
+# attributes the comparison speaks for: describe_changes leaves them to it rather than listing raw JSON (`uprns`:
+# the properties a round serves, which is not news)
+SCHEDULE_ATTRIBUTES = frozenset({'collection_dates', 'bin_types', 'moved', 'news', 'uprns'})
 
 
 def is_schedule(event: Event) -> bool:
@@ -38,37 +43,40 @@ def short_day(day: date) -> str:
     return f'{day:%a} {day.day} {day:%b}'
 
 
-def _dates(raw: Any) -> dict[str, list[date]]:
-    found: dict[str, list[date]] = {}
+def _dates(raw: Any) -> dict[str, tuple[str, list[date]]]:
+    """{bin key: (the name as shown, its dates)}; names that are the same bin join the first."""
+    found: dict[str, tuple[str, set[date]]] = {}
     if not isinstance(raw, Mapping):
-        return found
+        return {}
     for name, days in raw.items():
         if isinstance(days, list):
-            parsed = set()
+            shown, parsed = found.setdefault(bin_key(str(name)), (str(name), set()))
             for text in days:
                 try:
                     parsed.add(date.fromisoformat(str(text)))
                 except ValueError:
                     continue
-            found[str(name)] = sorted(parsed)
-    return found
+    return {key: (shown, sorted(days)) for key, (shown, days) in found.items()}
 
 
 def schedule_changes(before: Any, after: Any, today: date) -> list[tuple[Change, str]]:
     """(change, sentence) for each piece of news between two versions' `collection_dates`, bin by bin."""
-    old, new = _dates(before), _dates(after)
+    old_bins, new_bins = _dates(before), _dates(after)
+    old = {key: days for key, (_, days) in old_bins.items()}
+    new = {key: days for key, (_, days) in new_bins.items()}
     found: list[tuple[Change, str]] = []
-    for name in sorted(old.keys() | new.keys()):
-        if name not in old:
-            first = next((day for day in new[name] if day > today), new[name][0] if new[name] else None)
+    for key in sorted(old.keys() | new.keys(), key=lambda key: (new_bins.get(key) or old_bins[key])[0]):
+        name = (new_bins.get(key) or old_bins[key])[0]
+        if key not in old:
+            first = next((day for day in new[key] if day > today), new[key][0] if new[key] else None)
             when = f'first collection {short_day(first)}' if first else 'new collection'
             found.append((Change(field=name, before=None, after=when), f'{name} is a new collection ({when}).'))
-        elif name not in new:
+        elif key not in new:
             found.append(
                 (Change(field=name, before='collected', after='no longer listed'), f'{name} is no longer listed.')
             )
         else:
-            found.extend(_bin_changes(name, old[name], new[name], today))
+            found.extend(_bin_changes(name, old[key], new[key], today))
     return found
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Protocol
 
 from pydantic import ValidationError
@@ -48,6 +48,9 @@ class Parsed:
     cursor: str | None = None
     # things worth telling the council that are not rejections (an encoding guessed, a coordinate fixed)
     notes: list[str] = field(default_factory=list)
+    # a schedule's last collection date (bins): one in the past means the feed lists nothing more to collect, and
+    # the source's health raises an alert (sources.feeds.health); None for other feeds, or when not known
+    last_collection: date | None = None
 
 
 class SourceError(ValueError):

@@ -43,6 +43,8 @@ def state(source: registry.Source, now: datetime) -> str:
         return 'erroring'
     if source.silent_alert_at is not None:
         return 'SILENT'
+    if health.has_run_out(source, now):
+        return 'ENDED'  # a bin schedule whose collections have all passed
     return 'ok' if source.last_success_at else 'new'
 
 

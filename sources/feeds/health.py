@@ -3,7 +3,10 @@
 A source is **failing** once FAILURES polls in a row have failed, or it has been failing for FAILING_FOR. It is
 **silent** when its polls work but bring no news for longer than usual: `--silent-after` when the operator set
 it, else learnt from the poll log (three times the median gap between polls that brought news, once there are
-at least three such gaps, and never less than two poll intervals).
+at least three such gaps, and never less than two poll intervals). A bin schedule (ukbcd, ical) has **run out**
+when the last collection it lists is before today (Europe/London): "no collections after 29 Nov 2026" — a
+council's yearly calendar that ended, or a scraper left on an old page. Such a feed still answers and may still
+have news, so neither of the others would say so, and residents would silently stop getting reminders.
 
 Each incident raises ONE event on the topic `staff/source-health` (staff subscribe to it like any topic), not
 one per poll; when the source works again (or has news again) the same event gets a new version saying so.
@@ -19,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from notifier.outbox import queue
+from sources.events.dates import LONDON
 from sources.events.ingest import ingest
 from sources.events.models import Event
 from sources.feeds import registry
@@ -55,6 +59,7 @@ async def review(pool: asyncpg.Pool, source_id: int, *, now: datetime, redis: An
     if source is None or source.status != 'active':
         return []
     events, failing_alert, silent_alert = await _incidents(pool, source, now)
+    ended_alert = _run_out(source, now, events)
     if not events:
         return []
     ids: list[int] = []
@@ -63,7 +68,7 @@ async def review(pool: asyncpg.Pool, source_id: int, *, now: datetime, redis: An
             done = await ingest(conn, event)
             if done.event_id is not None:
                 ids.append(done.event_id)
-        await registry.set_alerts(conn, source.id, failing=failing_alert, silent=silent_alert)
+        await registry.set_alerts(conn, source.id, failing=failing_alert, silent=silent_alert, ended=ended_alert)
     for event in events:
         logger.warning('source %s: %s', source.name, event.title)
     if ids and redis is not None:
@@ -97,6 +102,49 @@ async def _incidents(
             silent_alert = now
             events.append(_silent(source, silent_alert, now, quiet_since, limit))
     return events, failing_alert, silent_alert
+
+
+def has_run_out(source: registry.Source, now: datetime) -> bool:
+    """A schedule whose last listed collection is before today: nothing left to remind anyone of."""
+    last = source.last_collection_on
+    return last is not None and last < now.astimezone(LONDON).date()
+
+
+def _run_out(source: registry.Source, now: datetime, events: list[Event]) -> datetime | None:
+    """Open or close the "no collections after …" incident, adding its event; the open incident afterwards."""
+    opened = source.ended_alert_at
+    if has_run_out(source, now) and opened is None:
+        events.append(_ended(source, now, now, ended=True))
+        return now
+    if opened is not None and not has_run_out(source, now) and source.last_collection_on is not None:
+        events.append(_ended(source, opened, now, ended=False))
+        return None
+    return opened
+
+
+def _ended(source: registry.Source, opened: datetime, now: datetime, *, ended: bool) -> Event:
+    last = source.last_collection_on
+    assert last is not None
+    if ended:
+        title = f'Feed "{source.name}" has no collections after {last.day} {last:%b %Y}'
+        summary = (
+            f'The {source.kind} feed {source.name} answers, but every collection it lists has passed: the last is '
+            f'{last:%A} {last.day} {last:%B %Y}. Residents get no bin reminders from it until the council publishes '
+            f'new dates (a yearly calendar that ran out?). Check {shown(source.url)} has the new dates, or point '
+            f'the source at the new calendar: `tellme sources set {source.name} --url …`.'
+        )
+    else:
+        title = f'Feed "{source.name}" lists collections again'
+        summary = (
+            f'The {source.kind} feed {source.name} lists collections again, up to {last:%A} {last.day} {last:%B %Y}.'
+        )
+    return Event(
+        source=ALERT_SOURCE, external_key=f'source-health/{source.name}/ended/{opened:%Y%m%dT%H%M%S}',
+        kind='staff.source_ended', topic=TOPIC, title=title, summary=summary[:5000],
+        attributes={'source': source.name, 'status': 'ended' if ended else 'collections again',
+                    'last_collection': last.isoformat()},
+        occurred_at=now,
+    )  # fmt: skip
 
 
 def _failing(source: registry.Source, opened: datetime, now: datetime, *, working: bool) -> Event:

@@ -14,7 +14,8 @@
 - Events are ingested in small batches, each event in its own savepoint: one bad record never stops the batch;
   senders are woken after each batch commits.
 - The source's cursor and health are updated, and each poll is logged in `source_polls`; after failures the next
-  poll backs off. `sources.feeds.health` then raises a staff alert if the source has been failing or silent too long.
+  poll backs off. `sources.feeds.health` then raises a staff alert if the source has been failing or silent too long,
+  or (a bin schedule) lists no collection from today on.
 - `check=True` fetches and parses, writes nothing, and says what a poll would do (by fingerprint comparison).
 - Fetching goes only where the source may go (sources.feeds.egress, through a `Fetcher` of this poll's own), and no
   message, rejection, note or log line quotes what the feed sent: pages are named by the source's own URL and their
@@ -30,7 +31,7 @@ import traceback
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -72,6 +73,7 @@ class PollResult:
     alerts: list[int] = field(default_factory=list)  # staff alert events raised
     cursor: str | None = None  # the newest change time seen, kept for the next poll
     validators: dict[str, str | None] = field(default_factory=dict)  # the first page's url, etag, last_modified
+    last_collection: date | None = None  # a schedule's last collection date (sources.feeds.health)
 
     def summary(self) -> str:
         if self.outcome == 'busy':
@@ -199,6 +201,9 @@ async def _poll(
                 result.problems.extend(_on_page(parsed.rejected, result.pages))
                 _keep_newest(events, parsed.events, result.problems)
                 cursor = max(filter(None, (cursor, parsed.cursor)), default=None)
+                result.last_collection = max(
+                    filter(None, (result.last_collection, parsed.last_collection)), default=None
+                )
                 url = adapter.next_url(fetched.page, parsed, options)
     except (FetchError, SourceError) as exc:
         result.error = registry.clean(str(exc))
@@ -350,6 +355,7 @@ async def _record(pool: asyncpg.Pool, source: registry.Source, result: PollResul
                 last_modified=validators.get('last_modified'),
                 records_seen=None if result.outcome == 'not-modified' else sum(result.counts.values()),
                 news=bool(result.counts['new'] or result.counts['changed']),
+                last_collection=result.last_collection,
             )  # fmt: skip
         await registry.record_poll(
             conn, source.id, started, outcome=result.outcome, pages=result.pages, counts=dict(result.counts),

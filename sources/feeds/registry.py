@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -61,6 +61,8 @@ class Source:
     failing_alert_at: datetime | None
     silent_alert_at: datetime | None
     created_at: datetime
+    last_collection_on: date | None = None  # a schedule's last collection date, as its last poll said
+    ended_alert_at: datetime | None = None  # the open "no collections after …" alert
     allow_internal: bool = False  # may reach this network's own addresses (an administrator's choice, audited)
     allow_file: bool = False  # may read its file:// URL (an administrator's choice, audited)
 
@@ -102,7 +104,7 @@ COLUMNS = """
 id, name, kind, url, interval_seconds, options, array(select jsonb_object_keys(secret_headers)) as header_names,
 status, cursor, validated_url, etag, last_modified, next_poll_at, last_polled_at, last_success_at, last_failure_at,
 last_error, consecutive_failures, failing_since, last_records_seen, last_news_at, silent_after_seconds,
-failing_alert_at, silent_alert_at, created_at, allow_internal, allow_file
+failing_alert_at, silent_alert_at, created_at, allow_internal, allow_file, last_collection_on, ended_alert_at
 """
 
 INSERT = f"""
@@ -141,7 +143,9 @@ update sources set
     etag = case when $4::text is null then etag else $5::text end,
     last_modified = case when $4::text is null then last_modified else $6::text end,
     last_records_seen = coalesce($7::int, last_records_seen),
-    last_news_at = case when $8::bool then $2::timestamptz else last_news_at end
+    last_news_at = case when $8::bool then $2::timestamptz else last_news_at end,
+    -- a "not modified" answer (no records seen) keeps what the last read said
+    last_collection_on = case when $7::int is null then last_collection_on else $9::date end
 where id = $1
 """
 RECORD_FAILURE = """
@@ -171,7 +175,7 @@ where source_id = $1 and outcome = 'ok' and new + changed > 0 and started_at > $
 order by started_at desc
 limit 20
 """
-SET_ALERTS = 'update sources set failing_alert_at = $2, silent_alert_at = $3 where id = $1'
+SET_ALERTS = 'update sources set failing_alert_at = $2, silent_alert_at = $3, ended_alert_at = $4 where id = $1'
 
 
 async def add_source(
@@ -301,9 +305,13 @@ async def record_success(
     last_modified: str | None = None,
     records_seen: int | None,
     news: bool,
+    last_collection: date | None = None,
 ) -> None:
-    """A poll worked (or the feed said "not modified"): healthy again, next poll one interval from now."""
-    await conn.execute(RECORD_SUCCESS, source_id, now, cursor, validated_url, etag, last_modified, records_seen, news)
+    """A poll worked (or the feed said "not modified"): healthy again, next poll one interval from now.
+    `last_collection`: a schedule's last collection date (kept as it was when the feed was not modified)."""
+    await conn.execute(
+        RECORD_SUCCESS, source_id, now, cursor, validated_url, etag, last_modified, records_seen, news, last_collection
+    )
 
 
 def clean(text: str, limit: int = 2000) -> str:
@@ -352,5 +360,7 @@ async def news_gaps(conn: Db, source_id: int, since: datetime) -> list[float]:
     return [row['gap'] for row in await conn.fetch(NEWS_GAPS, source_id, since) if row['gap'] is not None]
 
 
-async def set_alerts(conn: Db, source_id: int, *, failing: datetime | None, silent: datetime | None) -> None:
-    await conn.execute(SET_ALERTS, source_id, failing, silent)
+async def set_alerts(
+    conn: Db, source_id: int, *, failing: datetime | None, silent: datetime | None, ended: datetime | None = None
+) -> None:
+    await conn.execute(SET_ALERTS, source_id, failing, silent, ended)

@@ -45,7 +45,12 @@ def _health(s: registry.Source, now: datetime) -> dict[str, Any]:
         'last_records_seen': s.last_records_seen,
         'last_news_at': iso(s.last_news_at),
         'next_poll_at': iso(s.next_poll_at),
-        'alerts': {'failing': iso(s.failing_alert_at), 'silent': iso(s.silent_alert_at)},
+        'alerts': {
+            'failing': iso(s.failing_alert_at),
+            'silent': iso(s.silent_alert_at),
+            'ended': iso(s.ended_alert_at),
+        },
+        'last_collection_on': s.last_collection_on.isoformat() if s.last_collection_on else None,
         'secret_headers': s.header_names,
         'allow_internal': s.allow_internal,
         'allow_file': s.allow_file,

@@ -6,7 +6,8 @@ Each kind has its own index-friendly branch (architecture decision 3), and the b
 - near:    GiST on `bbox`, probed with the event as a degenerate box (`bbox @> box(point, point)`; a
            `box @> point` test cannot use the index), then the exact great-circle distance against the radius;
 - area:    GIN on `area_codes`, overlapping the ward/district codes the event carries;
-- address: btree on `uprn`;
+- address: btree on `uprn`, matched against the event's `uprn` and, for a bin schedule that serves a collection
+           round, against every UPRN in its `attributes.uprns` (`s.uprn = any(...)`, still the btree; decision 48);
 - case:    btree on (`case_source`, `case_reference`);
 - topic:   GIN on `topics` (subscription topic 'bulletins' also takes 'bulletins/<name>').
 
@@ -39,6 +40,10 @@ _EVENT = """
 ev as materialized (
     select id, source, topic, lat, lng, area_codes, uprn, case_reference, attributes, urgency,
            array[topic, split_part(topic, '/', 1)] as topics,
+           -- the properties a round's bin schedule serves (sources/feeds/adapters/ukbcd.py); none for other events
+           case when topic = 'bins' and jsonb_typeof(attributes -> 'uprns') = 'array'
+                then array(select jsonb_array_elements_text(attributes -> 'uprns'))
+                else '{}'::text[] end as uprns,
            box(point(lng, lat), point(lng, lat)) as spot,
            -- someone's case (what they reported, the officer's note) goes only to that case's subscribers,
            -- never to neighbours who subscribed by place or topic (links.is_private says the same for pages)
@@ -62,13 +67,14 @@ _GREAT_CIRCLE = f"""
             + cos(radians(s.centre_lat)) * cos(radians(ev.lat)) * power(sin(radians(ev.lng - s.centre_lng) / 2), 2)
           ))) <= s.radius_m"""
 
-_BRANCHES = {
-    'near': 's.bbox @> ev.spot' + _GREAT_CIRCLE,
-    'area': 's.area_codes && ev.area_codes',
-    'address': 's.uprn = ev.uprn',
-    'case': 's.case_source = ev.source and s.case_reference = ev.case_reference',
-    'topic': 's.topics && ev.topics',
-}
+_BRANCHES = (
+    ('near', 's.bbox @> ev.spot' + _GREAT_CIRCLE),
+    ('area', 's.area_codes && ev.area_codes'),
+    ('address', 's.uprn = ev.uprn'),
+    ('address', "s.uprn = any(ev.uprns) and ev.uprns <> '{}'"),  # a round's schedule: every property it serves
+    ('case', 's.case_source = ev.source and s.case_reference = ev.case_reference'),
+    ('topic', 's.topics && ev.topics'),
+)
 
 _MATCHED = (
     'matched as (\n'
@@ -76,7 +82,7 @@ _MATCHED = (
         f'    select {SUBSCRIPTION_COLUMNS} from ev, subscriptions s\n'
         f"    where s.status = 'active' and s.kind = '{kind}' and {condition}{_FILTERS}"
         + ('' if kind == 'case' else '\n      and not ev.private')
-        for kind, condition in _BRANCHES.items()
+        for kind, condition in _BRANCHES
     )
     + '\n)'
 )

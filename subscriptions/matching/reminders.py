@@ -2,8 +2,10 @@
 
 An active address subscription with `remind_at` ('evening-before' or 'morning-of') and `remind_time` (a
 Europe/London wall-clock time; None = 18:00 the evening before, 07:00 on the morning) is reminded of each
-collection in the newest bin schedule event for its UPRN (`attributes.collection_dates`: bin type → ISO dates).
-Bin types collected on the same day make one message.
+collection in the newest bin schedule event for its UPRN (`attributes.collection_dates`: bin type → ISO dates) —
+the property's own schedule (`events.uprn`) or a collection round's that lists the UPRN among the properties it
+serves (`attributes.uprns`, decision 48), whichever was recorded last. Bin types collected on the same day make
+one message.
 
 `queue_reminders`, run by a cron every few minutes, writes one outbox row per (subscription, collection date,
 channel) — purpose 'reminder', no event, template and personalisation built now, `not_before` = the reminder
@@ -50,7 +52,8 @@ from subscriptions s
 join residents r on r.id = s.resident_id
 cross join lateral (
     select id, title, url, attributes from events
-    where events.uprn = s.uprn and events.topic = 'bins'
+    where events.topic = 'bins'
+      and (events.uprn = s.uprn or (events.attributes -> 'uprns') ? s.uprn)  -- events_bins_uprn, events_bins_uprns
       and jsonb_typeof(events.attributes -> 'collection_dates') = 'object'
     order by events.id desc
     limit 1

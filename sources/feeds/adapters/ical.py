@@ -1,9 +1,10 @@
-"""Bin collection calendars in iCalendar (.ics), one calendar per property, RRULEs expanded.
+"""Bin collection calendars in iCalendar (.ics), one calendar per property or collection round, RRULEs expanded.
 
 Parsing is `icalendar` (the maintained RFC 5545 parser) and expansion `recurring-ical-events`, which applies
 RRULE, RDATE, EXDATE and moved single occurrences (RECURRENCE-ID) the way calendar apps do — no date maths here.
 Occurrences in the window (today to `days` ahead, Europe/London) are grouped by bin type (the SUMMARY, without
-"(Changed Collection)"-style notes) into one schedule event for the property, as for UKBinCollectionData
+"(Changed Collection)"-style notes, ticks, emoji and prefixes such as "Bin Collection:" — the same bin stays the
+same bin: sources/events/bin_types.py) into one schedule event for the property, as for UKBinCollectionData
 (see ukbcd.py); an occurrence the calendar marks as moved — a RECURRENCE-ID override, or a summary saying
 changed / moved / revised — is listed in `attributes.moved` and the summary. What is news is worked out on
 recording against the previous version's dates (sources/events/schedules.py), as for every schedule.
@@ -19,7 +20,14 @@ A calendar that would expand into more occurrences than a bin schedule has — a
 day, rules starting long ago, one event more than once a day, more than 5,000 occurrences in one poll — is refused
 with a reason that quotes none of it (see `_refuse_runaway_rules`).
 
-Options: `uprn` (required unless the URL has `uprn=`), `address`, `days` (window, default 56, at most 400),
+The calendar is also read beyond the window (up to HORIZON_DAYS ahead) for its last collection,
+`Parsed.last_collection`; when nothing is coming at all it is looked at back, the poll says "no collections after
+29 Nov 2026" and the source's health raises a staff alert (sources/feeds/health.py) — a council whose yearly
+calendar ran out would otherwise never know. Nothing is recorded for residents then: the stored schedule keeps its
+dates (all past, so no reminders), and no one is told a bin "is no longer listed".
+
+Options: `uprn` (required unless the URL has `uprn=`) or `uprns` (a round: every property the calendar serves, as
+UPRNs separated by commas or spaces), `round` (its name), `address`, `days` (window, default 56, at most 400),
 `encoding`, `bank_holidays`, `bank_holiday_division`.
 """
 
@@ -37,14 +45,22 @@ import recurring_ical_events
 from govuk_bank_holidays.bank_holidays import BankHolidays
 from icalendar import Calendar
 
+from sources.events.bin_types import display_name
 from sources.feeds.adapters import register
 from sources.feeds.adapters.common import decode_text, int_option, validation_reason
-from sources.feeds.adapters.ukbcd import day_text, property_uprn, schedule_event
+from sources.feeds.adapters.ukbcd import (
+    BinDates,
+    day_text,
+    note_if_ended,
+    schedule_event,
+    served_by,
+    short_date,
+)
 from sources.feeds.base import Page, Parsed, RecordError, Rejected, SourceError
 
 _LONDON = ZoneInfo('Europe/London')
 _NOTE = re.compile(r'\s*[(\[-]?\s*\b(changed|moved|revised|rescheduled|amended)\b.*?(collection)?\s*[)\]]?\s*$', re.I)
-_SUFFIX = re.compile(r'\s+(day|collection)$', re.I)
+HORIZON_DAYS = 400  # how far ahead, and back, a calendar with nothing in its window is looked at
 _CONTENT_LINE = re.compile(r'^[A-Za-z0-9-]+[;:]')  # NAME;PARAM=…:value or NAME:value (RFC 5545 §3.1)
 
 
@@ -72,12 +88,12 @@ def _first_bad_line(text: str) -> str:
 
 
 def bin_type(summary: str) -> tuple[str, bool]:
-    """('Black bin', True) from 'Black Bin Day (Changed Collection)': the type, and whether it says it moved."""
+    """('Black Bin', True) from 'Black Bin Day (Changed Collection)': the type as shown, and whether it says it
+    moved."""
     cleaned = ' '.join(summary.split())
     moved = bool(_NOTE.search(cleaned))
-    cleaned = _NOTE.sub('', cleaned).strip()
-    cleaned = _SUFFIX.sub('', cleaned).strip() or cleaned
-    return cleaned[:1].upper() + cleaned[1:], moved
+    cleaned = _NOTE.sub('', cleaned).strip() or cleaned
+    return display_name(cleaned), moved
 
 
 class IcalAdapter:
@@ -90,25 +106,54 @@ class IcalAdapter:
         return None
 
     def parse(self, page: Page, options: Mapping[str, str], *, source: str, now: datetime) -> Parsed:
-        uprn = property_uprn(page.url, options)
+        served = served_by(page.url, options)
         days = int_option(options, 'days', 56, high=400)
         calendar = _calendar(page, options)
         today = now.astimezone(_LONDON).date()
-        _refuse_runaway_rules(calendar, today + timedelta(days=days))
+        _refuse_runaway_rules(calendar, today + timedelta(days=max(days, HORIZON_DAYS)))
         parsed = Parsed()
-        occurrences = _expand(calendar, today, today + timedelta(days=days), parsed)
+        window_end = today + timedelta(days=days)
+        occurrences = _expand(calendar, today, window_end, parsed)
         dates, moved = _collect(occurrences, calendar, _shifter(options), parsed)
-        if not dates:
-            if parsed.rejected or not occurrences and _has_events(calendar):
-                return parsed  # every event outside the window (or unusable): nothing to say this poll
+        if not dates and not (parsed.rejected or not occurrences and _has_events(calendar)):
             raise SourceError('calendar has no events')
+        # the calendar's last collection, not the window's: it says when the calendar runs out
+        ahead = _days_of(_expand(calendar, window_end, today + timedelta(days=HORIZON_DAYS), Parsed()))
+        parsed.last_collection = max([*ahead, *(max(found) for found in dates.by_name.values())], default=None)
+        if not dates:
+            # every event outside the window (or unusable): nothing to record this poll, but is anything coming?
+            if ahead:
+                parsed.notes.append(f'no collections in the window read; the next is on {short_date(min(ahead))}')
+            else:
+                _last_before(calendar, today, parsed, now)
+            return parsed
         for move in moved:
-            move['usual_day'] = move['usual_day'] or _usual_day(dates[move['type']], move['date'])
+            move['usual_day'] = move['usual_day'] or _usual_day(dates.by_name[move['type']], move['date'])
         try:
-            parsed.events.append(schedule_event(source, uprn, dates, options, now, url=None, moved=moved or None))
+            parsed.events.append(
+                schedule_event(source, served, dates.by_name, options, now, url=None, moved=moved or None)
+            )
         except ValueError as error:
-            parsed.rejected.append(Rejected(f'uprn {uprn}', validation_reason(error)))
+            parsed.rejected.append(Rejected(served.where, validation_reason(error)))
         return parsed
+
+
+def _last_before(calendar: Calendar, today: date, parsed: Parsed, now: datetime) -> None:
+    """Nothing from today on: the last collection before today (or, none in HORIZON_DAYS either, the day before the
+    search started) becomes `parsed.last_collection`, with a note that the calendar has run out."""
+    searched_from = today - timedelta(days=HORIZON_DAYS)
+    before = _days_of(_expand(calendar, searched_from, today, Parsed()))  # the window already rejected the unreadable
+    parsed.last_collection = max(before) if before else searched_from - timedelta(days=1)
+    note_if_ended(parsed, now, searched_from=None if before else searched_from)
+
+
+def _days_of(occurrences: list[Any]) -> list[date]:
+    found = []
+    for occurrence in occurrences:
+        start = occurrence.get('DTSTART')
+        if start is not None and isinstance(start.dt, date):
+            found.append(_day(start.dt))
+    return found
 
 
 # Bin collections repeat by the day, week or month. A calendar is refused, saying why but quoting none of it (an
@@ -204,9 +249,9 @@ def _expand(calendar: Calendar, start: date, end: date, parsed: Parsed) -> list[
 
 def _collect(
     occurrences: list[Any], calendar: Calendar, shift: Callable[[date], date] | None, parsed: Parsed
-) -> tuple[dict[str, set[date]], list[dict[str, str]]]:
+) -> tuple[BinDates, list[dict[str, str]]]:
     """Dates by bin type, and the occurrences that moved (by the calendar, its wording, or a bank-holiday rule)."""
-    dates: dict[str, set[date]] = {}
+    dates = BinDates()
     moved: list[dict[str, str]] = []
     overrides = _overrides(calendar)
     positions: dict[str, int] = {}
@@ -224,12 +269,13 @@ def _collect(
         was = overrides.get((uid, when))
         if shift is not None and was is None and uid in recurring and shift(when) != when:
             was, when = when, shift(when)
-        if when in dates.get(name, set()):
+        if dates.has(name, when):
             parsed.rejected.append(
                 Rejected(f'{where} on {when.isoformat()}', f'the same bin is listed twice for {day_text(when)}')
             )
             continue
-        dates.setdefault(name, set()).add(when)
+        dates.add(name, when)
+        name = dates.name_of(name)
         if flagged or was is not None:
             move = {'type': name, 'date': when.isoformat(), 'date_text': day_text(when), 'usual_day': ''}
             if was is not None and was != when:
@@ -299,6 +345,8 @@ def _occurrence(occurrence: Any) -> tuple[str, bool, date]:
     if start is None:
         raise RecordError('no DTSTART')
     name, flagged = bin_type(summary)
+    if not name:
+        raise RecordError('SUMMARY has no readable bin type (only symbols or punctuation)')
     return name, flagged, _day(start.dt)
 
 

@@ -173,8 +173,34 @@ class _MappedAdapter(ABC):
         """The event kind a record's state implies (planning or licensing rules, from a mixin)."""
 
 
+# Full stops that do not end a sentence in planning descriptions: counts ("1no.", "2 Nos."), measures ("approx.
+# 3 sq. m."), "e.g.", "etc." and the abbreviations of addresses ("St. Mary's Rd.", "No. 4"). A word is compared
+# without its leading digits, so "1no", "12no" and "no" are one entry.
+ABBREVIATIONS = frozenset({
+    'no', 'nos', "no's", 'nr', 'approx', 'apprx', 'ca', 'circa', 'sq', 'm', 'mm', 'cm', 'km', 'ft', 'ha', 'max',
+    'min', 'incl', 'inc', 'excl', 'ext', 'e.g', 'eg', 'i.e', 'ie', 'etc', 'viz', 'cf', 'st', 'rd', 'ave', 'av', 'cres',
+    'ct', 'dr', 'gdns', 'gr', 'ln', 'pl', 'terr', 'tce', 'cl', 'hse', 'bldg', 'blk', 'flr', 'est', 'ind', 'mt', 'mr',
+    'mrs', 'ms', 'messrs', 'ltd', 'plc', 'co', 'corp', 'dept', 'ref', 'refs', 'dwg', 'fig', 'para', 'paras', 'pt',
+    'cond', 'conds', 'vol', 'vs', 'ch', 'appl', 'app', 'tpo', 'sch', 'nb', 'nth', 'sth', 'cnr', 'opp',
+})  # fmt: skip
+_SENTENCE_END = re.compile(r'\.(?=\s+\S)')
+_WORD_BEFORE = re.compile(r"([A-Za-z0-9']+(?:\.[A-Za-z]+)*)$")  # "1no", "Nos", "e.g" (from "e.g.")
+
+
 def _first_sentence(text: str) -> str:
-    sentence = re.split(r'(?<=[a-z0-9)])\.\s', text.strip(), maxsplit=1)[0].strip()
+    """The description up to its first full stop that ends a sentence (not the one in "1no." or "approx."),
+    shortened to TITLE_LENGTH at a word."""
+    text = ' '.join(text.split())
+    sentence = text
+    for stop in _SENTENCE_END.finditer(text):
+        before = _WORD_BEFORE.search(text[: stop.start()])
+        word = before[1].lower().lstrip('0123456789') if before else ''  # "(2200hrs)." has none: a sentence end
+        following = text[stop.end() :].lstrip()[:1]
+        if word in ABBREVIATIONS or len(word) == 1 and word.isalpha() or following.islower():
+            continue  # "2 Nos. Velux", "approx. 3m", "J. Smith", "windows etc. and doors" (no capital: no new sentence)
+        sentence = text[: stop.start()]
+        break
+    sentence = sentence.strip()
     if len(sentence) <= TITLE_LENGTH:
         return sentence
     return sentence[: TITLE_LENGTH - 1].rsplit(' ', 1)[0] + '…'

@@ -12,6 +12,9 @@ order the server sends them, at most `max_requests` (default 20) requests a poll
 An update with a status the mapping does not know is refused (by its position and time, not its status word: see
 sources/feeds/base.py), and the cursor stays at its `updated_datetime`, so once the mapping is fixed the next poll
 reads it again.
+A request whose `lat`/`long` is not a place in Great Britain is kept without a location (its reporter still hears
+about it), with one note for the page saying which records; a record whose `updated_datetime` cannot be read is
+dated by its `requested_datetime`, also with a note. Neither is a rejection: the record is used.
 Other options: `lookback_days` (first poll, default 7), `case_url` (e.g. `https://example.gov.uk/report/{id}`),
 `encoding`.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -165,10 +168,14 @@ def _follow(
 
 
 def _record_time(record: Mapping[str, Any]) -> datetime | None:
-    try:
-        return when(_text(record, 'updated_datetime')) or when(_text(record, 'requested_datetime'))
-    except ValueError:
-        return None
+    for key in ('updated_datetime', 'requested_datetime'):
+        try:
+            moment = when(_text(record, key))
+        except ValueError:
+            continue
+        if moment is not None:
+            return moment
+    return None
 
 
 def _read(
@@ -180,6 +187,7 @@ def _read(
     latest: dict[str, Event] = {}
     seen: set[tuple[str, str | None]] = set()
     hold: datetime | None = None
+    kept = _Kept()
     for number, record in enumerate(records, start=1):
         where = f'record {number}'  # by position: a rejected record's own reference is not repeated back
         try:
@@ -188,24 +196,88 @@ def _read(
             reference = _text(record, 'service_request_id')
             if not reference:
                 raise RecordError('no service_request_id')
-            event = _event(record, reference, source, statuses, codes, options, now, parsed, where)
+            event = _event(record, reference, source, statuses, codes, options, now, kept, number)
             identity = (reference, _text(record, 'update_id'))
         except _UnknownStatus as error:
             hold = earlier(hold, error.at)
             parsed.rejected.append(Rejected(where, str(error)))
+            kept.forget(number)
             continue
         except ValueError as error:
             parsed.rejected.append(Rejected(where, validation_reason(error)))
+            kept.forget(number)
             continue
         if identity in seen:
             what = f'update {identity[1]}' if identity[1] else 'it'
             parsed.rejected.append(Rejected(where, f'{what} appears more than once in this page; the latest is used'))
         seen.add(identity)
-        kept = latest.get(reference)
-        if kept is None or kept.occurred_at <= event.occurred_at:
+        newest = latest.get(reference)
+        if newest is None or newest.occurred_at <= event.occurred_at:
             latest[reference] = event
     parsed.events = list(latest.values())
+    parsed.notes.extend(kept.notes())
     return hold
+
+
+@dataclass
+class _Kept:
+    """Records used with a warning (not rejected), by position, for one note each per page."""
+
+    no_location: list[int] = field(default_factory=list)
+    dated_by_request: list[int] = field(default_factory=list)
+
+    def forget(self, number: int) -> None:
+        """Record `number` was rejected after all: it is named there, not here."""
+        for found in (self.no_location, self.dated_by_request):
+            if number in found:
+                found.remove(number)
+
+    def notes(self) -> list[str]:
+        found = []
+        if self.no_location:
+            found.append(
+                f'{_records(self.no_location)} kept without a location: lat/long is not a place in Great Britain '
+                '(lat 49 to 61, long -9 to 2); their reporters still hear about them, neighbours near a place do not'
+            )
+        if self.dated_by_request:
+            found.append(
+                f'{_records(self.dated_by_request)} dated by requested_datetime: updated_datetime is not a W3C '
+                'date-time'
+            )
+        return found
+
+
+def _records(numbers: list[int]) -> str:
+    """'record 3', 'records 1, 2 and 5', 'records 1, 2, 3 … (40 in all)'."""
+    if len(numbers) == 1:
+        return f'record {numbers[0]}'
+    shown = ', '.join(str(n) for n in numbers[:10])
+    if len(numbers) > 10:
+        return f'records {shown} … ({len(numbers)} in all)'
+    return f'records {shown.rsplit(", ", 1)[0]} and {numbers[-1]}'
+
+
+def _occurred(record: Mapping[str, Any], now: datetime, kept: _Kept, number: int) -> datetime:
+    """When the record's state is from: its updated_datetime, else (missing or unreadable) its requested_datetime,
+    else now; neither readable rejects it."""
+    try:
+        updated = when(_text(record, 'updated_datetime'))
+    except ValueError:
+        updated = None
+        try:
+            requested = when(_text(record, 'requested_datetime'))
+        except ValueError:
+            requested = None
+        if requested is None:
+            raise RecordError('updated_datetime is not a W3C date-time, and no requested_datetime to use') from None
+        kept.dated_by_request.append(number)
+        return requested
+    if updated is not None:
+        return updated
+    try:
+        return when(_text(record, 'requested_datetime')) or now
+    except ValueError:
+        raise RecordError('requested_datetime is not a W3C date-time') from None
 
 
 def _text(record: Mapping[str, Any], key: str) -> str | None:
@@ -225,18 +297,15 @@ def _event(
     codes: Mapping[str, str],
     options: Mapping[str, str],
     now: datetime,
-    parsed: Parsed,
-    where: str,
+    kept: _Kept,
+    number: int,
 ) -> Event:
     status = (_text(record, 'status') or '').lower().replace(' ', '_')
     code = _text(record, 'external_status_code')
     stage = codes.get(code or '') or statuses.get(status)
     if not status and not code:
         raise RecordError('no status')
-    try:
-        occurred = when(_text(record, 'updated_datetime')) or when(_text(record, 'requested_datetime')) or now
-    except ValueError:
-        raise RecordError('updated_datetime is not a W3C date-time') from None
+    occurred = _occurred(record, now, kept, number)
     service = _text(record, 'service_name') or _text(record, 'service_code') or 'Report'
     if stage is None:
         # named by its place and time, not its words: the feed's text is never repeated back (sources/feeds/base.py)
@@ -255,7 +324,7 @@ def _event(
     expected = _text(record, 'expected_datetime')
     if expected:
         attributes['expected'] = expected
-    lat, lng = _location(record, where, parsed)
+    lat, lng = _location(record, kept, number)
     postcode = _text(record, 'zipcode')
     if lat is None and postcode and _POSTCODE.fullmatch(postcode.upper()):
         attributes['postcode'] = postcode.upper()
@@ -278,7 +347,7 @@ def _event(
     )
 
 
-def _location(record: Mapping[str, Any], where: str, parsed: Parsed) -> tuple[float | None, float | None]:
+def _location(record: Mapping[str, Any], kept: _Kept, number: int) -> tuple[float | None, float | None]:
     raw_lat, raw_lng = _text(record, 'lat'), _text(record, 'long')
     if raw_lat is None or raw_lng is None:
         return None, None
@@ -288,13 +357,7 @@ def _location(record: Mapping[str, Any], where: str, parsed: Parsed) -> tuple[fl
         lat = lng = float('nan')
     if 49.0 <= lat <= 61.0 and -9.0 <= lng <= 2.0:
         return lat, lng
-    parsed.rejected.append(
-        Rejected(
-            f'{where} (location)',
-            'lat/long is not a place in Great Britain (lat 49 to 61, long -9 to 2); the case is kept without a '
-            'location',
-        )
-    )
+    kept.no_location.append(number)  # a warning, not a rejection: the case is kept, without a place
     return None, None
 
 
