@@ -216,6 +216,35 @@ def mask_address(channel: str, address: str) -> str:
     return '(postal address)'
 
 
+# --- distances: one way of writing them for messages and pages -------------------------------------------------
+
+
+def distance_words(metres: float) -> str:
+    """'100 m', '250 m', '1 km', '1.5 km', '12 km': what the sign-up and manage pages offer and messages say
+    (the same in Welsh)."""
+    whole = round(metres)
+    if whole < 1000:
+        return f'{whole} m'
+    kilometres = whole / 1000
+    if kilometres >= 10 or round(kilometres, 1) == round(kilometres):
+        return f'{round(kilometres)} km'
+    return f'{round(kilometres, 1):.1f} km'
+
+
+def rounded_distance(metres: float) -> int:
+    """How far, said honestly: to 10 m under a kilometre (a postcode is a point for a street, not a house), to
+    100 m beyond; never less than 10 m."""
+    step = 10 if metres < 1000 else 100
+    return max(10, int(round(metres / step) * step))
+
+
+def about_from(language: str, metres: float, place: str) -> str:
+    """'about 150 m from M32 0TH' ('tua 150 m o M32 0TH'): how far something is from the resident's place."""
+    where = plain(one_line(place))[:60]
+    distance = distance_words(rounded_distance(metres))
+    return f'about {distance} from {where}' if language == 'en' else f'tua {distance} o {where}'
+
+
 # --- events --------------------------------------------------------------------------------------------------
 
 
@@ -266,6 +295,16 @@ def _status(event: EventInput, language: str, limit: int) -> str:
     return status or FALLBACK[language]['status']
 
 
+def _where(event: EventInput, language: str, limit: int, nearby: Mapping[str, Any] | None) -> str:
+    address = _attribute(event, 'address', limit) or _attribute(event, 'location', limit)
+    if not limit or not nearby or nearby.get('metres') is None or not nearby.get('place'):
+        return address
+    distance = about_from(language, float(nearby['metres']), str(nearby['place']))
+    if not address:
+        return truncate(distance[:1].upper() + distance[1:], limit)
+    return f'{truncate(address, max(limit - len(distance) - 3, 0))} ({distance})'
+
+
 def _date_attribute(event: EventInput, name: str, language: str, fallback: str) -> str:
     return format_date(event.attributes.get(name), language) or fallback
 
@@ -278,13 +317,18 @@ def event_values(
     event_url: str,
     unsubscribe_url: str | None,
     manage_url: str,
+    nearby: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Every value any event template may use; the registry keeps only those its template needs."""
+    """Every value any event template may use; the registry keeps only those its template needs.
+
+    `nearby` ({'metres': …, 'place': 'M32 0TH'}) is how far the event is from the place of the resident's near
+    subscription that brought it; where the message says where, it says that too ("6 King Street (about 150 m from
+    M32 0TH)")."""
     caps = CAPS[channel]
     fallback = FALLBACK[language]
     ellipsis = '...' if channel == 'sms' else '…'
     text = one_line if channel == 'sms' else paragraphs
-    where = _attribute(event, 'address', caps['where']) or _attribute(event, 'location', caps['where'])
+    where = _where(event, language, caps['where'], nearby)
     # a case update is the officer's own sentence and note (the summary) and its stage by name (status): a list of
     # its field changes would repeat the note and show internal stage keys
     case = event_key(event.kind, event.topic).startswith('case.')
@@ -401,8 +445,11 @@ def describe_subscription(
     radius_m: int | None = None,
     place: str | None = None,
     case_reference: str | None = None,
+    standalone: bool = False,
 ) -> str:
-    """Words that follow "about" / "am": 'planning applications within 500 metres of SW1A 1AA'."""
+    """Words that follow "about" / "am": 'planning applications within 500 m of SW1A 1AA' (a distance written as
+    the pages write it: `distance_words`). `standalone`: words that stand on their own (a page's heading), so in
+    Welsh the first is not softened as it is after "am" ('ceisiadau cynllunio …', not 'geisiadau cynllunio …')."""
     if kind == 'case':
         reference = plain(one_line(case_reference or ''))[:60]
         return f'your case {reference}'.strip() if language == 'en' else f'eich achos {reference}'.strip()
@@ -410,17 +457,14 @@ def describe_subscription(
     if language == 'en':
         words = [english for english, _ in found]
     else:
-        words = [found[0][1][1], *(welsh[0] for _, welsh in found[1:-1])]
+        words = [found[0][1][0 if standalone else 1], *(welsh[0] for _, welsh in found[1:-1])]
         if len(found) > 1:
             words.append(found[-1][1][2])
     what = _join(words, language)
     where = plain(one_line(place or ''))[:60]  # as the resident typed it
     if kind == 'near' and radius_m:
-        return (
-            f'{what} within {radius_m} metres of {where}'
-            if language == 'en'
-            else f'{what} o fewn {radius_m} metr i {where}'
-        )
+        distance = distance_words(radius_m)
+        return f'{what} within {distance} of {where}' if language == 'en' else f'{what} o fewn {distance} i {where}'
     if kind == 'area' and where:
         return f'{what} in {where}' if language == 'en' else f'{what} yn ardal {where}'
     if kind == 'address':

@@ -277,8 +277,10 @@ def event_message(
     event_url: str,
     unsubscribe_url: str | None,
     manage_url: str,
+    nearby: Mapping[str, Any] | None = None,
 ) -> Message:
-    """One event for one resident on one channel. `unsubscribe_url` is None when no subscription is involved."""
+    """One event for one resident on one channel. `unsubscribe_url` is None when no subscription is involved;
+    `nearby` is how far the event is from the resident's place, when a near subscription brought it."""
     spec = spec_for_event(event.kind, event.topic, channel, language)
     values = event_values(
         event,
@@ -287,6 +289,7 @@ def event_message(
         event_url=event_url,
         unsubscribe_url=unsubscribe_url,
         manage_url=manage_url,
+        nearby=nearby,
     )
     return _message(spec, values, unsubscribe_url, EVENT_SHRINK_ORDER)
 

@@ -11,17 +11,32 @@ from uuid import UUID
 
 import asyncpg
 
+from notifier.distance import great_circle_sql
+
 Db = asyncpg.Pool | asyncpg.Connection
 
+# An event's row brought by a near subscription: how far the event is from the subscription's postcode, in whole
+# metres, for "about 150 m from M32 0TH" (templates/personalisation.py). Measured here, when the row is claimed, from
+# rows the claim reads anyway, rather than stored when fan-out writes the row: nothing more to keep or forget (an
+# event's rows hold no personalisation, so the retention job never has to visit them), and the fan-out statement
+# stays as it is.
+_METRES = great_circle_sql('s.centre_lat', 's.centre_lng', 'e.lat', 'e.lng')
+_NEARBY = f"""(select jsonb_build_object('metres', round({_METRES}), 'place', s.postcode)
+           from subscriptions s, events e
+           where s.id = n.subscription_id and e.id = n.event_id and s.kind = 'near' and s.postcode is not null
+             and e.lat is not null and e.lng is not null) as nearby"""
 
-# Claimed rows come back with what sending needs: recipient, language, suppression, subscription state, and
-# when quiet hours end if `now` (SQL for the claim's moment) falls inside them.
+
+# Claimed rows come back with what sending needs: recipient, language, suppression, subscription state, how far
+# the event is from the resident's place, and when quiet hours end if `now` (SQL for the claim's moment) falls
+# inside them.
 def _claim_returning(now: str) -> str:
     return f"""
 returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.purpose, n.template_id,
           n.personalisation, n.attempts, n.resends, n.priority, c.address, r.language,
           c.suppressed_at is not null as suppressed,
           (select s.status from subscriptions s where s.id = n.subscription_id) as subscription_status,
+          {_NEARBY},
           (select case
                       -- codes the resident asked for, and reminders at the time they chose, are not held
                       when n.channel = 'sms' and n.urgency <> 'urgent'

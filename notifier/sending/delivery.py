@@ -91,6 +91,7 @@ class Claimed:
     quiet_until: datetime | None = None  # a text claimed inside its subscription's quiet hours waits until then
     resends: int = 0  # times Notify's technical-failure had this row sent again: its reference says which send
     priority: int = 1  # 0: a sign-in code, a confirmation, urgent news (may use the daily reserve)
+    nearby: dict[str, Any] | None = None  # an event from a near subscription: {'metres', 'place'} (the claim's SQL)
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,7 @@ class Sender:
                     ),
                     row.language,
                 ),  # fmt: skip
+                nearby=row.nearby,
             )
         except (KeyError, ValueError) as exc:
             raise InvalidMessage(f'no message for this event: {exc}') from exc

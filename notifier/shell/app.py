@@ -21,7 +21,7 @@ from notifier.shell import openapi, views
 from notifier.staff import oidc_pages
 from notifier.staff import pages as staff_pages
 from notifier.staff import replies as staff_replies
-from notifier.web import csrf, input_guard, rendering
+from notifier.web import csrf, form_errors, input_guard, rendering
 from notifier.web.request_ids import setup as setup_request_ids
 from sources.bulletins import api as bulletin_api
 from sources.bulletins import approval_pages as bulletin_approval_pages
@@ -41,6 +41,7 @@ from subscriptions.journey import near as journey_near
 from subscriptions.journey import steps as journey
 from subscriptions.journey import submit as journey_submit
 from subscriptions.manage import changes as manage_changes
+from subscriptions.manage import link_scope as manage_link_scope
 from subscriptions.manage import pages as manage_pages
 from subscriptions.manage import sign_in as manage_sign_in
 from subscriptions.manage import sign_out as manage_sign_out
@@ -145,7 +146,14 @@ async def _not_fetched(request: web.Request) -> web.StreamResponse:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[security_headers, rendering.middleware, error_middleware, input_guard.middleware, csrf.middleware],
+        middlewares=[
+            security_headers,
+            rendering.middleware,
+            form_errors.middleware,
+            error_middleware,
+            input_guard.middleware,
+            csrf.middleware,
+        ],
         client_max_size=1024**2,
     )
     app[SETTINGS] = settings
@@ -173,6 +181,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(subscription_pages.routes)
     app.add_routes(digest_page.routes)
     app.add_routes(manage_sign_in.routes)
+    app.add_routes(manage_link_scope.routes)
     app.add_routes(manage_sign_out.routes)
     app.add_routes(manage_pages.routes)
     app.add_routes(manage_changes.routes)
@@ -188,4 +197,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(bulletin_approval_pages.routes)
     app.add_routes(bulletin_api.routes)
     app.add_routes(openapi.routes)
+    form_errors.setup(app)  # after every route
     return app

@@ -53,8 +53,8 @@ async def seed(pool: asyncpg.Pool) -> int:
                 await queries.add_contact_point(conn, resident, 'sms', mobile, verified=True)
                 channels.append('sms')
             spec = NewSubscription(
-                kind='near', lat=place['lat'], lng=place['lng'], radius_m=radius, topics=topics, channels=channels,
-                quiet_hours=None,
+                kind='near', lat=place['lat'], lng=place['lng'], radius_m=radius, postcode=postcode, topics=topics,
+                channels=channels, quiet_hours=None,
             )  # fmt: skip
             await queries.create_subscription(conn, resident, spec, active=True)
     logger.info('demo: signed up %d residents around Trafford', len(RESIDENTS))

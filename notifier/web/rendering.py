@@ -34,6 +34,7 @@ LANGUAGES = ('en', 'cy')
 LANG_COOKIE = 'tellme_lang'
 NONCE = web.RequestKey('csp_nonce', str)
 LANG = web.RequestKey('lang', str)
+FORM_ERRORS = web.ResponseKey('form_errors', bool)  # a form answered with its errors (notifier/web/form_errors.py)
 HTML_PREFIXES_EXCLUDED = ('/api/', '/notify/', '/healthz', '/static/', '/_sim/')
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -112,6 +113,8 @@ def render(
         template, request, {**_context(request), **(context or {})}, status=status
     )
     response.headers['Cache-Control'] = 'no-store'
+    if request.method == 'POST' and (context or {}).get('errors'):
+        response[FORM_ERRORS] = True
     return response
 
 

@@ -3,7 +3,9 @@
 The `tellme_session` cookie holds 256 random bits; the database keeps only their SHA-256, so a leaked table opens
 no session. Sessions are created lazily (only when a page stores something), slide on use, and are replaced by a
 fresh id at sign-in (no fixation). Journeys last JOURNEY_TTL; a signed-in session expires SIGNED_IN_TTL after its
-last use, and signing out, or deleting your data, ends it at once.
+last use, and signing out, or deleting your data, ends it at once. A session that holds a proof without a sign-in (a
+manage link opened: subscriptions/manage/link_scope.py) gets a fresh id too (`renew`) and is as short-lived as a
+signed-in one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aiohttp import web
 from notifier.app_keys import PG, SETTINGS
 
 COOKIE = 'tellme_session'
+SHORT_LIVED = 'short_lived'  # in `data`: this session holds a proof, so it lasts SIGNED_IN_TTL like a sign-in
 JOURNEY_TTL = timedelta(hours=2)
 SIGNED_IN_TTL = timedelta(minutes=60)
 
@@ -46,6 +49,10 @@ class Session:
     def signed_in(self) -> bool:
         return self.resident_id is not None
 
+    @property
+    def short_lived(self) -> bool:
+        return self.signed_in or bool(self.data.get(SHORT_LIVED))
+
     def journey(self, name: str) -> dict[str, Any]:
         """The answers given so far in one journey ('near', 'bins', …); change it and call `save`."""
         return self.data.setdefault('journeys', {}).setdefault(name, {})
@@ -56,7 +63,7 @@ class Session:
 
 
 _KEY = web.RequestKey('tellme_session', Session)
-_ENDED = web.RequestKey('tellme_session_ended', bool)
+ENDED = web.RequestKey('tellme_session_ended', bool)
 
 
 def signed_in(request: web.Request) -> bool:
@@ -69,7 +76,7 @@ def _hash(cookie: str) -> bytes:
 
 
 def _ttl(session: Session) -> timedelta:
-    return SIGNED_IN_TTL if session.signed_in else JOURNEY_TTL
+    return SIGNED_IN_TTL if session.short_lived else JOURNEY_TTL
 
 
 async def get(request: web.Request) -> Session:
@@ -82,7 +89,7 @@ async def get(request: web.Request) -> Session:
         row = await request.app[PG].fetchrow(LOAD, _hash(cookie), JOURNEY_TTL)
         if row is not None:
             session = Session(cookie=cookie, resident_id=row['resident_id'], data=row['data'] or {})
-            if session.signed_in:  # the shorter lifetime of a signed-in session
+            if session.short_lived:  # the shorter lifetime of a session holding a sign-in or a link's proof
                 await request.app[PG].execute(LOAD, _hash(cookie), SIGNED_IN_TTL)
     request[_KEY] = session
     return session
@@ -107,12 +114,24 @@ async def sign_in(request: web.Request, resident_id: int) -> Session:
     return session
 
 
+async def renew(request: web.Request) -> Session:
+    """The same session under a new id, lasting no longer than a sign-in: a link just proved something, and whatever
+    id this browser held before (one someone else may have planted) must not carry it."""
+    old = await get(request)
+    if old.cookie is not None:
+        await request.app[PG].execute('delete from web_sessions where id_hash = $1', _hash(old.cookie))
+    session = Session(resident_id=old.resident_id, data={**old.data, SHORT_LIVED: True})
+    request[_KEY] = session
+    await save(request, session)
+    return session
+
+
 async def end(request: web.Request) -> None:
     session = await get(request)
     if session.cookie is not None:
         await request.app[PG].execute('delete from web_sessions where id_hash = $1', _hash(session.cookie))
     request[_KEY] = Session()
-    request[_ENDED] = True
+    request[ENDED] = True
 
 
 async def end_all_for(conn: Any, resident_id: int) -> None:
@@ -127,5 +146,5 @@ def set_cookie(request: web.Request, response: web.StreamResponse) -> None:
         response.set_cookie(
             COOKIE, session.cookie, httponly=True, samesite='Lax', secure=settings.secure_cookies, path='/'
         )
-    elif request.get(_ENDED):
+    elif request.get(ENDED):
         response.del_cookie(COOKIE, path='/')

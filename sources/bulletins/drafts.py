@@ -17,9 +17,9 @@ from typing import Any
 
 import asyncpg
 
-from subscriptions.journey.near import KNOWN_TOPICS
 from subscriptions.places.geocoding import find_postcode
 from subscriptions.places.postcodes import PostcodeError, normalise_postcode
+from subscriptions.residents.choices import KNOWN_TOPICS
 
 # what residents choose from, so a bulletin's topics always mean something to someone; ALL: everyone in the area,
 # whatever topics they chose (for urgent disruption and safety news: water off, a road closed, a flood warning)

@@ -20,17 +20,13 @@ from subscriptions.journey.steps import Translate, answers_for, page, register, 
 from subscriptions.matching.fan_out import EARTH_RADIUS_M
 from subscriptions.places.geocoding import find_postcode
 from subscriptions.places.postcodes import PostcodeError, PostcodeOutsideGB, gb_postcode
+from subscriptions.residents.choices import FREQUENCIES, PUBLIC, RADII, available_topics, radius_words, topic_words
 from subscriptions.residents.models import bounding_box
 
 routes = web.RouteTableDef()
 
-RADII = (100, 250, 500, 1000, 2000)
 WEEKS = 12
-BASE_TOPICS = ('planning', 'licensing')
-KNOWN_TOPICS = ('planning', 'licensing', 'roadworks', 'bulletins', 'news', 'consultations')
 TREE_TYPES = ('Trees', 'Tree works', 'Works to trees', 'Tree Preservation Order', 'Trees in a Conservation Area')
-FREQUENCIES = ('immediate', 'daily', 'weekly')
-PUBLIC = "case_reference is null and topic <> 'bins' and topic <> 'cases' and topic not like 'staff/%'"
 
 COUNTS = f"""
 with nearby as (
@@ -44,12 +40,6 @@ with nearby as (
 select radius, count(metres) filter (where metres <= radius) as events
 from unnest($7::int[]) as radius left join nearby on true
 group by radius
-"""
-# the last year's events (by the events_created index), not the whole table
-TOPICS = f"""
-select distinct split_part(topic, '/', 1) as topic from events
-where created_at > now() - interval '52 weeks' and {PUBLIC}
-order by 1
 """
 TREE_VALUES = """
 select distinct attributes ->> 'application_type' from events
@@ -79,14 +69,6 @@ async def estimates(db: asyncpg.Pool, lat: float, lng: float) -> dict[int, int]:
     return {row['radius']: row['events'] for row in rows}
 
 
-def radius_words(t: Translate, metres: int) -> str:
-    return t('near.radius.km', n=metres // 1000) if metres >= 1000 else t('near.radius.m', n=metres)
-
-
-def topic_words(t: Translate, topic: str) -> str:
-    return t(f'near.topic.{topic}') if topic in KNOWN_TOPICS else topic.replace('-', ' ').capitalize()
-
-
 def own_steps(answers: dict[str, Any]) -> list[tuple[str, bool]]:
     return [
         ('', 'postcode' in answers),
@@ -111,6 +93,7 @@ def check_rows(t: Translate, answers: dict[str, Any]) -> journey.Rows:
 def fields(answers: dict[str, Any]) -> dict[str, Any]:
     return {
         'kind': 'near', 'lat': answers['lat'], 'lng': answers['lng'], 'radius_m': answers['radius'],
+        'postcode': answers['postcode'],
         'topics': answers['topics'], 'exclusions': answers.get('exclusions') or {}, 'frequency': answers['frequency'],
     }  # fmt: skip
 
@@ -180,11 +163,6 @@ async def radius_post(request: web.Request) -> web.StreamResponse:
 
 
 # --- what about -----------------------------------------------------------------------------------------------
-
-
-async def available_topics(db: asyncpg.Pool) -> list[str]:
-    found = [row['topic'] for row in await db.fetch(TOPICS)]
-    return found or list(BASE_TOPICS)
 
 
 async def _topics_page(request: web.Request, answers: dict[str, Any], chosen: list[str], trees: bool,

@@ -19,21 +19,14 @@ from typing import Any
 from aiohttp import web
 
 from notifier.web import rendering, sessions
-from subscriptions.residents.contact_checks import (
-    Problem,
-    check_email,
-    check_mobile,
-    parse_time,
-    spaced_uk_number,
-    suggest_email,
-)
+from subscriptions.residents import choices
+from subscriptions.residents.contact_checks import Problem, check_email, check_mobile, spaced_uk_number, suggest_email
 from subscriptions.residents.models import NewSubscription
 
 routes = web.RouteTableDef()
 
 NAMES = 'near|bins|case'
 CHANNELS = {'email': ['email'], 'sms': ['sms'], 'both': ['email', 'sms']}
-QUIET_CHOICES = ('none', 'default', 'choose')
 Rows = list[dict[str, str]]
 Translate = Callable[..., str]
 
@@ -79,7 +72,7 @@ def contact_done(answers: dict[str, Any]) -> bool:
 def steps(journey: Journey, answers: dict[str, Any]) -> list[tuple[str, bool]]:
     shared = [('channel', bool(answers.get('channels'))), ('contact', contact_done(answers))]
     if journey.quiet_hours and 'sms' in (answers.get('channels') or []):
-        shared.append(('quiet-hours', answers.get('quiet') in QUIET_CHOICES))
+        shared.append(('quiet-hours', answers.get('quiet') in choices.QUIET_CHOICES))
     return [*journey.own_steps(answers), *shared]
 
 
@@ -234,34 +227,22 @@ async def quiet_page(request: web.Request) -> web.Response:
                 typed=typed)  # fmt: skip
 
 
-def _quiet_errors(t: Translate, chosen: str, typed: dict[str, str]) -> dict[str, str]:
-    if chosen not in QUIET_CHOICES:
-        return {'quiet': t('signup.error.quiet')}
-    if chosen != 'choose':
-        return {}
-    errors = {}
-    for name in ('quiet_start', 'quiet_end'):
-        if parse_time(typed[name]) is None:
-            errors[name] = t(f'signup.error.{name}')
-    if not errors and parse_time(typed['quiet_start']) == parse_time(typed['quiet_end']):
-        errors['quiet_end'] = t('signup.error.quiet_same')
-    return errors
-
-
 @routes.post(f'/{{journey:{NAMES}}}/quiet-hours')
 async def quiet_post(request: web.Request) -> web.StreamResponse:
     journey = journey_of(request)
     answers = await answers_for(request, journey, 'quiet-hours')
     form = await request.post()
     chosen = str(form.get('quiet', ''))
-    typed = {name: str(form.get(name, '')).strip() for name in ('quiet_start', 'quiet_end')}
-    errors = _quiet_errors(t_for(request), chosen, typed)
+    typed = {name: str(form.get(name, '')).strip()[:20] for name in choices.QUIET_FIELDS}
+    t = t_for(request)
+    errors = {name: message(t, problem) for name, problem in choices.quiet_problems(chosen, typed).items()}
     if errors:
         return page(request, 'signup/quiet_hours.html', journey, answers, 'quiet-hours', chosen=chosen, typed=typed,
                     errors=errors)  # fmt: skip
+    hours = choices.quiet_hours(chosen, typed)
     times = {}
-    if chosen == 'choose':
-        times = {name: parse_time(value).strftime('%H:%M') for name, value in typed.items()}  # type: ignore[union-attr]
+    if chosen == 'choose' and hours is not None:
+        times = {name: f'{value:%H:%M}' for name, value in zip(choices.QUIET_FIELDS, hours, strict=True)}
     return await store(request, journey, 'quiet-hours', quiet=chosen, **times)
 
 
@@ -269,12 +250,7 @@ async def quiet_post(request: web.Request) -> web.StreamResponse:
 
 
 def quiet_hours(answers: dict[str, Any]) -> tuple[Any, Any] | None:
-    chosen = answers.get('quiet', 'default')
-    if chosen == 'none':
-        return None
-    if chosen == 'choose':
-        return parse_time(answers['quiet_start']), parse_time(answers['quiet_end'])
-    return NewSubscription.model_fields['quiet_hours'].default
+    return choices.quiet_hours(answers.get('quiet', 'default'), answers)
 
 
 def subscription(journey: Journey, answers: dict[str, Any]) -> NewSubscription:

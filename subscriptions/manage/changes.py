@@ -1,14 +1,18 @@
-"""Signed in: change one thing about a subscription — how often, how far, which topics, which channels, quiet
-hours. Each is one question on one page (GOV.UK radios or checkboxes), answered by POST and stored at once.
+"""Change one thing about a subscription — how often, how far, which topics, which channels, quiet hours. Each is one
+question on one page (GOV.UK radios or checkboxes), answered by POST and stored at once; the subscription's owner,
+signed in, and a browser that opened its manage link may ask them (subscriptions/manage/common.py
+`subscription_page`).
 
-Only values offered on the page are accepted; anything else (a tampered form) gets the page back with its error.
+The answers offered are sign-up's (subscriptions/residents/choices.py), plus the subscription's own value when it is
+another, so a resident can always get back to what they chose at sign-up. Only values offered on the page are
+accepted; anything else (a tampered form) gets the page back with its error. Channels are only the addresses the
+resident already has: no question here adds one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import time
 from typing import Any
 
 import asyncpg
@@ -16,14 +20,12 @@ from aiohttp import web
 
 from notifier.app_keys import PG
 from notifier.web.rendering import language, render, translate
-from subscriptions.manage.common import contacts, flash, owned_or_404, see_other, signed_in_only, usable_channels
+from subscriptions.manage.common import Access, contacts, flash, see_other, subscription_page, usable_channels
+from subscriptions.residents import choices
 from subscriptions.residents.models import Subscription, bounding_box
 
 routes = web.RouteTableDef()
 
-RADII = (100, 200, 400, 800, 1600)
-TOPICS = ('planning', 'licensing')
-QUIET = {'none': None, '21-08': (time(21), time(8)), '22-07': (time(22), time(7)), '20-09': (time(20), time(9))}
 Items = list[dict[str, str]]
 
 
@@ -31,52 +33,41 @@ Items = list[dict[str, str]]
 class Question:
     multiple: bool
     applies: Callable[[Subscription], bool]
-    options: Callable[[Subscription, dict[str, str], str], Items]
+    options: Callable[[web.Request, Subscription], Awaitable[Items]]
     current: Callable[[Subscription], list[str]]
     store: Callable[[asyncpg.Connection, Subscription, list[str]], Awaitable[Any]]
 
 
-def _quiet_key(sub: Subscription) -> str:
-    if sub.quiet_start is None or sub.quiet_end is None:
-        return 'none'
-    return f'{sub.quiet_start:%H}-{sub.quiet_end:%H}' if sub.quiet_start.minute == sub.quiet_end.minute == 0 else ''
+def _t(request: web.Request) -> Callable[..., str]:
+    lang = language(request)
+    return lambda key, **values: translate(lang, key, **values)
 
 
-def _frequency_options(sub: Subscription, usable: dict[str, str], lang: str) -> Items:
+async def _frequency_options(request: web.Request, sub: Subscription) -> Items:
+    t = _t(request)
     return [
-        {'value': value, 'text': translate(lang, f'manage.frequency.{value}'),
-         'hint': translate(lang, f'manage.frequency.{value}_hint')}
-        for value in ('immediate', 'daily', 'weekly')
-    ]  # fmt: skip
-
-
-def _radius_options(sub: Subscription, usable: dict[str, str], lang: str) -> Items:
-    radii = sorted({*RADII, sub.radius_m or RADII[0]})
-    return [{'value': str(r), 'text': translate(lang, 'manage.radius.metres', metres=str(r))} for r in radii]
-
-
-def _topic_options(sub: Subscription, usable: dict[str, str], lang: str) -> Items:
-    topics = sorted({*TOPICS, *sub.topics})
-    return [{'value': topic, 'text': translate(lang, f'manage.topic.{topic.split("/")[0]}')} for topic in topics]
-
-
-def _channel_options(sub: Subscription, usable: dict[str, str], lang: str) -> Items:
-    return [
-        {'value': channel, 'text': translate(lang, f'manage.channel.{channel}'), 'hint': masked}
-        for channel, masked in usable.items()
+        {'value': value, 'text': t(f'manage.frequency.{value}'), 'hint': t(f'manage.frequency.{value}_hint')}
+        for value in choices.FREQUENCIES
     ]
 
 
-def _quiet_options(sub: Subscription, usable: dict[str, str], lang: str) -> Items:
-    items = []
-    for key, hours in QUIET.items():
-        text = (
-            translate(lang, 'manage.quiet.between', start=f'{hours[0]:%H:%M}', end=f'{hours[1]:%H:%M}')
-            if hours
-            else translate(lang, 'manage.quiet.none')
-        )
-        items.append({'value': key, 'text': text})
-    return items
+async def _radius_options(request: web.Request, sub: Subscription) -> Items:
+    t = _t(request)
+    return [{'value': str(r), 'text': choices.radius_words(t, r)} for r in choices.radii(sub.radius_m)]
+
+
+async def _topic_options(request: web.Request, sub: Subscription) -> Items:
+    t = _t(request)
+    topics = await choices.available_topics(request.app[PG], sub.topics)
+    return [{'value': topic, 'text': choices.topic_words(t, topic)} for topic in topics]
+
+
+async def _channel_options(request: web.Request, sub: Subscription) -> Items:
+    t = _t(request)
+    usable = usable_channels(await contacts(request.app[PG], sub.resident_id))
+    return [
+        {'value': channel, 'text': t(f'manage.channel.{channel}'), 'hint': masked} for channel, masked in usable.items()
+    ]
 
 
 async def _store_frequency(conn: asyncpg.Connection, sub: Subscription, values: list[str]) -> None:
@@ -103,11 +94,6 @@ async def _store_channels(conn: asyncpg.Connection, sub: Subscription, values: l
     await conn.execute('update subscriptions set channels = $2 where id = $1', sub.id, chosen)
 
 
-async def _store_quiet(conn: asyncpg.Connection, sub: Subscription, values: list[str]) -> None:
-    hours = QUIET[values[0]] or (None, None)
-    await conn.execute('update subscriptions set quiet_start = $2, quiet_end = $3 where id = $1', sub.id, *hours)
-
-
 def _live(sub: Subscription) -> bool:
     return sub.status != 'ended'
 
@@ -131,49 +117,45 @@ QUESTIONS = {
         _store_topics,
     ),
     'channels': Question(True, _live, _channel_options, lambda s: list(s.channels), _store_channels),
-    'quiet-hours': Question(
-        False, lambda s: _live(s) and 'sms' in s.channels, _quiet_options, lambda s: [_quiet_key(s)], _store_quiet
-    ),
 }
 PATTERN = '{field:' + '|'.join(QUESTIONS) + '}'
 
 
 def _page(request: web.Request, sub: Subscription, field: str, items: Items, chosen: list[str], error: bool) -> Any:
-    lang = language(request)
+    t = _t(request)
     key = field.replace('-', '_')
-    errors = {field: translate(lang, f'manage.change.{key}.error')} if error else {}
+    errors = {field: t(f'manage.change.{key}.error')} if error else {}
     return render(
         request,
         'manage/change.html',
         {
             'sub_id': sub.id, 'field': field, 'items': items, 'chosen': chosen, 'errors': errors,
-            'multiple': QUESTIONS[field].multiple, 'legend': translate(lang, f'manage.change.{key}.legend'),
-            'hint': translate(lang, f'manage.change.{key}.hint'),
+            'multiple': QUESTIONS[field].multiple, 'legend': t(f'manage.change.{key}.legend'),
+            'hint': t(f'manage.change.{key}.hint'),
         },
     )  # fmt: skip
 
 
-async def _setup(request: web.Request, resident_id: int) -> tuple[Subscription, str, Items]:
-    sub = await owned_or_404(request, resident_id)
+async def _setup(request: web.Request, access: Access) -> tuple[Subscription, str, Items]:
+    sub = access.subscription
     field = request.match_info['field']
     question = QUESTIONS[field]
     if not question.applies(sub):
         raise web.HTTPNotFound()
-    usable = usable_channels(await contacts(request.app[PG], resident_id))
-    return sub, field, question.options(sub, usable, language(request))
+    return sub, field, await question.options(request, sub)
 
 
 @routes.get(f'/manage/subscriptions/{{id}}/change/{PATTERN}', name='manage-change')
-@signed_in_only
-async def change_page(request: web.Request, resident_id: int) -> web.Response:
-    sub, field, items = await _setup(request, resident_id)
+@subscription_page
+async def change_page(request: web.Request, access: Access) -> web.Response:
+    sub, field, items = await _setup(request, access)
     return _page(request, sub, field, items, QUESTIONS[field].current(sub), error=False)
 
 
 @routes.post(f'/manage/subscriptions/{{id}}/change/{PATTERN}', name='manage-change-do')
-@signed_in_only
-async def change(request: web.Request, resident_id: int) -> web.Response:
-    sub, field, items = await _setup(request, resident_id)
+@subscription_page
+async def change(request: web.Request, access: Access) -> web.Response:
+    sub, field, items = await _setup(request, access)
     question = QUESTIONS[field]
     chosen = [str(value) for value in (await request.post()).getall(field, [])]
     offered = {item['value'] for item in items}
@@ -182,5 +164,50 @@ async def change(request: web.Request, resident_id: int) -> web.Response:
         return _page(request, sub, field, items, [value for value in chosen if value in offered], error=True)
     async with request.app[PG].acquire() as conn:
         await question.store(conn, sub, chosen)
+    await flash(request, 'manage.flash.changed')
+    return see_other(f'/manage/subscriptions/{sub.id}')
+
+
+# --- quiet hours for texts: sign-up's question, with the resident's own window ----------------------------------
+
+QUIET_PATH = '/manage/subscriptions/{id}/change/quiet-hours'
+
+
+def _quiet_page(request: web.Request, sub: Subscription, chosen: str, typed: dict[str, str],
+                errors: dict[str, str]) -> web.Response:  # fmt: skip
+    typed = {**dict.fromkeys(choices.QUIET_FIELDS, ''), **typed}
+    return render(request, 'manage/change_quiet_hours.html',
+                  {'sub_id': sub.id, 'chosen': chosen, 'typed': typed, 'errors': errors})  # fmt: skip
+
+
+def _texts(access: Access) -> Subscription:
+    if not (_live(access.subscription) and 'sms' in access.subscription.channels):
+        raise web.HTTPNotFound()
+    return access.subscription
+
+
+@routes.get(QUIET_PATH, name='manage-change-quiet-hours')
+@subscription_page
+async def quiet_page(request: web.Request, access: Access) -> web.Response:
+    sub = _texts(access)
+    chosen, typed = choices.quiet_choice(sub.quiet_start, sub.quiet_end)
+    return _quiet_page(request, sub, chosen, typed, {})
+
+
+@routes.post(QUIET_PATH, name='manage-change-quiet-hours-do')
+@subscription_page
+async def change_quiet(request: web.Request, access: Access) -> web.Response:
+    sub = _texts(access)
+    form = await request.post()
+    chosen = str(form.get('quiet', ''))
+    typed = {name: str(form.get(name, '')).strip()[:20] for name in choices.QUIET_FIELDS}
+    problems = choices.quiet_problems(chosen, typed)
+    if problems:
+        t = _t(request)
+        errors = {name: t(problem.key, **problem.values) for name, problem in problems.items()}
+        return _quiet_page(request, sub, chosen if chosen in choices.QUIET_CHOICES else '', typed, errors)
+    hours = choices.quiet_hours(chosen, typed) or (None, None)
+    async with request.app[PG].acquire() as conn:
+        await conn.execute('update subscriptions set quiet_start = $2, quiet_end = $3 where id = $1', sub.id, *hours)
     await flash(request, 'manage.flash.changed')
     return see_other(f'/manage/subscriptions/{sub.id}')

@@ -3,12 +3,17 @@
 A signed-in session (notifier/web/sessions.py) holds only the resident's id. Every page that shows or changes a
 subscription loads it together with that id, so one resident can never see or change another's, whatever number
 is typed into the address bar (it is simply "page not found").
+
+A session may instead (or as well) hold the ids of subscriptions whose manage link this browser opened
+(subscriptions/manage/link_scope.py): each opens that one subscription's pages (`subscription_page`), and nothing
+else of its resident's. Asked for any other subscription, such a session gets what a stranger gets: "sign in".
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -19,10 +24,11 @@ from notifier.outbox.links import MANAGE_TOKEN_PURPOSE
 from notifier.outbox.tokens import make_token, read_token
 from notifier.web import sessions
 from notifier.web.rendering import language, translate
+from subscriptions.residents import queries
 from subscriptions.residents.models import Subscription
-from templates.personalisation import describe_subscription, mask_address
+from templates.personalisation import describe_subscription, distance_words, mask_address
 
-NEXT = 'manage_next'  # the subscription a manage link asked for, kept in the session until sign-in
+LINKED = 'manage_links'  # the subscription ids whose manage links this browser opened (link_scope.py)
 FLASH = 'flash'
 
 OWNED = 'select * from subscriptions where id = $1 and resident_id = $2'
@@ -34,13 +40,24 @@ where resident_id = $1 and channel in ('email', 'sms') order by channel, id
 SignedInHandler = Callable[[web.Request, int], Awaitable[web.StreamResponse]]
 
 
+@dataclass(frozen=True)
+class Access:
+    """The subscription a page is about, and how this browser may reach it."""
+
+    subscription: Subscription
+    by_link: bool  # only through its manage link: this subscription's page and changes, nothing else
+
+
+SubscriptionHandler = Callable[[web.Request, Access], Awaitable[web.StreamResponse]]
+
+
 def see_other(location: str) -> web.Response:
     """303 after a POST (returned, not raised, so the session cookie set on the way out is kept)."""
     return web.Response(status=303, headers={'Location': location, 'Cache-Control': 'no-store'})
 
 
 def manage_path(secret: bytes, subscription_id: int) -> str:
-    """The permanent link in a message that opens that subscription's page (after signing in if need be)."""
+    """The permanent link in a message that opens that subscription's page for changes."""
     return f'/manage/s/{make_token(secret, MANAGE_TOKEN_PURPOSE, subscription_id)}'
 
 
@@ -65,17 +82,41 @@ def signed_in_only(handler: SignedInHandler) -> Callable[[web.Request], Awaitabl
     return wrapper
 
 
+def linked(session: sessions.Session) -> list[int]:
+    """The subscriptions this browser opened with their manage links."""
+    ids = session.data.get(LINKED)
+    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+
+
+def subscription_page(handler: SubscriptionHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The page is about the subscription in the path: its owner, signed in, or a browser that opened its manage
+    link may go on; a signed-in resident gets "page not found" for anyone else's, anyone else is sent to sign in
+    (so a manage link tells its holder nothing about any other subscription)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        session = await sessions.get(request)
+        text = request.match_info.get('id', '')
+        wanted = int(text) if text.isdigit() and len(text) <= 18 else None
+        pool = request.app[PG]
+        if wanted is not None and session.resident_id is not None:
+            found = await owned(pool, session.resident_id, wanted)
+            if found is not None:
+                return await handler(request, Access(found, by_link=False))
+        if wanted is not None and wanted in linked(session):
+            found = await queries.get_subscription(pool, wanted)
+            if found is not None:
+                return await handler(request, Access(found, by_link=True))
+        if session.resident_id is None:
+            return see_other('/manage')
+        raise web.HTTPNotFound()
+
+    return wrapper
+
+
 async def owned(conn: asyncpg.Connection | asyncpg.Pool, resident_id: int, subscription_id: int) -> Subscription | None:
     row = await conn.fetchrow(OWNED, subscription_id, resident_id)
     return Subscription.model_validate(dict(row)) if row else None
-
-
-async def owned_or_404(request: web.Request, resident_id: int) -> Subscription:
-    text = request.match_info.get('id', '')
-    found = await owned(request.app[PG], resident_id, int(text)) if text.isdigit() and len(text) <= 18 else None
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
 
 
 async def contacts(conn: asyncpg.Connection | asyncpg.Pool, resident_id: int) -> list[asyncpg.Record]:
@@ -92,11 +133,12 @@ def usable_channels(points: list[asyncpg.Record]) -> dict[str, str]:
 
 
 def describe(subscription: Subscription, lang: str, *, capital: bool = True) -> str:
-    """'Planning applications within 400 metres of the place you chose' (capitalised for a heading)."""
-    place = translate(lang, 'manage.your_place') if subscription.kind == 'near' else None
+    """'Planning applications within 400 m of M32 0TH' (capitalised for a heading); a near subscription made at a
+    point with no postcode is 'within 400 m of the place you chose'."""
+    place = (subscription.postcode or translate(lang, 'manage.your_place')) if subscription.kind == 'near' else None
     what = describe_subscription(
         lang, kind=subscription.kind, topics=subscription.topics, radius_m=subscription.radius_m, place=place,
-        case_reference=subscription.case_reference,
+        case_reference=subscription.case_reference, standalone=capital,
     )  # fmt: skip
     return what[:1].upper() + what[1:] if capital else what
 
@@ -133,6 +175,7 @@ def summary(subscription: Subscription, lang: str) -> dict[str, Any]:
         'topics': topics_text(subscription, lang),
         'texts': 'sms' in subscription.channels,
         'radius_m': subscription.radius_m,
+        'radius': translate(lang, 'choices.radius.within', distance=distance_words(subscription.radius_m or 0)),
         'kind': subscription.kind,
     }
 

@@ -1,4 +1,8 @@
-"""Signed in: your subscriptions, one subscription, pause and resume, unsubscribe from one or from everything.
+"""Your subscriptions, one subscription, pause and resume, unsubscribe from one or from everything.
+
+The list and "unsubscribe from everything" need a sign-in; one subscription's page, pausing, resuming and
+unsubscribing from it are also open to the browser that opened its manage link (subscriptions/manage/common.py
+`subscription_page`, subscriptions/manage/link_scope.py).
 
 Changing what a subscription is about or how it reaches you is in subscriptions/manage/changes.py; your data
 (download, delete) in subscriptions/manage/your_data.py. Every change is a POST with the CSRF token, answered with a
@@ -12,10 +16,11 @@ from aiohttp import web
 from notifier.app_keys import PG
 from notifier.web.rendering import language, render
 from subscriptions.manage.common import (
+    Access,
     flash,
-    owned_or_404,
     see_other,
     signed_in_only,
+    subscription_page,
     summary,
     take_flash,
 )
@@ -46,9 +51,9 @@ async def subscriptions_page(request: web.Request, resident_id: int) -> web.Resp
 
 
 @routes.get('/manage/subscriptions/{id}', name='manage-subscription')
-@signed_in_only
-async def subscription_page(request: web.Request, resident_id: int) -> web.Response:
-    subscription = await owned_or_404(request, resident_id)
+@subscription_page
+async def one_subscription(request: web.Request, access: Access) -> web.Response:
+    subscription = access.subscription
     details = summary(subscription, language(request))
     changeable = subscription.status in LIVE
     return render(
@@ -56,6 +61,7 @@ async def subscription_page(request: web.Request, resident_id: int) -> web.Respo
         'manage/subscription.html',
         {
             'sub': details,
+            'by_link': access.by_link,
             'changeable': changeable,
             'radius': changeable and subscription.kind == 'near',
             'topics': changeable and subscription.kind in ('near', 'area'),
@@ -66,42 +72,41 @@ async def subscription_page(request: web.Request, resident_id: int) -> web.Respo
 
 
 @routes.post('/manage/subscriptions/{id}/pause', name='manage-pause')
-@signed_in_only
-async def pause(request: web.Request, resident_id: int) -> web.Response:
-    subscription = await owned_or_404(request, resident_id)
+@subscription_page
+async def pause(request: web.Request, access: Access) -> web.Response:
     async with request.app[PG].acquire() as conn:
-        if await queries.pause_subscription(conn, subscription.id):
+        if await queries.pause_subscription(conn, access.subscription.id):
             await flash(request, 'manage.flash.paused')
-    return see_other(_path(subscription))
+    return see_other(_path(access.subscription))
 
 
 @routes.post('/manage/subscriptions/{id}/resume', name='manage-resume')
-@signed_in_only
-async def resume(request: web.Request, resident_id: int) -> web.Response:
-    subscription = await owned_or_404(request, resident_id)
+@subscription_page
+async def resume(request: web.Request, access: Access) -> web.Response:
     async with request.app[PG].acquire() as conn:
-        if await queries.resume_subscription(conn, subscription.id):
+        if await queries.resume_subscription(conn, access.subscription.id):
             await flash(request, 'manage.flash.resumed')
-    return see_other(_path(subscription))
+    return see_other(_path(access.subscription))
 
 
 @routes.get('/manage/subscriptions/{id}/unsubscribe', name='manage-unsubscribe-one')
-@signed_in_only
-async def unsubscribe_one_page(request: web.Request, resident_id: int) -> web.Response:
-    subscription = await owned_or_404(request, resident_id)
+@subscription_page
+async def unsubscribe_one_page(request: web.Request, access: Access) -> web.Response:
+    subscription = access.subscription
     if subscription.status == 'ended':
         return see_other(_path(subscription))
     return render(request, 'manage/unsubscribe_one.html', {'sub': summary(subscription, language(request))})
 
 
 @routes.post('/manage/subscriptions/{id}/unsubscribe', name='manage-unsubscribe-one-do')
-@signed_in_only
-async def unsubscribe_one(request: web.Request, resident_id: int) -> web.Response:
-    subscription = await owned_or_404(request, resident_id)
+@subscription_page
+async def unsubscribe_one(request: web.Request, access: Access) -> web.Response:
+    subscription = access.subscription
     async with request.app[PG].acquire() as conn, conn.transaction():
         await queries.end_subscription(conn, subscription.id, reason='unsubscribed', by='resident')
     await flash(request, 'manage.flash.unsubscribed', what=summary(subscription, language(request))['what'])
-    return see_other('/manage/subscriptions')
+    # a manage link opens only its own subscription: it says so there, where the list would need a sign-in
+    return see_other(_path(subscription) if access.by_link else '/manage/subscriptions')
 
 
 @routes.get('/manage/unsubscribe-all', name='manage-unsubscribe-all')

@@ -5,8 +5,8 @@ nobody can find out who is signed up; a code typed for a number we do not know f
 attempts included. Requests are limited per address and per IP (notifier/web/throttle.py). A sign-in link works once,
 for 30 minutes, and opening it only shows a button: mail scanners fetch links, and must not spend it.
 
-A manage link in a message (/manage/s/{token}, permanent) opens that subscription's page: at once if its owner is
-signed in, otherwise the subscription is remembered in the session and shown after signing in.
+The manage link in a message (/manage/s/{token}) needs no sign-in for its own subscription:
+subscriptions/manage/link_scope.py.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from notifier.outbox.rows import queue_message
 from notifier.web import sessions, throttle
 from notifier.web.client_ip import client_ip
 from notifier.web.rendering import language, render, translate
-from subscriptions.manage.common import NEXT, owned, read_manage_token, see_other
+from subscriptions.manage.common import see_other
 from subscriptions.residents import one_time
 from subscriptions.residents.models import InvalidContactPoint, canonical_address
 from subscriptions.residents.signup import send_confirmation
@@ -175,17 +175,12 @@ async def check_code(request: web.Request) -> web.Response:
 
 
 async def _signed_in(request: web.Request, contact_point_id: int) -> web.Response:
-    """Sign the person in (a new session id) and open the subscription a manage link asked for, if theirs."""
-    wanted = (await sessions.get(request)).data.get(NEXT)
-    async with request.app[PG].acquire() as conn:
-        resident_id = await conn.fetchval(OWNER, contact_point_id)
-        if resident_id is None:  # suppressed (or deleted) since the link or code was sent
-            return render(request, 'manage/link_broken.html', status=404)
-        target = '/manage/subscriptions'
-        if isinstance(wanted, int) and await owned(conn, resident_id, wanted) is not None:
-            target = f'/manage/subscriptions/{wanted}'
+    """Sign the person in (a new session id) and show them everything they hold."""
+    resident_id = await request.app[PG].fetchval(OWNER, contact_point_id)
+    if resident_id is None:  # suppressed (or deleted) since the link or code was sent
+        return render(request, 'manage/link_broken.html', status=404)
     await sessions.sign_in(request, resident_id)
-    return see_other(target)
+    return see_other('/manage/subscriptions')
 
 
 @routes.get('/manage/sign-in/{token}', name='manage-signin-link')
@@ -202,17 +197,3 @@ async def use_sign_in_link(request: web.Request) -> web.Response:
     if redeemed is None:
         return render(request, 'manage/link_broken.html', status=404)
     return await _signed_in(request, redeemed.contact_point_id)
-
-
-@routes.get('/manage/s/{token}', name='manage-subscription-link')
-async def manage_link(request: web.Request) -> web.Response:
-    """The manage link in a message: that subscription's page, after signing in if need be."""
-    subscription_id = read_manage_token(request.app[SETTINGS].link_secrets, request.match_info['token'])
-    if subscription_id is None:
-        raise web.HTTPNotFound()
-    session = await sessions.get(request)
-    if session.resident_id is not None and await owned(request.app[PG], session.resident_id, subscription_id):
-        return see_other(f'/manage/subscriptions/{subscription_id}')
-    session.set(NEXT, subscription_id)
-    await sessions.save(request, session)
-    return see_other('/manage')

@@ -36,8 +36,8 @@ from contact_points where resident_id = $1 order by id
 """
 SUBSCRIPTIONS = """
 select id, status, kind, topics, exclusions, channels, frequency, digest_time, quiet_start, quiet_end,
-       centre_lat, centre_lng, radius_m, area_codes, uprn, case_source, case_reference, remind_at, remind_time,
-       confirmed_at, ended_reason, ended_by, ended_at, created_at, updated_at
+       centre_lat, centre_lng, radius_m, postcode, area_codes, uprn, case_source, case_reference, remind_at,
+       remind_time, confirmed_at, ended_reason, ended_by, ended_at, created_at, updated_at
 from subscriptions where resident_id = $1 order by id
 """
 MESSAGES = """

@@ -32,9 +32,8 @@ from datetime import datetime
 import asyncpg
 
 from notifier import metrics
+from notifier.distance import EARTH_RADIUS_M
 from notifier.outbox.rows import CLOCK, OPEN_DIGESTS, event_rows
-
-EARTH_RADIUS_M = 6371008.8  # mean radius (IUGG); the great-circle check is exact on this sphere
 
 _EVENT = """
 ev as materialized (

@@ -26,6 +26,7 @@ from notifier.web import sessions
 from notifier.web.csrf import csrf_exempt
 from notifier.web.rendering import language, render
 from subscriptions.manage.common import describe
+from subscriptions.pages.how_far import how_far
 from subscriptions.residents import queries
 from subscriptions.residents.api import confirm_subscription, read_confirm_token
 from templates.personalisation import LABELS, LONDON, event_key, format_date
@@ -137,6 +138,7 @@ async def event_page(request: web.Request) -> web.Response:
 
     context = _event_context(event, history, language(request), settings.council_name, link)
     context['private'] = by_token
+    context['how_far'] = await how_far(request, event['id'], language(request))
     return render(request, 'event/event.html', context)
 
 
@@ -150,6 +152,12 @@ async def confirm_page(request: web.Request) -> web.Response:
     subscription_id = read_confirm_token(request.app[SETTINGS], request.match_info['token'])
     if subscription_id is None:
         return broken(request, 'links.broken.title', 'links.broken.body')
+    # a link already used says so, rather than asking again (and warning that the details will be deleted)
+    subscription = await queries.get_subscription(request.app[PG], subscription_id)  # type: ignore[arg-type]
+    if subscription is None:
+        return broken(request, 'links.confirm.expired_title', 'links.confirm.expired_body')
+    if subscription.status != 'pending':
+        return render(request, 'links/confirmed.html', {'ended': subscription.status == 'ended', 'already': True})
     return render(request, 'links/confirm.html')
 
 
@@ -164,7 +172,7 @@ async def confirm(request: web.Request) -> web.Response:
         status = await confirm_subscription(conn, subscription_id, signed_in=signed_in)
     if status is None:
         return broken(request, 'links.confirm.expired_title', 'links.confirm.expired_body')
-    return render(request, 'links/confirmed.html', {'ended': status == 'ended'})
+    return render(request, 'links/confirmed.html', {'ended': status == 'ended', 'already': False})
 
 
 async def _subscription_for(request: web.Request) -> tuple[int, Any] | web.Response:

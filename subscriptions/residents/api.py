@@ -120,6 +120,7 @@ async def _checked_signup(request: web.Request) -> tuple[Contact, dict[Channel, 
             async with make_geocoder(request.app[SETTINGS], request.app[PG]) as geocoder:
                 place = await locate_postcode(geocoder, contact.postcode)
             rest['lat'], rest['lng'] = place.latitude, place.longitude
+            rest['postcode'] = normalise_postcode(contact.postcode)  # names the place: "within 500 m of M32 0TH"
         except PostcodeError as exc:
             errors['postcode'] = str(exc)
     try:

@@ -124,9 +124,13 @@ def check_mobile(typed: str) -> str | Problem:
     return Problem('signup.error.mobile_format', {'example': EXAMPLE_MOBILE})
 
 
+def _compact_time(text: str) -> str:
+    return text.strip().lower().replace(' ', '').replace('.', ':')
+
+
 def parse_time(text: str) -> time | None:
     """'21:00', '9pm', '9.30pm', '0930', '7am' → a time; None if it is not one."""
-    compact = text.strip().lower().replace(' ', '').replace('.', ':')
+    compact = _compact_time(text)
     match = re.fullmatch(r'(\d{1,2})(?::?(\d{2}))?(am|pm)?', compact)
     if not match:
         return None
@@ -138,3 +142,18 @@ def parse_time(text: str) -> time | None:
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
+
+
+def check_time(typed: str, field: str) -> time | Problem:
+    """A time typed for `field` ('quiet_start', 'quiet_end'), or what is wrong, each with its own message: nothing
+    typed (`signup.error.<field>`), words and no numbers ('teatime': `…_words`), numbers that are not a time of day
+    ('25:00', '9.75pm': `…_range`)."""
+    found = parse_time(typed)
+    if found is not None:
+        return found
+    compact = _compact_time(typed)
+    if not compact:
+        return Problem(f'signup.error.{field}')
+    if not re.search(r'[0-9]', compact):
+        return Problem(f'signup.error.{field}_words')
+    return Problem(f'signup.error.{field}_range')

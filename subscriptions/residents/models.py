@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from geopy.distance import geodesic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from notifier.notify_sim.rules.recipients import (
     InvalidRecipient,
@@ -45,6 +46,7 @@ DEFAULT_QUIET_START = time(21, 0)
 DEFAULT_QUIET_END = time(8, 0)
 DEFAULT_DIGEST_TIME = time(8, 0)
 TOPIC_PATTERN = r'^[a-z]+(/[a-z0-9-]+)?$'
+POSTCODE_PATTERN = r'^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$'  # normalised, as the postcodes table holds them
 GSS_CODE_PATTERN = r'^[A-Z][0-9]{8}$'
 ATTRIBUTE_PATTERN = r'^[a-z][a-z0-9_]{0,49}$'
 
@@ -103,6 +105,9 @@ class NewSubscription(BaseModel):
     lat: float | None = Field(None, ge=49.0, le=61.0)
     lng: float | None = Field(None, ge=-9.0, le=2.0)
     radius_m: int | None = Field(None, ge=MIN_RADIUS_M, le=MAX_RADIUS_M)
+    # near: the postcode the resident gave, which names the place in pages and messages ("within 500 m of M32 0TH");
+    # the API takes it as the contact's `postcode`, so it is not a field of its own there (nor in its OpenAPI schema)
+    postcode: SkipJsonSchema[str | None] = Field(None, pattern=POSTCODE_PATTERN)
     # area
     area_codes: list[str] | None = Field(None, min_length=1, max_length=50)
     # address
@@ -165,6 +170,8 @@ class NewSubscription(BaseModel):
         extra = sorted(name for name in every - set(needs[self.kind]) if getattr(self, name) is not None)
         if extra:
             raise ValueError(f'{article} {self.kind} subscription does not use {", ".join(extra)}')
+        if self.postcode is not None and self.kind != 'near':
+            raise ValueError(f'{article} {self.kind} subscription does not use postcode')
         if self.kind == 'topic' and not self.topics:
             raise ValueError('a topic subscription needs at least one topic')
         if 'letter' in self.channels and self.frequency != 'immediate':
@@ -211,6 +218,7 @@ class Subscription(BaseModel):
     centre_lat: float | None
     centre_lng: float | None
     radius_m: int | None
+    postcode: str | None = None
     area_codes: list[str] | None
     uprn: str | None
     case_source: str | None

@@ -84,12 +84,12 @@ async def create_subscription(
         insert into subscriptions (
             resident_id, status, kind, topics, exclusions, channels, frequency, quiet_start, quiet_end,
             centre_lat, centre_lng, radius_m, bbox, area_codes, uprn, case_source, case_reference, confirmed_at,
-            digest_time, remind_at, remind_time
+            digest_time, remind_at, remind_time, postcode
         )
         values (
             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
             case when $13::float8 is null then null else box(point($13, $14), point($15, $16)) end,
-            $17, $18, $19, $20, case when $2 = 'active' then now() end, $21, $22, $23
+            $17, $18, $19, $20, case when $2 = 'active' then now() end, $21, $22, $23, $24
         )
         returning id
         """,
@@ -113,6 +113,7 @@ async def create_subscription(
         spec.digest_time,
         spec.remind_at,
         spec.remind_time,
+        spec.postcode,
     )
     metrics.SIGNUPS.labels(spec.kind, 'active' if active else 'pending').inc()
     return subscription_id

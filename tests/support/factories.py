@@ -121,7 +121,8 @@ async def make_subscription(
 ) -> int:
     """A subscription (default: active, on the resident's channels); `fields` are NewSubscription's.
 
-    `near=` a postcode (or `at=(lat, lng)`) with `radius_m` is a shortcut for a near subscription.
+    `near=` a postcode (or `at=(lat, lng)`, a point no postcode names) with `radius_m` is a shortcut for a near
+    subscription.
     """
     resident_id = resident if isinstance(resident, int) else resident.id
     if channels is None:
@@ -129,7 +130,7 @@ async def make_subscription(
         channels = [name for name, cp in (('email', resident.email_id), ('sms', resident.sms_id)) if cp]
     if 'near' in fields:
         spot = place(fields.pop('near'))
-        fields.update(kind='near', lat=spot.lat, lng=spot.lng)
+        fields.update(kind='near', lat=spot.lat, lng=spot.lng, postcode=spot.postcode)
     if 'at' in fields:
         lat, lng = fields.pop('at')
         fields.update(kind='near', lat=lat, lng=lng)

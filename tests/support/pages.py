@@ -1,7 +1,8 @@
 """Reading our pages as a person does, and posting their forms as a browser does (this module holds no tests).
 
-Every form Tell Me serves carries a CSRF token (notifier/shell/app/csrf.py); `post_form` reads it from the page the form
-is on, as a browser would, so a test posts exactly what a person could.
+Every form Tell Me serves carries a CSRF token (notifier/web/csrf.py); `post_form` reads it from the page the form
+is on, as a browser would, so a test posts exactly what a person could. `form_answer` also follows a form error's
+redirect to the page that shows it, as a browser does.
 """
 
 from __future__ import annotations
@@ -50,3 +51,14 @@ async def post_form(
     fields = list(data.items()) if isinstance(data, dict) else list(data or [])
     fields.append(('csrf_token', csrf_of(shown)))
     return await client.post(path, data=fields, allow_redirects=False, **options)
+
+
+async def form_answer(
+    client: TestClient, path: str, data: Fields | None = None, *, page: str | None = None, **options: Any
+) -> ClientResponse:
+    """`post_form`, then the page a browser shows for it: a form answered with its errors redirects to a GET of the
+    same address, which shows them (notifier/web/form_errors.py); any other answer is returned as it is."""
+    answer = await post_form(client, path, data, page=page, **options)
+    if answer.status == 303 and answer.headers.get('Location') == path:
+        return await client.get(path, allow_redirects=False, **options)
+    return answer

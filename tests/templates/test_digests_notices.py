@@ -86,9 +86,7 @@ def test_confirmation_says_what_was_asked_for_and_carries_the_link() -> None:
         'confirmation', channel='email', language='en', subscription=what, confirm_url='https://t.example/confirm/1.x'
     )
     body = body_of(message)
-    assert (
-        'You asked to hear about planning applications and licence applications within 500 metres of CF10 1AA.' in body
-    )
+    assert 'You asked to hear about planning applications and licence applications within 500 m of CF10 1AA.' in body
     assert 'https://t.example/confirm/1.x' in body
     assert message.one_click_unsubscribe_url is None
     assert registry.outbox_purpose('confirmation') == 'confirmation'
@@ -97,7 +95,7 @@ def test_confirmation_says_what_was_asked_for_and_carries_the_link() -> None:
 
 def test_welsh_subscription_descriptions_mutate_after_am_and_a() -> None:
     what = describe_subscription('cy', kind='near', topics=['planning', 'bins'], radius_m=250, place='CF10 1AA')
-    assert what == 'geisiadau cynllunio a chasgliadau biniau o fewn 250 metr i CF10 1AA'
+    assert what == 'geisiadau cynllunio a chasgliadau biniau o fewn 250 m i CF10 1AA'
     assert describe_subscription('cy', kind='case', topics=[], case_reference='ENQ-1') == 'eich achos ENQ-1'
     message = registry.notice_message(
         'confirmation', channel='sms', language='cy', subscription=what, confirm_url='https://t.example/confirm/1.x'

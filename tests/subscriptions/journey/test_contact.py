@@ -85,8 +85,11 @@ async def test_unanswered_choices_and_bad_quiet_hours_say_what_to_do(browser: Br
     await browser.submit('/case/channel', {'channel': 'sms'})
     await browser.submit('/case/contact', {'mobile': '07700 900 123'})
     page = await browser.submit('/case/quiet-hours', {'quiet': 'choose', 'quiet_start': '25:00', 'quiet_end': '7am'})
-    assert page.errors() == ['Enter the time quiet hours start, like 21:00']
+    assert page.errors() == ['Quiet hours must start at a real time of day, from 00:00 to 23:59']
     assert (page.value('quiet_start'), page.value('quiet_end')) == ('25:00', '7am')
+    page = await browser.submit('/case/quiet-hours', {'quiet': 'choose', 'quiet_start': 'teatime', 'quiet_end': ''})
+    assert page.errors() == ['Enter the time quiet hours start using numbers, like 21:00 or 9pm',
+                             'Enter the time quiet hours end, like 08:00']  # fmt: skip
     page = await browser.submit('/case/quiet-hours', {'quiet': 'choose', 'quiet_start': '10pm', 'quiet_end': '7am'})
     assert page.path == '/case/check' and 'Not between 22:00 and 07:00' in page.text
 
@@ -201,7 +204,7 @@ async def test_a_welsh_sign_up_is_in_welsh_and_stores_welsh(browser: Browser, pg
     assert 'Rhowch y cod a anfonwyd atoch' in page.text
     assert await pg.fetchval('select language from residents') == 'cy'
     [message] = await outbox(pg)
-    assert 'o fewn 250 metr i M32 0AH' in message['personalisation']['subscription']
+    assert 'o fewn 250 m i M32 0AH' in message['personalisation']['subscription']
 
 
 async def test_an_address_we_no_longer_send_to_is_refused_with_what_to_do(browser: Browser, pg: asyncpg.Pool) -> None:

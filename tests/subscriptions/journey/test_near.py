@@ -29,7 +29,7 @@ async def test_near_me_by_email_ends_pending_with_a_link_that_confirms_it(browse
     await near_steps(browser)
     check = await choose_contact(browser, 'near', email='jo@example.com')
     assert 'Check your answers' in check.text
-    for words in ('M32 0AH', 'Within 500 metres', 'Planning applications (leaving out tree works)', 'Once a day',
+    for words in ('M32 0AH', 'Within 500 m', 'Planning applications (leaving out tree works)', 'Once a day',
                   'jo@example.com'):  # fmt: skip
         assert words in check.text
     sent = await browser.submit('/near/check', {})
@@ -44,7 +44,8 @@ async def test_near_me_by_email_ends_pending_with_a_link_that_confirms_it(browse
     [message] = await outbox(pg)
     assert message['purpose'] == 'confirmation' and message['channel'] == 'email'
     assert message['address'] == 'jo@example.com'
-    assert 'within 500 metres of M32 0AH' in message['personalisation']['subscription']
+    assert 'within 500 m of M32 0AH' in message['personalisation']['subscription']
+    assert subscription['postcode'] == 'M32 0AH', 'the place is named by the postcode the resident gave'
     link = message['personalisation']['confirm_url']
     assert link.startswith(f'{PUBLIC}/confirm/')
 
@@ -61,7 +62,7 @@ async def test_each_distance_says_how_many_updates_it_would_have_brought(browser
     await record(pg, make_event(title='Old news', external_key='old', postcode=HOME,
                                 occurred_at=now - timedelta(weeks=20)))  # fmt: skip
     page = await browser.submit('/near', {'postcode': HOME})
-    assert 'Within 100 metres About 2 a week' in page.text
+    assert 'Within 100 m About 2 a week' in page.text
     far = await browser.submit('/near', {'postcode': 'GU3 1AH'})
     assert 'Within 2 km No updates in the last 12 weeks' in far.text
 

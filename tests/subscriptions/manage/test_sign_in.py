@@ -19,7 +19,7 @@ from subscriptions.residents.signup import confirm_url
 from tests.support.factories import make_event, make_resident, make_subscription, record
 from tests.support.manage import PUBLIC, SECRET, outbox, sign_in
 from tests.support.notify import RunningSim
-from tests.support.pages import post_form, without_nonce
+from tests.support.pages import form_answer, post_form, without_nonce
 
 
 async def test_an_email_sign_in_link_signs_you_in_once(client: TestClient, pg: asyncpg.Pool) -> None:
@@ -67,9 +67,9 @@ async def test_a_text_code_signs_you_in_and_a_wrong_one_says_what_to_do(client: 
     assert message['channel'] == 'sms' and message['contact_point_id'] == resident.sms_id
     code = message['personalisation']['code']
 
-    blank = await post_form(client, '/manage/enter-code', {'code': ''})
+    blank = await form_answer(client, '/manage/enter-code', {'code': ''})
     assert blank.status == 200 and 'Enter the 6-digit code from the text message' in await blank.text()
-    wrong = await post_form(client, '/manage/enter-code', {'code': '000000' if code != '000000' else '111111'})
+    wrong = await form_answer(client, '/manage/enter-code', {'code': '000000' if code != '000000' else '111111'})
     html = await wrong.text()
     assert wrong.status == 200 and 'The code is not right' in html and 'govuk-error-summary' in html
     right = await post_form(client, '/manage/enter-code', {'code': f'{code[:3]} {code[3:]}'})
@@ -83,7 +83,7 @@ async def test_a_code_for_an_unknown_number_fails_like_a_wrong_code_until_it_is_
     await post_form(client, '/manage', {'address': '07700 900999'})
     assert await outbox(pg) == []
     for attempt in range(5):
-        answer = await (await post_form(client, '/manage/enter-code', {'code': '123456'})).text()
+        answer = await (await form_answer(client, '/manage/enter-code', {'code': '123456'})).text()
         expected = 'The code is not right' if attempt < 4 else 'You have tried too many times'
         assert expected in answer
 
@@ -92,7 +92,7 @@ async def test_bad_addresses_get_errors_that_say_what_to_do(client: TestClient) 
     for typed, message in (('', 'Enter your email address or mobile number'),
                            ('ann@example', 'Enter an email address in the correct format'),
                            ('01632 960001', 'Enter a UK mobile number')):  # fmt: skip
-        answer = await post_form(client, '/manage', {'address': typed})
+        answer = await form_answer(client, '/manage', {'address': typed})
         html = await answer.text()
         assert answer.status == 200 and message in html and 'govuk-error-summary' in html
         assert f'value="{typed}"' in html, 'what was typed is kept'
@@ -102,26 +102,29 @@ async def test_one_address_asking_too_often_is_limited_without_a_message_storm(
     client: TestClient, pg: asyncpg.Pool
 ) -> None:
     await make_resident(pg, email='busy@example.com')
-    answers = [(await post_form(client, '/manage', {'address': 'busy@example.com'})).status for _ in range(6)]
+    answers = [(await form_answer(client, '/manage', {'address': 'busy@example.com'})).status for _ in range(6)]
     assert answers == [303, 303, 303, 303, 429, 429]
     assert len(await outbox(pg)) == 4
-    limited = await post_form(client, '/manage', {'address': 'busy@example.com'})
+    limited = await form_answer(client, '/manage', {'address': 'busy@example.com'})
     assert 'too many sign-in messages' in await limited.text()
 
 
-async def test_a_manage_link_in_a_message_lands_on_its_subscription_after_sign_in(
+async def test_signing_in_after_a_manage_link_shows_everything_and_a_signed_in_owner_goes_straight_there(
     client: TestClient, pg: asyncpg.Pool
 ) -> None:
     resident = await make_resident(pg, email='cat@example.com')
     await make_subscription(pg, resident, kind='topic', topics=['licensing'])
     wanted = await make_subscription(pg, resident, kind='topic', topics=['planning'])
     opened = await client.get(manage_path(SECRET.encode(), wanted), allow_redirects=False)
-    assert (opened.status, opened.headers['Location']) == (303, '/manage')
-    used = await sign_in(client, pg, 'cat@example.com')
-    assert used.headers['Location'] == f'/manage/subscriptions/{wanted}'
-    # signed in already: straight there
+    assert (opened.status, opened.headers['Location']) == (303, f'/manage/subscriptions/{wanted}')
+    used = await sign_in(client, pg, 'cat@example.com')  # "sign in to see all your subscriptions"
+    assert used.headers['Location'] == '/manage/subscriptions'
+    listing = await (await client.get('/manage/subscriptions')).text()
+    assert 'Licence applications' in listing and 'Planning applications' in listing
     again = await client.get(manage_path(SECRET.encode(), wanted), allow_redirects=False)
     assert again.headers['Location'] == f'/manage/subscriptions/{wanted}'
+    page = await (await client.get(f'/manage/subscriptions/{wanted}')).text()
+    assert 'opened-by-link' not in page, "signed in, the page is the owner's, with nothing about a link"
     forged = await client.get(f'/manage/s/{wanted}.AAAAAAAAAAAAAAAAAAAAAA', allow_redirects=False)
     assert forged.status == 404
 
@@ -177,6 +180,6 @@ async def test_the_manage_link_in_an_event_message_opens_its_subscription(
     link = re.search(r'Manage your updates: (\S+)', message.body)
     assert link and '/manage/s/' in link.group(1)
     opened = await client.get('/manage/s/' + link.group(1).rsplit('/manage/s/', 1)[1], allow_redirects=False)
-    assert opened.headers['Location'] == '/manage'
-    used = await sign_in(client, pg, 'fay@example.com')
-    assert used.headers['Location'] == f'/manage/subscriptions/{sub_id}'
+    assert opened.headers['Location'] == f'/manage/subscriptions/{sub_id}', 'no sign-in: the link is the proof'
+    page = await (await client.get(opened.headers['Location'])).text()
+    assert 'Planning applications within 400 m of M32 0AH' in page and 'id="opened-by-link"' in page

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from notifier.outbox import links
 from tests.support.factories import Resident, make_resident, make_subscription
 from tests.support.manage import SECRET, sign_in
-from tests.support.pages import post_form
+from tests.support.pages import form_answer, post_form
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ async def test_the_list_shows_what_how_and_how_often(client: TestClient, pg: asy
     await make_subscription(pg, ann, kind='topic', topics=['licensing'], status='paused', channels=['sms'])
     await make_subscription(pg, ann, kind='topic', topics=['bins'], status='ended')
     html = await (await client.get('/manage/subscriptions')).text()
-    assert 'Planning applications within 400 metres of the place you chose' in html
+    assert 'Planning applications within 400 m of M32 0AH' in html
     assert 'Once a day' in html and 'Email' in html and 'Text message' in html and 'Paused' in html
     assert 'Bin collections' not in html and 'Subscriptions you have stopped: 1' in html
     assert f'href="/manage/subscriptions/{near}"' in html
@@ -56,7 +56,7 @@ async def test_a_change_without_an_answer_is_an_error_that_says_what_to_do(
 ) -> None:
     sub_id = await make_subscription(pg, ann, kind='topic', topics=['planning'])
     for data in ({}, {'frequency': 'hourly'}):
-        answer = await post_form(client, f'/manage/subscriptions/{sub_id}/change/frequency', data)
+        answer = await form_answer(client, f'/manage/subscriptions/{sub_id}/change/frequency', data)
         html = await answer.text()
         assert answer.status == 200 and 'Select how often you want to get updates' in html
         assert html.count('govuk-error-message') == 1 and '<title>Error:' in html
@@ -69,19 +69,23 @@ async def test_change_radius_topics_channels_and_quiet_hours(
     sub_id = await make_subscription(pg, ann, near='M32 0AH', radius_m=400, topics=['planning'])
     base = f'/manage/subscriptions/{sub_id}/change'
     before = await row(pg, sub_id)
-    assert (await post_form(client, f'{base}/radius', {'radius': '1600'})).status == 303
+    assert (await post_form(client, f'{base}/radius', {'radius': '2000'})).status == 303
     after = await row(pg, sub_id)
-    assert after['radius_m'] == 1600 and after['bbox'] != before['bbox']
+    assert after['radius_m'] == 2000 and after['bbox'] != before['bbox']
     assert (await post_form(client, f'{base}/topics', {'topics': ['planning', 'licensing']})).status == 303
     assert (await row(pg, sub_id))['topics'] == ['licensing', 'planning']
     assert (await post_form(client, f'{base}/channels', {'channels': 'sms'})).status == 303
     assert (await row(pg, sub_id))['channels'] == ['sms']
-    assert (await post_form(client, f'{base}/quiet-hours', {'quiet-hours': '22-07'})).status == 303
+    own = {'quiet': 'choose', 'quiet_start': '22:30', 'quiet_end': '7am'}
+    assert (await post_form(client, f'{base}/quiet-hours', own)).status == 303
     stored = await row(pg, sub_id)
-    assert (stored['quiet_start'], stored['quiet_end']) == (time(22), time(7))
-    assert (await post_form(client, f'{base}/quiet-hours', {'quiet-hours': 'none'})).status == 303
+    assert (stored['quiet_start'], stored['quiet_end']) == (time(22, 30), time(7))
+    assert (await post_form(client, f'{base}/quiet-hours', {'quiet': 'none'})).status == 303
     assert (await row(pg, sub_id))['quiet_start'] is None
-    nothing = await post_form(client, f'{base}/channels', {})
+    assert (await post_form(client, f'{base}/quiet-hours', {'quiet': 'default'})).status == 303
+    stored = await row(pg, sub_id)
+    assert (stored['quiet_start'], stored['quiet_end']) == (time(21), time(8))
+    nothing = await form_answer(client, f'{base}/channels', {})
     assert 'Select at least one way for us to tell you' in await nothing.text()
 
 
@@ -92,6 +96,11 @@ async def test_pause_and_resume(client: TestClient, pg: asyncpg.Pool, ann: Resid
     assert paused.status == 303 and (await row(pg, sub_id))['status'] == 'paused'
     html = await (await client.get(page)).text()
     assert 'These updates are paused' in html and 'Resume these updates' in html
+    # it says how they start again, and never that they have
+    assert 'They start again only when you select ‘Resume these updates’' in html
+    assert 'We will send updates again' not in html
+    welsh = await (await client.get(f'{page}?lang=cy')).text()
+    assert 'Byddant yn dechrau eto dim ond pan fyddwch yn dewis' in welsh
     assert (await post_form(client, f'{page}/resume', page=page)).status == 303
     assert (await row(pg, sub_id))['status'] == 'active'
 

@@ -53,7 +53,7 @@ async def test_signing_up_makes_a_pending_subscription_and_queues_a_confirmation
     text = rendering.render(template(str(row['template_id']))['body'], row['personalisation'])
     # as the resident reads it (a zero width space keeps "53.4563" from starting a Notify list: public_text.plain)
     shown = text.replace('\u200b', '')
-    assert 'You asked to hear about planning applications within 400 metres of 53.4563, -2.3107.' in shown
+    assert 'You asked to hear about planning applications within 400 m of 53.4563, -2.3107.' in shown
     assert f'{PUBLIC}/confirm/{body["subscription_id"]}.' in text and '((' not in text
     assert await api.client.app[QUEUE].exists(f'arq:job:deliver:{row["id"]}')
 
@@ -74,7 +74,7 @@ async def test_a_welsh_sign_up_by_postcode_and_text_gets_a_welsh_text(api: Api) 
     assert row['channel'] == 'sms' and str(row['template_id']) == REGISTRY[('confirmation', 'sms', 'cy')].template_id
     text = rendering.render(template(str(row['template_id']))['body'], row['personalisation'])
     assert text.startswith(
-        'Tell Me: cadarnhewch eich bod am gael negeseuon testun am newyddion y cyngor o fewn 250 metr i M32 0AH'
+        'Tell Me: cadarnhewch eich bod am gael negeseuon testun am newyddion y cyngor o fewn 250 m i M32 0AH'
     )
 
 
