@@ -39,7 +39,7 @@ def test_contact_and_quiet_hours_mistakes_are_explained_accessibly(resident: Bro
     pick(resident, 'quiet', 'choose')  # reveals the two times (GOV.UK's conditional reveal)
     resident.fill(T('signup.quiet.start', lang), 'late')
     resident.press(T('common.continue', lang))
-    assert T('signup.error.quiet_start', lang) in resident.error_summary()
+    assert T('signup.error.quiet_start_words', lang) in resident.error_summary()
     assert resident.page.get_by_label(T('signup.quiet.start', lang)).input_value() == 'late'
     resident.accessible('quiet hours that cannot be read')
     resident.fill(T('signup.quiet.start', lang), '21:30')

@@ -20,9 +20,9 @@ from tests.browser.support.journeys import (
     STRETFORD,
     T,
     confirm_from_email,
+    manage_from_message,
     one_click_unsubscribe,
     pick,
-    sign_in_from_message,
     sign_up_by_email,
 )
 from tests.browser.support.live import LiveServer
@@ -98,7 +98,7 @@ def test_a_resident_gets_bin_reminders_for_their_address_and_stops_them(resident
     reminder = live.wait_for_messages(2, where=lambda m: m.recipient == EMAIL)[-1]
     assert 'Refuse' in reminder.body or 'refuse' in reminder.body
     subscription = live.fetchval("select id from subscriptions where kind = 'address'")
-    sign_in_from_message(resident, live, reminder, EMAIL, subscription)
+    manage_from_message(resident, reminder, subscription)
     resident.accessible('the bin reminder subscription')
 
     assert one_click_unsubscribe(live, reminder) in (200, 202, 204)
@@ -114,4 +114,4 @@ def test_a_resident_gets_bin_reminders_for_their_address_and_stops_them(resident
     assert len(evening_comes(live, week=1).queued) == 1
     live.wait_for_messages(1, where=lambda m: m.recipient == 'next.door@example.com')
     live.wait_until_idle()
-    assert len(live.messages(to=EMAIL)) == 3  # confirmation, the reminder, the sign-in link: nothing since
+    assert len(live.messages(to=EMAIL)) == 2  # the confirmation and the reminder: nothing since

@@ -14,9 +14,9 @@ from tests.browser.support.journeys import (
     T,
     change_frequency,
     confirm_from_email,
+    manage_from_message,
     one_click_unsubscribe,
     pick,
-    sign_in_from_message,
 )
 from tests.browser.support.live import LiveServer
 
@@ -67,7 +67,7 @@ def test_a_reporter_tracks_their_case_hears_of_progress_and_leaves(resident: Bro
     resident.accessible('the case page')
 
     subscription = live.fetchval("select id from subscriptions where kind = 'case'")
-    sign_in_from_message(resident, live, update, EMAIL, subscription)
+    manage_from_message(resident, update, subscription)
     resident.accessible('the case subscription')
     change_frequency(resident, live, 'weekly')
 
@@ -79,4 +79,4 @@ def test_a_reporter_tracks_their_case_hears_of_progress_and_leaves(resident: Bro
     fixed = case_update(live, 'fixed', 'The pothole has been filled.')
     assert fixed['matched'] == 0
     live.wait_until_idle()
-    assert len(live.messages(to=EMAIL)) == 3  # confirmation, the update, the sign-in link: nothing since
+    assert len(live.messages(to=EMAIL)) == 2  # the confirmation and the update: nothing since

@@ -13,10 +13,10 @@ from tests.browser.support.journeys import (
     T,
     change_frequency,
     confirm_from_email,
+    manage_from_message,
     near_steps,
     one_click_unsubscribe,
     planning_event,
-    sign_in_from_message,
     sign_up_by_email,
 )
 from tests.browser.support.live import LiveServer
@@ -47,7 +47,7 @@ def test_a_resident_signs_up_near_a_postcode_hears_about_an_application_and_leav
     resident.accessible('event page')
 
     subscription = live.fetchval("select id from subscriptions where kind = 'near'")
-    sign_in_from_message(resident, live, update, EMAIL, subscription)
+    manage_from_message(resident, update, subscription)
     assert resident.page.locator('#value-frequency').inner_text() == T('manage.frequency.immediate')
     resident.accessible('a subscription')
 

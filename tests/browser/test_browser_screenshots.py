@@ -7,12 +7,13 @@ test_browser_staff_bulletin.py, at desktop width, the same way)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import Browser
 
 from sources.events.models import Event
+from subscriptions.manage.common import manage_path
 from tests.browser.support.browse import ARTEFACTS, DESKTOP, PHONE, UPDATING, Browse, keep
 from tests.browser.support.journeys import (
     STRETFORD,
@@ -24,7 +25,7 @@ from tests.browser.support.journeys import (
     sign_in_by_email,
 )
 from tests.browser.support.live import LiveServer
-from tests.support.factories import place, record
+from tests.support.factories import make_resident, make_subscription, place, record
 
 EMAIL = 'alex@example.com'
 DEVICES = {'phone': PHONE, 'desktop': DESKTOP}
@@ -84,6 +85,7 @@ def test_the_main_pages_at_phone_and_desktop_widths(device: tuple[str, Browse], 
         STRETFORD, title='Single-storey rear extension at 6 King Street', attributes=attributes,
         summary='Erection of a single-storey rear extension with a flat roof and two roof lights.',
     )  # fmt: skip
+    event['lat'] += 0.0013  # along King Street from the postcode's centre: "about 140 m from M32 0AH"
     published = live.publish(event)
     resident.open(f'/e/{published["event_id"]}')
     keep(resident, name, '06-event')
@@ -93,3 +95,20 @@ def test_the_main_pages_at_phone_and_desktop_widths(device: tuple[str, Browse], 
     keep(resident, name, '08-a-subscription')
     resident.open('/', lang='cy')
     keep(resident, name, '09-start-welsh')
+
+    # the manage link in the update, opened on another device (no sign-in): that subscription, for changes
+    (update,) = live.wait_for_messages(1, where=lambda m: m.recipient == EMAIL and '/manage/s/' in m.body)
+    resident.page.context.clear_cookies()
+    resident.follow(update.link('/manage/s/'))
+    keep(resident, name, '14-a-subscription-by-its-link')
+    resident.open(f'/e/{published["event_id"]}')
+    keep(resident, name, '15-event-how-far')
+    resident.follow(update.link('/manage/s/'))
+    resident.click_link(f'{T("common.change")} {T("manage.row.radius").lower()}')
+    keep(resident, name, '16-change-distance')
+    texter = live.run(make_resident(live.pg, email='texts@example.com', sms='07700 900 777'))
+    own = live.run(make_subscription(live.pg, texter, near=STRETFORD, radius_m=2000, topics=['planning'],
+                                     quiet_hours=(time(22, 30), time(7))))  # fmt: skip
+    resident.open(manage_path(live.settings.link_secrets[0], own))
+    resident.open(f'/manage/subscriptions/{own}/change/quiet-hours')
+    keep(resident, name, '17-own-quiet-hours')

@@ -115,24 +115,15 @@ def one_click_unsubscribe(live: LiveServer, message: Message) -> int:
         return response.status
 
 
-def sign_in_from_message(resident: Browse, live: LiveServer, update: Message, email: str, subscription: int) -> None:
-    """Follow the manage link in `update`: sign in with a link sent by email, and arrive at `subscription`."""
-    resident.follow(update.link('/manage'))
-    assert resident.heading() == T('manage.sign_in.title')  # the manage link asks who you are first
-    resident.accessible('manage sign-in')
-    resident.fill(T('manage.sign_in.title'), email)
-    sent = len(live.messages(to=email))
-    resident.press(T('common.continue'))
-    assert resident.heading() == T('manage.check_email.title')
-    resident.accessible('check your email')
-    sign_in = live.wait_for_messages(sent + 1, where=lambda m: m.recipient == email)[-1]
-    resident.follow(sign_in.link('/manage/sign-in/'))
-    resident.accessible('sign in with a link')
-    resident.press(T('manage.link.button'))
-    if resident.path == '/manage/subscriptions':  # a manage link that does not name its subscription
-        resident.accessible('your subscriptions')
-        resident._navigate(resident.page.locator(f'#subscription-{subscription} a'))
+def manage_from_message(resident: Browse, update: Message, subscription: int, lang: str = 'en') -> None:
+    """Follow the manage link in `update`: it opens `subscription` for changes at once, no sign-in, and says what it
+    can and cannot do."""
+    resident.follow(update.link('/manage/s/'))
     assert resident.path == f'/manage/subscriptions/{subscription}'
+    panel = resident.page.locator('#opened-by-link')
+    assert T('manage.by_link.can', lang) in ' '.join(panel.inner_text().split())
+    assert resident.page.get_by_role('link', name=T('manage.by_link.see_all', lang)).get_attribute('href') == '/manage'
+    resident.accessible('a subscription opened by its manage link')
 
 
 def sign_in_by_email(resident: Browse, live: LiveServer, email: str, lang: str = 'en') -> None:
