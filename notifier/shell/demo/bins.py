@@ -7,8 +7,8 @@
   day it is written: the refuse bin every week from that day, the recycling bin every other week from the day after,
   and the refuse collection two weeks on moved a day later (a RECURRENCE-ID override saying "changed collection", as a
   bank-holiday week does). So on the first day there is a collection today and one tomorrow, whatever the hour.
-- One `ical` source per address reads it (the adapter reads one property per calendar), every hour; the workers
-  poll it like any feed.
+- The `ical` source `demo-bins` reads it every hour for the round (`uprns=`, decision 48): one schedule, and the
+  residents at any of the three addresses hear of it and are reminded. The workers poll it like any feed.
 
 An unchanged file is "not modified" to a poll, and an iCalendar's dates are worked out from the day it is read, so
 each start touches the calendar: the next poll reads it again and its window of dates moves on to today.
@@ -17,7 +17,6 @@ each start touches the calendar: the next poll reads it again and its window of 
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,6 +30,8 @@ from subscriptions.places.addresses import Imported, import_llpg, read_llpg
 LONDON = ZoneInfo('Europe/London')
 ADDRESSES = Path(subscriptions.__file__).parent / 'data' / 'demo_addresses.csv'
 CALENDAR = Path('demo') / 'bins.ics'
+SOURCE = 'demo-bins'
+ADDRESS = 'Demo Street, Stretford, M32 0AH'  # the schedule's title: "Bin collections at Demo Street, …"
 EVERY = timedelta(hours=1)
 WHY = "the demo round's bin calendar, written by tellme dev into its data directory"
 
@@ -46,18 +47,10 @@ async def load_addresses(conn: asyncpg.Connection) -> Imported:
     return await import_llpg(conn, ADDRESSES)
 
 
-def source_name(address: str) -> str:
-    """'demo-bins-1-demo-street' for '1 Demo Street, Stretford, Manchester'."""
-    return 'demo-bins-' + re.sub(r'[^a-z0-9]+', '-', address.split(',')[0].lower()).strip('-')
-
-
-def sources(calendar: Path) -> list[DemoSource]:
-    url = calendar.resolve().as_uri()
-    found = []
-    for uprn, postcode, address in addresses():
-        options = {'uprn': uprn, 'address': f'{address}, {postcode}'}
-        found.append(DemoSource(source_name(address), 'ical', url, EVERY, WHY, options=options))
-    return found
+def source(calendar: Path) -> DemoSource:
+    """One source for the round: every demo address is on it."""
+    options = {'uprns': ','.join(uprn for uprn, _, _ in addresses()), 'address': ADDRESS}
+    return DemoSource(SOURCE, 'ical', calendar.resolve().as_uri(), EVERY, WHY, options=options)
 
 
 def _event(uid: str, start: date, summary: str, stamp: str, *extra: str) -> list[str]:

@@ -39,8 +39,7 @@ class Seeded:
         return self.subscriptions + self.addresses + len(self.sources) + len(self.files)
 
 
-def source_names(settings: Settings) -> list[str]:
-    return [source.name for source in bins.sources(settings.data_dir / bins.CALENDAR)] + [cases.SOURCE]
+SOURCES = [bins.SOURCE, cases.SOURCE]
 
 
 async def seed(pool: asyncpg.Pool, settings: Settings, *, now: datetime) -> Seeded:
@@ -56,7 +55,7 @@ async def seed(pool: asyncpg.Pool, settings: Settings, *, now: datetime) -> Seed
         seeded.files = [path.name for path, wrote in ((calendar, wrote_calendar), (export, wrote_export)) if wrote]
         async with conn.transaction():
             seeded.addresses = (await bins.load_addresses(conn)).added_or_changed
-            for wanted in [*bins.sources(calendar), cases.source(export)]:
+            for wanted in (bins.source(calendar), cases.source(export)):
                 if await register(conn, wanted):
                     seeded.sources.append(wanted.name)
             seeded.subscriptions = await residents.sign_up_near(conn)
@@ -78,7 +77,7 @@ async def seed(pool: asyncpg.Pool, settings: Settings, *, now: datetime) -> Seed
 async def first_polls(pool: asyncpg.Pool, settings: Settings, *, now: datetime) -> list[PollResult]:
     """Poll the demo sources never polled, then queue the bin reminders due now; the polls' results."""
     results = []
-    for name in await never_polled(pool, source_names(settings)):  # each poll logs what it found
+    for name in await never_polled(pool, SOURCES):  # each poll logs what it found
         results.append(await poll_source(pool, name, now=now, secrets=settings.link_secrets))
     if settings.link_secrets:
         async with pool.acquire() as conn, conn.transaction():

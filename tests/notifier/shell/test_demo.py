@@ -31,7 +31,7 @@ MORNING = datetime(2026, 11, 24, 9, 30, 20, tzinfo=UTC)
 EVENING = datetime(2026, 7, 7, 16, 45, 50, tzinfo=UTC)
 TABLES = ('residents', 'contact_points', 'subscriptions', 'addresses', 'sources', 'source_polls', 'audit_log',
           'events', 'notifications', 'bin_reminders')  # fmt: skip
-DEMO_SOURCES = {'demo-bins-1-demo-street', 'demo-bins-2-demo-street', 'demo-bins-3-demo-street', 'demo-cases'}
+DEMO_SOURCES = {'demo-bins', 'demo-cases'}
 
 
 @pytest.fixture
@@ -80,16 +80,17 @@ async def test_the_demo_addresses_have_a_polled_bin_calendar_and_a_reminder_reac
     # /bins at M32 0AH offers the three demo addresses
     found = await addresses.for_postcode(pg, 'M32 0AH')
     assert [address.text for address in found] == [f'{n} Demo Street, Stretford, Manchester' for n in (1, 2, 3)]
-    # each is a registered ical source reading the demo's file, its file permission in the audit log as the demo's
+    # the round is a registered ical source reading the demo's file, its file permission in the audit log as the demo's
     audited = await pg.fetch("select actor_name, target_id, details from audit_log where action = 'source.add'")
     assert {row['target_id'] for row in audited} == DEMO_SOURCES
     assert all(row['actor_name'] == 'tellme dev (demo)' and row['details']['allow_file'] for row in audited)
     # and its first poll stored the collections: weekly refuse from today, fortnightly recycling, one moved
     today = now.astimezone(LONDON).date()
     schedule = await pg.fetchrow(
-        "select title, attributes from events where topic = 'bins' and uprn = '999000000001' order by id desc limit 1"
+        "select title, attributes from events where source = 'demo-bins' order by id desc limit 1"
     )
-    assert schedule['title'] == 'Bin collections at 1 Demo Street, Stretford, Manchester, M32 0AH'
+    assert schedule['title'] == 'Bin collections at Demo Street, Stretford, M32 0AH'
+    assert schedule['attributes']['uprns'] == ['999000000001', '999000000002', '999000000003']
     dates = schedule['attributes']['collection_dates']
     assert dates['Refuse bin'][:3] == [str(today), str(today + timedelta(days=7)), str(today + timedelta(days=15))]
     assert dates['Recycling bin'][:2] == [str(today + timedelta(days=1)), str(today + timedelta(days=15))]
@@ -98,8 +99,25 @@ async def test_the_demo_addresses_have_a_polled_bin_calendar_and_a_reminder_reac
     # the demo resident there hears of the schedule (its next collections) and gets the reminder due this minute
     said = await _deliver_to(pg, sender, sim, residents.BINS_RESIDENT, now)
     assert len(said) == 2, said
-    assert 'Bin collections at 1 Demo Street' in said[0] and 'Refuse bin moved to' in said[0]
+    assert 'Bin collections at Demo Street' in said[0] and 'Refuse bin moved to' in said[0]
     assert 'Reminder:' in said[1] and reminded in said[1]
+
+
+async def test_a_newcomer_at_another_demo_address_is_reminded_from_the_same_round(
+    pg: asyncpg.Pool, settings_here: Settings, sender: Sender, sim: RunningSim
+) -> None:
+    await _start(pg, settings_here, MORNING)
+    async with pg.acquire() as conn:
+        newcomer = await queries.create_resident(conn)
+        await queries.add_contact_point(conn, newcomer, 'email', 'newcomer@example.org', verified=True)
+        await queries.create_subscription(
+            conn, newcomer, residents.bins_subscription('999000000003', MORNING), active=True
+        )
+
+    later = MORNING + timedelta(minutes=5)  # the worker's next reminder run
+    await demo.first_polls(pg, settings_here, now=later)
+    said = await _deliver_to(pg, sender, sim, 'newcomer@example.org', later)
+    assert len(said) == 1 and 'Refuse bin today' in said[0], said
 
 
 async def test_the_demo_case_is_registered_and_its_updates_reach_its_reporter(
@@ -143,7 +161,7 @@ async def test_a_second_start_finds_it_all_and_adds_nothing(
 ) -> None:
     await _start(pg, settings_here, MORNING)
     before = await _counts(pg)
-    assert before['residents'] == 5 and before['addresses'] == 3 and before['sources'] == 4
+    assert before['residents'] == 5 and before['addresses'] == 3 and before['sources'] == 2
 
     again = await _start(pg, settings_here, MORNING + timedelta(minutes=2))
     assert again.demo and again.added == 0
