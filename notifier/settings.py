@@ -107,7 +107,11 @@ class Settings(BaseSettings):
     log_client_ip: bool = Field(
         False, description="put the client's IP address (personal data) in the access log lines of web requests"
     )
-    demo: bool = Field(True, description='tellme dev only: sign up demo residents and publish a demo event a minute')
+    demo: bool = Field(
+        True,
+        description='tellme dev only: the demo (demo residents, addresses, a bin calendar and a case system as polled '
+        'sources) and a demo event a minute',
+    )
     # Sizing (README "Sizing"): every process's PostgreSQL connections must fit the server's max_connections:
     # web processes × web pool + worker processes × (worker pool + 4 feed-poll locks) ≤ max_connections − reserve.
     web_database_pool: int = Field(10, ge=1, le=500, description="connections in each web process's pool")

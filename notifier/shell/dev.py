@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ logger = logging.getLogger('notifier.shell.dev')
 DEV_DATABASE = 'tellme'
 DEMO_FIRST_AFTER = 5.0
 DEMO_EVERY = 60.0
+DEMO_CASE_EVERY = 180.0
 
 
 class DevError(RuntimeError):
@@ -206,20 +208,45 @@ async def _seed_postcodes(settings: Settings) -> None:
 
 
 async def _run_demo(settings: Settings) -> None:
-    """Demo residents once, then a made-up event every DEMO_EVERY seconds (TELLME_DEMO=false turns it off)."""
+    """The demo put in place once (notifier/shell/demo/), then a made-up event every DEMO_EVERY seconds and the demo
+    case moved on every DEMO_CASE_EVERY (TELLME_DEMO=false turns it all off)."""
     pool = await db.create_pool(settings, max_size=2)
     try:
-        await demo.seed(pool)
+        seeded = await _seed_demo(pool, settings)
         events = demo.DemoEvents()
         await asyncio.sleep(DEMO_FIRST_AFTER)
-        while True:
-            try:
-                await events.publish(pool)
-            except (OSError, asyncpg.PostgresError) as exc:
-                logger.warning('demo event not published: %s', exc)
-            await asyncio.sleep(DEMO_EVERY)
+        repeating = [_every(DEMO_EVERY, partial(events.publish, pool), 'demo event not published')]
+        if seeded:
+            move_case = partial(asyncio.to_thread, demo.advance_case, settings.data_dir)
+            repeating.append(_every(DEMO_CASE_EVERY, move_case, 'demo case not moved on', wait_first=True))
+        await asyncio.gather(*repeating)
     finally:
         await pool.close()
+
+
+async def _seed_demo(pool: asyncpg.Pool, settings: Settings) -> bool:
+    """Put the demo in place and poll its sources a first time; False when this is not a demo database (or the
+    demo could not be put in place: the service runs on without it)."""
+    now = datetime.now(UTC)
+    try:
+        seeded = await demo.seed(pool, settings, now=now)
+        if seeded.demo:
+            await demo.first_polls(pool, settings, now=now)
+    except (OSError, ValueError, asyncpg.PostgresError) as exc:
+        logger.warning('demo data not put in place: %s', exc)
+        return False
+    return seeded.demo
+
+
+async def _every(seconds: float, step: Callable[[], Awaitable[object]], failed: str, wait_first: bool = False) -> None:
+    if wait_first:
+        await asyncio.sleep(seconds)
+    while True:
+        try:
+            await step()
+        except (OSError, asyncpg.PostgresError) as exc:
+            logger.warning('%s: %s', failed, exc)
+        await asyncio.sleep(seconds)
 
 
 async def run_dev(settings: Settings) -> int:

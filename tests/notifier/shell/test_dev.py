@@ -71,15 +71,27 @@ class DevProcess:
             self._out.close()
 
 
-def _wait_for_demo_messages(sim_port: int, timeout: float = 60) -> list[dict[str, str]]:
+def _wait_for_demo_messages(sim_port: int, *wanted: str, timeout: float = 60) -> list[dict[str, str]]:
+    """The messages in the simulator once there are some, and one whose subject says each of `wanted`."""
     deadline = time.monotonic() + timeout
+    messages: list[dict[str, str]] = []
     while time.monotonic() < deadline:
         status, body = _get(f'http://127.0.0.1:{sim_port}/_sim/notifications')
         messages = json.loads(body)['notifications'] if status == 200 else []
-        if messages:
+        subjects = [message['subject'] or '' for message in messages]
+        if messages and all(any(part in subject for subject in subjects) for part in wanted):
             return messages
         time.sleep(0.5)
-    raise AssertionError('no demo message reached the simulator')
+    raise AssertionError(f'no demo message (saying {", ".join(wanted)}) reached the simulator: {messages}')
+
+
+def _wait_for_line(process: DevProcess, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in process.output:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f'{text!r} never appeared:\n{process.output}')
 
 
 def _wait_for_delivered(sim_port: int, timeout: float = 30) -> bool:
@@ -122,9 +134,11 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
         assert status == 200 and '<html' in outbox.lower()
         assert _servers_using(data_dir), 'expected embedded postgres and redis-server to be running'
         assert re.search(r'loaded \d+ sample postcodes', first.output), first.output
-        # the demo: residents signed up, a made-up event published, its messages in the simulator's outbox
-        demo = _wait_for_demo_messages(first.sim_port)
+        # the demo: residents signed up, a made-up event published, its messages in the simulator's outbox; the demo
+        # round's schedule and a bin reminder, and the demo case's first update, within seconds of the first start
+        demo = _wait_for_demo_messages(first.sim_port, 'Bin collection update', 'Reminder:', 'DEMO-1001', 'Demo:')
         assert any('Demo:' in message['body'] for message in demo), demo
+        assert re.search(r'demo: 5 subscriptions, 3 addresses, 2 sources \(.*\) and 2 files added', first.output)
         # links in messages point at the port actually served (no TELLME_PUBLIC_URL given)
         assert any(f'http://localhost:{first.port}/' in message['body'] for message in demo), demo
         # another terminal in the same checkout, nothing exported: the CLI finds the running service
@@ -133,6 +147,9 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
         assert 'using the running tellme dev service' in added.stderr
         listed = _tellme(server_dir, 'staff', 'list')
         assert listed.returncode == 0 and 'me@example.org' in listed.stdout, listed.stderr
+        sources = _tellme(server_dir, 'sources', 'list')
+        assert re.search(r'demo-bins\s+ical\s+1h\s+ok', sources.stdout), sources.stdout
+        assert re.search(r'demo-cases\s+open311\s+1m\s+ok', sources.stdout), sources.stdout
         # and the simulator's delivery receipts come back to the service
         assert _wait_for_delivered(first.sim_port), 'no delivered receipt reached the service'
         redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', first.output)
@@ -150,6 +167,8 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_its_data(server_dir: Path) 
     try:
         second.wait_healthy()
         assert 'migrations applied now: none (up to date)' in second.output
+        _wait_for_line(second, 'demo: published event')  # the demo put in place (nothing added) and running
+        assert not re.search(r'demo: .* added', second.output), second.output
         redis_url = re.search(r'Redis \(embedded\)\s+(\S+)', second.output)
         assert redis_url
         assert _redis_get(redis_url.group(1), 'tellme:test:marker') == 'kept'
