@@ -182,7 +182,10 @@ async def _poll(
                     # a feed's "next page" link is followed only on the configured site: it must not send this
                     # source's API key elsewhere, nor make the worker read a local file
                     raise FetchError(f'{label}: the feed pointed to another site for it; not followed')
-                conditional = not check and url == first_url and source.validated_url == url
+                # a schedule read by date (a bin calendar: the next weeks from `now`) is read whole every poll: the
+                # same unchanged file says something new each week, and "not modified" would freeze its window
+                conditional = (not check and url == first_url and source.validated_url == url
+                               and not getattr(adapter, 'reads_by_date', False))  # fmt: skip
                 fetched = await fetcher.get(
                     url, label=label, headers=headers, max_bytes=max_bytes, own=url == first_url,
                     etag=source.etag if conditional else None,

@@ -98,6 +98,7 @@ def bin_type(summary: str) -> tuple[str, bool]:
 
 class IcalAdapter:
     kind: ClassVar[str] = 'ical'
+    reads_by_date: ClassVar[bool] = True  # the next weeks from the poll's date: never 'not modified'
 
     def first_url(self, url: str, options: Mapping[str, str], cursor: str | None, now: datetime) -> str:
         return url

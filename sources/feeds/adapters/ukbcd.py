@@ -60,6 +60,7 @@ class Served:
 
 class UkbcdAdapter:
     kind: ClassVar[str] = 'ukbcd'
+    reads_by_date: ClassVar[bool] = True  # the next weeks from the poll's date: never 'not modified'
 
     def first_url(self, url: str, options: Mapping[str, str], cursor: str | None, now: datetime) -> str:
         return url

@@ -132,12 +132,20 @@ async def test_a_calendar_that_ran_out_raises_one_staff_alert_closed_when_new_da
     assert source is not None and source.ended_alert_at is None and source.last_collection_on == date(2024, 11, 1)
 
 
-async def test_the_alert_still_comes_while_the_server_answers_not_modified(pg: asyncpg.Pool, feeds: FeedServer) -> None:
+async def test_an_unchanged_calendar_with_an_etag_is_still_read_as_the_weeks_go_by(
+    pg: asyncpg.Pool, feeds: FeedServer
+) -> None:
+    # the server would answer "not modified" (an ETag): a bin calendar is read whole anyway, or its window would stop
+    # at the first poll's eight weeks and reminders would end with it
     await add_served(pg, feeds, 'cached-ics', 'ical', {'/bins.ics': Doc(SALFORD_ICS, content_type='text/calendar')},
                      options={'uprn': '100012345678'})  # fmt: skip
     assert (await poll_source(pg, 'cached-ics', now=JULY_2023)).alerts == []
+    september = await poll_source(pg, 'cached-ics', now=datetime(2023, 9, 10, 9, 0, tzinfo=UTC))
+    assert september.outcome == 'ok' and september.counts['changed'] == 1
+    latest = await pg.fetchval("select attributes from events where source = 'cached-ics' order by version desc")
+    assert '2023-09-20' in latest['collection_dates']['Domestic waste']
     later = await poll_source(pg, 'cached-ics', now=AFTER_THE_CALENDAR)
-    assert later.outcome == 'not-modified' and len(later.alerts) == 1
+    assert later.outcome == 'ok' and len(later.alerts) == 1
 
 
 # --- the same bin stays the same bin -------------------------------------------------------------------------------
