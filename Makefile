@@ -40,11 +40,11 @@ test: setup
 at-hours: setup
 	PYTHON=$(BIN)/python tests/at_hours.sh $(PYTEST_ARGS)
 
-# The main pages at phone and desktop widths, and the staff bulletin pages at a desktop's, from a real browser, into
-# docs/screenshots/ (the README shows them)
+# The main pages at phone and desktop widths, and the staff bulletin and council pages at a desktop's, from a real
+# browser, into docs/screenshots/ (the README shows them)
 screenshots: setup
 	TELLME_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_browser_screenshots.py \
-		tests/browser/test_browser_staff_bulletin.py
+		tests/browser/test_browser_staff_bulletin.py tests/browser/test_browser_council.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ migration runner. There is deliberately no module-level instance.
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Literal
@@ -81,8 +82,28 @@ class Settings(BaseSettings):
     )
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
+    # The council's own words (README "Your council's words"): its name, website, logo, contact details and pages.
     council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')
+    council_name_cy: str = Field('', description="the council's name in Welsh; empty: TELLME_COUNCIL_NAME")
     council_url: str = Field('', description="the council's own website, linked from every page's footer")
+    council_url_cy: str = Field('', description="the council's Welsh website; empty: TELLME_COUNCIL_URL")
+    council_logo: str = Field(
+        '', description="an SVG or PNG file: the council's logo in every page's header (its alt text the council's "
+        'name); empty: the name in words'
+    )  # fmt: skip
+    council_contact: str = Field(
+        '', description='phone, email, address for the contact page, a line each (new lines, or \\n), links as '
+        '[words](tel:…)'
+    )  # fmt: skip
+    council_contact_cy: str = Field('', description='the same in Welsh; empty: TELLME_COUNCIL_CONTACT')
+    council_pages_dir: str = Field(
+        '', description="a folder of the council's own pages: privacy.md, accessibility.md, contact.md and their "
+        'Welsh privacy.cy.md, …; empty (or a page missing): the shipped ones'
+    )  # fmt: skip
+    council_districts: str = Field(
+        '', description='the GSS codes of the local authority districts the council covers, e.g. E08000009; a '
+        'postcode elsewhere is told it is outside the area; empty: no check'
+    )  # fmt: skip
     proxy_hops: int = Field(
         0,
         ge=0,
@@ -201,6 +222,36 @@ class Settings(BaseSettings):
             raise ValueError('must be an http:// or https:// URL')
         return value.rstrip('/')
 
+    @field_validator('council_url', 'council_url_cy')
+    @classmethod
+    def _website(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if value.strip() and (parts.scheme not in ('http', 'https') or not parts.netloc):
+            raise ValueError("must be the council website's https:// address")
+        return value.strip()
+
+    @field_validator('council_logo')
+    @classmethod
+    def _logo(cls, value: str) -> str:
+        return str(check_logo(Path(value.strip()).expanduser())) if value.strip() else ''
+
+    @field_validator('council_pages_dir')
+    @classmethod
+    def _pages_dir(cls, value: str) -> str:
+        return str(check_pages_dir(Path(value.strip()).expanduser())) if value.strip() else ''
+
+    @field_validator('council_districts')
+    @classmethod
+    def _districts(cls, value: str) -> str:
+        typed = [code for code in re.split(r'[\s,]+', value) if code]
+        wrong = [code for code in typed if not re.fullmatch(r'[A-Z][0-9]{8}', code.upper())]
+        if wrong:
+            raise ValueError(
+                f'{", ".join(wrong[:3])}: not a district GSS code; list the codes of your districts, such as '
+                'E08000009, separated by commas'
+            )
+        return ','.join(dict.fromkeys(code.upper() for code in typed))
+
     @field_validator('oidc_issuer')
     @classmethod
     def _oidc_issuer(cls, value: str) -> str:
@@ -269,6 +320,21 @@ class Settings(BaseSettings):
     def vendor_dir(self) -> Path:
         """The front-end packages' folder: TELLME_ASSETS_DIR, else the one inside the installed package."""
         return Path(self.assets_dir).expanduser() if self.assets_dir else PACKAGE_VENDOR_DIR
+
+    def council_name_for(self, lang: str) -> str:
+        return self.council_name_cy if lang == 'cy' and self.council_name_cy else self.council_name
+
+    def council_url_for(self, lang: str) -> str:
+        return self.council_url_cy if lang == 'cy' and self.council_url_cy else self.council_url
+
+    def council_contact_for(self, lang: str) -> list[str]:
+        """The contact details' lines: new lines in the variable, or `\\n` (an env file holds one line)."""
+        text = self.council_contact_cy if lang == 'cy' and self.council_contact_cy else self.council_contact
+        return [line.strip() for line in text.replace('\\n', '\n').splitlines() if line.strip()]
+
+    @property
+    def council_district_codes(self) -> frozenset[str]:
+        return frozenset(code for code in self.council_districts.split(',') if code)
 
     @property
     def arq_redis(self) -> RedisSettings:
@@ -369,6 +435,48 @@ class Settings(BaseSettings):
         first, _, last = self.worker_metrics_port.partition('-')
         low, high = int(first), int(last or first)
         return range(low, high + 1) if low else range(0)
+
+
+COUNCIL_PAGES = ('privacy', 'accessibility', 'contact')
+COUNCIL_PAGE_FILES = tuple(f'{page}{suffix}.md' for page in COUNCIL_PAGES for suffix in ('', '.cy'))
+COUNCIL_PAGE_MAX_BYTES = 100_000
+LOGO_MAX_BYTES = 1_000_000
+
+
+def check_logo(path: Path) -> Path:
+    """The council's logo file, checked once at start-up: a PNG or an SVG without scripts, at most 1 MB."""
+    if not path.is_file():
+        raise ValueError(f'{path}: no such file (give the path of an SVG or PNG file, or leave it empty)')
+    if path.suffix.lower() not in ('.svg', '.png'):
+        raise ValueError(f'{path}: must be an .svg or .png file')
+    body = path.read_bytes()
+    if len(body) > LOGO_MAX_BYTES:
+        raise ValueError(f'{path}: is {len(body):,} bytes; a logo must be at most 1 MB')
+    if path.suffix.lower() == '.png' and not body.startswith(b'\x89PNG\r\n\x1a\n'):
+        raise ValueError(f'{path}: is not a PNG image')
+    if path.suffix.lower() == '.svg':
+        text = body.decode('utf-8', errors='replace').lower()
+        if '<svg' not in text:
+            raise ValueError(f'{path}: is not an SVG image (no <svg> element)')
+        if '<script' in text or 'javascript:' in text or re.search(r'\son[a-z]+\s*=', text):
+            raise ValueError(f'{path}: contains a script; a logo must be a picture only')
+    return path.resolve()
+
+
+def check_pages_dir(folder: Path) -> Path:
+    """The council's pages folder, checked once at start-up: only the pages we show, each UTF-8, at most 100 KB."""
+    if not folder.is_dir():
+        raise ValueError(f'{folder}: no such folder')
+    for path in sorted(folder.glob('*.md')):
+        if path.name not in COUNCIL_PAGE_FILES:
+            raise ValueError(f'{path.name}: not a page Tell Me shows; the pages are {", ".join(COUNCIL_PAGE_FILES)}')
+        if path.stat().st_size > COUNCIL_PAGE_MAX_BYTES:
+            raise ValueError(f'{path.name}: is larger than 100 KB')
+        try:
+            path.read_text(encoding='utf-8')
+        except UnicodeDecodeError:
+            raise ValueError(f'{path.name}: is not UTF-8 text') from None
+    return folder.resolve()
 
 
 def _is_uuid(value: str) -> bool:

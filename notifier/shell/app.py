@@ -16,8 +16,8 @@ from notifier.outbox import queue
 from notifier.overview import pages as overview_pages
 from notifier.receipts import callbacks
 from notifier.settings import Settings
+from notifier.shell import council_pages, openapi, views
 from notifier.shell import metrics as web_metrics
-from notifier.shell import openapi, views
 from notifier.staff import oidc_pages
 from notifier.staff import pages as staff_pages
 from notifier.staff import replies as staff_replies
@@ -165,6 +165,7 @@ def create_app(settings: Settings) -> web.Application:
     web_metrics.setup(app)  # counts every request; GET /metrics
     app.add_routes(views.routes)
     views.setup(app)
+    app.add_routes(council_pages.routes)
     app.add_routes(sources_api.routes)
     app.add_routes(cases_api.routes)
     app.add_routes(case_pages.routes)

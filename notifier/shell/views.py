@@ -1,4 +1,5 @@
-"""The service's own routes: the probes (/livez, /readyz, /healthz) and the front door."""
+"""The service's own routes: the probes (/livez, /readyz, /healthz), the front door and the cookies page (the council's
+pages, privacy, accessibility and contact, are in council_pages.py)."""
 
 from __future__ import annotations
 
@@ -99,17 +100,6 @@ async def home(request: web.Request) -> web.Response:
     return rendering.render(request, 'start.html')
 
 
-@routes.get('/privacy', name='privacy')
-async def privacy(request: web.Request) -> web.Response:
-    kept = rendering.days(rendering.language(request), request.app[SETTINGS].notification_retention_days)
-    return rendering.render(request, 'privacy.html', {'retention_days': kept})
-
-
 @routes.get('/cookies', name='cookies')
 async def cookies(request: web.Request) -> web.Response:
     return rendering.render(request, 'cookies.html')
-
-
-@routes.get('/accessibility', name='accessibility')
-async def accessibility(request: web.Request) -> web.Response:
-    return rendering.render(request, 'accessibility.html')

@@ -4,7 +4,8 @@ Templates live in `templates/pages/`, strings in `templates/page_strings.json` (
 a missing translation is caught by a test, not by a resident). A page's language comes from `?lang=` (GOV.UK's
 language switch, remembered in a cookie), then that cookie, then the browser's Accept-Language.
 
-Every page gets a fresh CSP nonce for the one inline script GOV.UK Frontend needs; nothing else runs inline.
+Every page gets a fresh CSP nonce for the one inline script GOV.UK Frontend needs; nothing else runs inline. Every
+page shows the council's name (in Welsh too, when it has one), logo and website (notifier/web/council.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aiohttp import web
 
 import templates
 from notifier.app_keys import SETTINGS
-from notifier.web import csrf, sessions
+from notifier.web import council, csrf, sessions
 
 logger = logging.getLogger('notifier.web.rendering')
 
@@ -87,8 +88,9 @@ def _context(request: web.Request) -> dict[str, Any]:
         'switch_url': lambda to: switch_url(request, to),
         'csrf_token': lambda: csrf.token(request),
         'csp_nonce': request.get(NONCE, ''),
-        'council_name': settings.council_name,
-        'council_url': settings.council_url,
+        'council_name': settings.council_name_for(lang),
+        'council_url': settings.council_url_for(lang),
+        'council_logo': logo.url if (logo := request.app[council.COUNCIL].logo) else '',
         'path': request.path,
         'signed_in': sessions.signed_in(request),
     }
@@ -104,6 +106,9 @@ def setup(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.globals['LANGUAGES'] = LANGUAGES
+    settings = app[SETTINGS]
+    kept = {lang: days(lang, settings.notification_retention_days) for lang in LANGUAGES}
+    app[council.COUNCIL] = council.load(settings, retention=kept)
 
 
 def render(

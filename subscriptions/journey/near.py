@@ -1,7 +1,11 @@
 """Things near me (/near): postcode → how far (with how many updates that means) → what about → how often,
 then the shared steps (subscriptions/journey/steps.py).
 
-The postcode must be in our postcodes table (OS Code-Point Open). Each distance offered comes with an estimate
+The postcode must be in our postcodes table (OS Code-Point Open). One outside the council's districts
+(TELLME_COUNCIL_DISTRICTS) is not signed up silently: /near/outside says it is outside the council's area and, when
+it is close enough for the largest distance to reach the area, lets the resident go on with it (someone just over
+the border may care about what happens across the road: subscriptions/places/council_area.py); further away, only
+another postcode, since nothing in the area could ever be near it. Each distance offered comes with an estimate
 counted in SQL from the last 12 weeks of public events within it ("about 2 a week"), so a resident can choose
 a radius that suits them before anything is sent. The topics offered are the ones our sources actually bring,
 and a filter can leave out tree works (an exclusion on the planning application type).
@@ -14,10 +18,12 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from notifier.app_keys import PG
+from notifier.app_keys import PG, SETTINGS
+from notifier.web import sessions
 from subscriptions.journey import steps as journey
-from subscriptions.journey.steps import Translate, answers_for, page, register, store, t_for
+from subscriptions.journey.steps import Translate, answers_for, page, register, see_other, store, t_for
 from subscriptions.matching.fan_out import EARTH_RADIUS_M
+from subscriptions.places import council_area
 from subscriptions.places.geocoding import find_postcode
 from subscriptions.places.postcodes import PostcodeError, PostcodeOutsideGB, gb_postcode
 from subscriptions.residents.choices import FREQUENCIES, PUBLIC, RADII, available_topics, radius_words, topic_words
@@ -133,7 +139,55 @@ async def postcode_post(request: web.Request) -> web.StreamResponse:
     if isinstance(found, str):
         return page(request, 'near/postcode.html', NEAR, answers, '', typed=typed, errors={'postcode': found})
     postcode, row = found
-    return await store(request, NEAR, '', postcode=postcode, postcode_typed=postcode, lat=row['lat'], lng=row['lng'])
+    if council_area.outside(request.app[SETTINGS].council_district_codes, row['district_code']):
+        return await _outside(request, postcode, row)
+    return await store(request, NEAR, '', postcode=postcode, postcode_typed=postcode, lat=row['lat'], lng=row['lng'],
+                       outside=None)  # fmt: skip
+
+
+# --- a postcode outside the council's area --------------------------------------------------------------------
+
+
+def _change(request: web.Request) -> str:
+    return '?change=1' if request.query.get('change') else ''
+
+
+async def _outside(request: web.Request, postcode: str, row: Any) -> web.Response:
+    """Keep the postcode aside (not yet the answer) and say where it is."""
+    session = await sessions.get(request)
+    session.journey(NEAR.name).update(
+        postcode_typed=postcode, outside={'postcode': postcode, 'lat': row['lat'], 'lng': row['lng']}
+    )
+    await sessions.save(request, session)
+    return see_other('/near/outside' + _change(request))
+
+
+async def _outside_answer(request: web.Request) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """The answers, the postcode kept aside, and whether it is close enough to the area to go on with (a circle of
+    the largest distance around it reaches one of the area's postcodes); with none kept aside, back to /near."""
+    answers = await answers_for(request, NEAR, '')
+    aside = answers.get('outside')
+    if not aside:
+        raise web.HTTPSeeOther('/near' + _change(request))
+    districts = request.app[SETTINGS].council_district_codes
+    close = await council_area.close_to_area(request.app[PG], districts, aside['lat'], aside['lng'], max(RADII))
+    return answers, aside, close
+
+
+@routes.get('/near/outside', name='near-outside')
+async def outside_page(request: web.Request) -> web.Response:
+    answers, aside, close = await _outside_answer(request)
+    return page(request, 'near/outside.html', NEAR, answers, '', postcode=aside['postcode'], close=close,
+                back='/near' + _change(request), again='/near' + _change(request))  # fmt: skip
+
+
+@routes.post('/near/outside')
+async def outside_post(request: web.Request) -> web.StreamResponse:
+    _, aside, close = await _outside_answer(request)
+    if not close:  # nothing in the area could reach it: the page offered no way on
+        return see_other('/near' + _change(request))
+    return await store(request, NEAR, '', postcode=aside['postcode'], postcode_typed=aside['postcode'],
+                       lat=aside['lat'], lng=aside['lng'], outside=None)  # fmt: skip
 
 
 # --- how far --------------------------------------------------------------------------------------------------

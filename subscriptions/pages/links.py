@@ -136,7 +136,8 @@ async def event_page(request: web.Request) -> web.Response:
     def link(other_id: int) -> str:
         return event_path(other_id, private=by_token, secret=secrets[0] if secrets else None)
 
-    context = _event_context(event, history, language(request), settings.council_name, link)
+    lang = language(request)
+    context = _event_context(event, history, lang, settings.council_name_for(lang), link)
     context['private'] = by_token
     context['how_far'] = await how_far(request, event['id'], language(request))
     return render(request, 'event/event.html', context)

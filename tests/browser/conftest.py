@@ -1,15 +1,16 @@
 """Browser tests: Debian's Chromium driven by Playwright for Python against the whole service on a real port.
 
 Fixtures: `chromium` (one browser for the browser tests), `live` (the app, a worker and the Notify simulator, fresh
-per test: tests/browser/support/live.py), `page` (a new browser context per test) and `resident` (that page with a
-screenshot of every page visited, tests/browser/support/browse.py). The suite is skipped, with one reason, only when
-Chromium is not installed (`make setup` installs it where it can).
+per test, with a `settings` mark's changes: tests/browser/support/live.py), `page` (a new browser context per test)
+and `resident` (that page with a screenshot of every page visited, tests/browser/support/browse.py). The suite is
+skipped, with one reason, only when Chromium is not installed (`make setup` installs it where it can).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -56,8 +57,12 @@ def server_loop() -> Iterator[EventLoopThread]:
 
 
 @pytest.fixture
-def live(server_loop: EventLoopThread, services: Services) -> Iterator[LiveServer]:
-    server = LiveServer(server_loop, services).start()
+def live(server_loop: EventLoopThread, services: Services, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """The service, with the settings a `settings` mark on the test or its module changes (the nearest wins)."""
+    overrides: dict[str, Any] = {}
+    for mark in reversed(list(request.node.iter_markers('settings'))):
+        overrides |= mark.kwargs
+    server = LiveServer(server_loop, services, **overrides).start()
     try:
         yield server
     finally:

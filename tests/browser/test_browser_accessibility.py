@@ -16,7 +16,8 @@ INFORMATION_PAGES = {
     '/': ('Get updates from your council', 'Cael diweddariadau gan eich cyngor'),
     '/privacy': ('Privacy notice', 'Hysbysiad preifatrwydd'),
     '/cookies': ('Cookies', 'Cwcis'),
-    '/accessibility': ('Accessibility statement', 'Datganiad hygyrchedd'),
+    '/accessibility': ('Accessibility statement for Tell Me', 'Datganiad hygyrchedd ar gyfer Tell Me'),
+    '/contact': ('Contact us', 'Cysylltu â ni'),
 }
 
 

@@ -67,9 +67,11 @@ class Browser:
         return Page(response.status, response.url.path_qs, await response.text())
 
 
-async def make_browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool) -> Browser:
+async def make_browser(aiohttp_client: Any, services: Services, pg: asyncpg.Pool, **overrides: Any) -> Browser:
+    """The journeys' app (with `overrides` to its settings) and a resident's client on it."""
     await load_sample_postcodes(pg)
-    settings = settings_for(services, secret_key=SECRET, council_name='Testshire', public_url=PUBLIC)
+    settings = settings_for(services, **({'secret_key': SECRET, 'council_name': 'Testshire', 'public_url': PUBLIC}
+                                         | overrides))  # fmt: skip
     return Browser(await aiohttp_client(create_app(settings)))
 
 

@@ -93,8 +93,8 @@ class Message:
 class LiveServer:
     """One test's running service. Use `url(path)`, `messages()`, `wait_for_messages()`, `run()`, `fetch()`."""
 
-    def __init__(self, loop: EventLoopThread, services: Services) -> None:
-        self._loop, self.services = loop, services
+    def __init__(self, loop: EventLoopThread, services: Services, **overrides: Any) -> None:
+        self._loop, self.services, self.overrides = loop, services, overrides
         self._stack = contextlib.AsyncExitStack()
         self.base_url = ''
         self._token = ''
@@ -217,7 +217,7 @@ class LiveServer:
         sock, internal = _bound(), _bound()
         self.base_url = f'https://127.0.0.1:{sock.getsockname()[1]}'  # HTTPS, as in production
         here = {'public_url': self.base_url, 'council_name': COUNCIL, 'council_url': 'https://www.testshire.gov.uk'}
-        self.settings = settings_for(self.services, self.sim, **(DELIVERY_SETTINGS | here))
+        self.settings = settings_for(self.services, self.sim, **(DELIVERY_SETTINGS | here | self.overrides))
         assert all(link.ok for link in await self.sim.link(self.pg))  # the council's go-live step
         runner = web.AppRunner(create_app(self.settings), access_log=None)
         await runner.setup()
