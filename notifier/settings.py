@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     notify_base_url: str = NOTIFY_PRODUCTION_URL
     notify_rate_limit: int = Field(3000, gt=0, description="Notify's per-minute limit for our service and key type")
     notify_rate_fraction: float = Field(
-        0.99, gt=0, le=1, description="share of Notify's refill rate our senders sustain (the rest covers clock error)"
+        0.995, gt=0, le=1, description="share of Notify's refill rate our senders sustain (the rest covers clock error)"
     )
     notify_burst: int | None = Field(
         None,

@@ -6,7 +6,7 @@ request still spends its token, so hammering after a 429 starves the sender (not
 bucket, kept in Redis and shared by every sender, that only ever holds tokens Notify is sure to have:
 
 - **The same bucket, a little smaller and a little slower.** Our tokens refill at `per_second` (the settings'
-  `notify_rate_fraction` of Notify's rate, 0.99 by default) up to `capacity`: Notify's bucket less a margin for
+  `notify_rate_fraction` of Notify's rate, 0.995 by default) up to `capacity`: Notify's bucket less a margin for
   requests in transit (see `MARGINS` below). After an idle spell the whole capacity may go at once; then sends
   follow at `per_second`. A letter costs 2 tokens (Notify checks the bucket twice for a templated letter).
 - **Started empty.** A new or lost state (first start, a Redis flush, a week idle) starts below empty, as if
@@ -67,8 +67,8 @@ NOTIFY_BUCKET_CEILING = 1000
 # Notify's API instances each stamp its bucket with their own clock, and asyncio may wake a millisecond early, so
 # a request can look to Notify as if it came up to CLOCK_SKEW_SECONDS before its slot: per_second ×
 # CLOCK_SKEW_SECONDS tokens, taken off the capacity and added to the starting debt. Clocks running at different
-# speeds (tens of parts per million under NTP) are covered many times over by refilling at 99%, which also rebuilds
-# Notify's cushion by half a token a second after anything unforeseen.
+# speeds (tens of parts per million under NTP) are covered a hundred times over by refilling at 99.5%, which also
+# rebuilds Notify's cushion (a quarter of a token a second at 3,000/min) after anything unforeseen.
 # Start: a new state starts 1 + per_second × CLOCK_SKEW_SECONDS tokens below empty, so q starts ≥ 1 even if
 # Notify's bucket holds nothing; after a Redis loss the requests still in flight were covered by the old q.
 TRANSIT_SECONDS = 1.0
