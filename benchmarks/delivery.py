@@ -105,6 +105,7 @@ def sim_main(argv: list[str]) -> int:
     import logging
 
     from notifier.notify_sim.cli import main
+    from notifier.notify_sim.rules.errors import ApiError
     from notifier.notify_sim.rules.limits import TokenBuckets
 
     check = TokenBuckets.check
@@ -112,8 +113,9 @@ def sim_main(argv: list[str]) -> int:
     def counted(self: TokenBuckets, service_id: str, key_type: str) -> None:
         try:
             check(self, service_id, key_type)
-        except Exception:
-            logging.getLogger('benchmarks.delivery').warning(REFUSED)
+        except ApiError as exc:
+            if exc.status == 429:
+                logging.getLogger('benchmarks.delivery').warning(REFUSED)
             raise
 
     TokenBuckets.check = counted  # type: ignore[method-assign]
