@@ -34,7 +34,15 @@ class Settings(BaseSettings):
     notify_api_key: SecretStr = SecretStr('')
     notify_base_url: str = NOTIFY_PRODUCTION_URL
     notify_rate_limit: int = Field(3000, gt=0, description="Notify's per-minute limit for our service and key type")
-    notify_rate_fraction: float = Field(0.95, gt=0, le=1, description='share of that limit our senders may use')
+    notify_rate_fraction: float = Field(
+        0.995, gt=0, le=1, description="share of Notify's refill rate our senders sustain (the rest covers clock error)"
+    )
+    notify_burst: int | None = Field(
+        None,
+        ge=0,
+        description="most requests our senders spend at once after an idle spell; unset: Notify's bucket "
+        '(min(limit/3 + 1, 1000)) less a margin for requests in transit, which also caps any value given',
+    )
     notify_callback_token: SecretStr = SecretStr('')
     notify_timeout: float = Field(10.0, gt=0, description='seconds before a Notify request is given up as unknown')
     notify_channels: str = Field(

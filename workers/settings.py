@@ -50,7 +50,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         ctx['http'], settings.notify_api_key.get_secret_value(), settings.notify_base_url,
         timeout=settings.notify_timeout,
     )  # fmt: skip
-    ctx['limiter'] = SendLimiter(ctx['redis'], ctx['notify'].service_id, per_second=settings.notify_sends_per_second)
+    ctx['limiter'] = SendLimiter.from_settings(ctx['redis'], ctx['notify'].service_id, settings)
     ctx['sender'] = Sender(ctx['pg'], ctx['notify'], ctx['limiter'], settings)
     concurrency, batch = settings.sender_concurrency, settings.sender_batch
     ctx['pump'] = Pump(ctx['sender'], ctx['redis'], concurrency=concurrency, batch=batch)

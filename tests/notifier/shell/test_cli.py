@@ -37,7 +37,7 @@ def test_settings_come_from_tellme_variables(monkeypatch: pytest.MonkeyPatch) ->
     settings = Settings()
     assert settings.notify_rate_limit == 6000
     assert settings.notify_service_id == '26785a09-ab16-4eb0-8407-a37497a57506'
-    assert settings.notify_sends_per_second == pytest.approx(6000 / 60 * 0.95)
+    assert settings.notify_sends_per_second == pytest.approx(6000 / 60 * 0.995)
     assert settings.database_url == 'postgresql://tellme@db.internal/tellme'
 
 
