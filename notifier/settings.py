@@ -127,8 +127,9 @@ class Settings(BaseSettings):
         'load balancers take it out before it stops accepting (part of the grace)'
     )  # fmt: skip
     worker_heartbeat_seconds: float = Field(
-        30, ge=0.1, le=3600, description='how often a worker writes its heartbeat; it is stale after 2.5 times this'
-    )
+        10, ge=0.1, le=3600, description='how often a worker writes its heartbeat; it is stale after 2.5 times this, '
+        'and the sweeper then takes back the messages it had claimed'
+    )  # fmt: skip
     worker_probe_port: int = Field(
         0, ge=0, le=65535, description="a worker's own /livez and /readyz on TELLME_HOST at this port; 0: off"
     )

@@ -13,7 +13,10 @@ The states (migration 0003's check) and every transition, with who makes it:
 
     (new)        → pending    a message built when queued, an event's immediate news, a bin reminder (rows)
     (new)        → held       news for a daily or weekly subscriber, in its open digest (rows.event_rows)
-    pending/retry → sending   claimed by a sender once not_before has passed (delivery_states.claim_*)
+    pending/retry → sending   claimed by a sender once not_before has passed, naming its worker (`claimed_by`,
+                              cleared by every change out of `sending`; delivery_states.claim_*)
+    sending      → unknown    taken back by the sweeper: its worker's heartbeat lapsed (at once if the request to
+                              Notify had not begun, `posted_at`), or claimed STUCK_AFTER ago (delivery_states.take_back)
     sending      → retry      released by a stopping worker, rate limited, daily limit, channel parked, quiet
                               hours (attempt uncounted); connection failed (counted, the next rung of the ladder)
     sending      → unknown    no answer from Notify, or a 5xx: look it up by reference before any resend
