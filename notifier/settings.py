@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         description="days after a message finished before what it said, and the address in Notify's receipt, are "
         'deleted (its status and times stay); the privacy notice states it',
     )
+    outbox_keep_days: int = Field(
+        35,
+        ge=31,
+        le=3650,
+        description='days after a message finished before its row leaves the outbox and is kept only as a count (per '
+        'day, channel, purpose, status and event); at least 31, as the overview counts 30 days from the rows',
+    )
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
     council_name: str = Field('Your council', description='shown in the pages and messages: whose service this is')

@@ -5,7 +5,8 @@
 stops sending to an address; `references.py` makes the reference each send carries to Notify (`<id>`, then `<id>.2`,
 `<id>.3` for a row sent again) and leads a reference back to its row; `queue.py` wakes the senders (the only arq use
 outside workers/); `links.py` and `tokens.py` make the permanent links every message carries; `retention.py` forgets
-what a finished message said once the retention period has passed (its status stays). The delivery core below the
+what a finished message said once the retention period has passed (its status stays), and `archive.py` moves the row
+out into daily counts once TELLME_OUTBOX_KEEP_DAYS has (`notification_counts`). The delivery core below the
 domain: it imports nothing from sources/ or subscriptions/. A domain statement that must stay one statement composes
 a fragment from here.
 
