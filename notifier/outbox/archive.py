@@ -1,6 +1,6 @@
 """The outbox stays small (issue 13 item 9): a finished message leaves `notifications` `keep_days`
 (TELLME_OUTBOX_KEEP_DAYS, 35) after it finished and is kept from then on only as a count in `notification_counts`
-(migration 0024): per London day it was created, channel, purpose, status, event, and for a failed one the reason.
+(migration 0027): per London day it was created, channel, purpose, status, event, and for a failed one the reason.
 
 Which rows: finished (states.FINISHED: Notify's final word, failed, cancelled, digested; or `sent` and settled by a
 look-up, completed_at set) for `keep_days`, reckoned from the moment they finished as retention.py reckons it, and only
