@@ -7,12 +7,13 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import delivery, fanout, matching, notify_send
+from benchmarks import delivery, fanout, matching, notify_send, outbox_history
 
 BENCHMARKS = {
     'notify-send': notify_send.main,
     'matching': matching.main,
     'fanout': fanout.main,
+    'fanout-history': outbox_history.main,
     'delivery': delivery.main,
 }
 

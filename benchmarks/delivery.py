@@ -283,7 +283,7 @@ async def decision_numbers(services: Services) -> dict[str, float]:
     for _ in range(300):
         start = time.perf_counter()
         async with pool.acquire() as conn, conn.transaction():
-            await conn.fetch(delivery_states.CLAIM_READY, 16, [])
+            await conn.fetch(delivery_states.CLAIM_READY, 16, [], None)
         timings.append((time.perf_counter() - start) * 1000)
     await pool.execute('truncate notifications, contact_points, residents restart identity cascade')
     await pool.close()

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="days after a message finished before what it said, and the address in Notify's receipt, are "
         'deleted (its status and times stay); the privacy notice states it',
     )
+    outbox_keep_days: int = Field(
+        35,
+        ge=31,
+        le=3650,
+        description='days after a message finished before its row leaves the outbox and is kept only as a count (per '
+        'day, channel, purpose, status and event); at least 31, as the overview counts 30 days from the rows',
+    )
     public_url: str = 'http://localhost:8080'
     secret_key: SecretStr = SecretStr('')
     # The council's own words (README "Your council's words"): its name, website, logo, contact details and pages.
@@ -174,8 +181,9 @@ class Settings(BaseSettings):
         'load balancers take it out before it stops accepting (part of the grace)'
     )  # fmt: skip
     worker_heartbeat_seconds: float = Field(
-        30, ge=0.1, le=3600, description='how often a worker writes its heartbeat; it is stale after 2.5 times this'
-    )
+        10, ge=0.1, le=3600, description='how often a worker writes its heartbeat; it is stale after 2.5 times this, '
+        'and the sweeper then takes back the messages it had claimed'
+    )  # fmt: skip
     worker_probe_port: int = Field(
         0, ge=0, le=65535, description="a worker's own /livez and /readyz on TELLME_HOST at this port; 0: off"
     )

@@ -1,10 +1,12 @@
-"""Each worker process says it is alive, in the database, every TELLME_WORKER_HEARTBEAT_SECONDS (30 by default), under
+"""Each worker process says it is alive, in the database, every TELLME_WORKER_HEARTBEAT_SECONDS (10 by default), under
 an id of its own: `hostname:pid:random` (the hostname and pid also have columns of their own).
 
 A background task rather than an arq cron: cron jobs go through the shared queue and any worker may
 run them, so they cannot tell which process is alive. A heartbeat is stale after 2.5 intervals
 (Settings.worker_stale_after): /healthz counts the fresh ones, `tellme check-worker --id ID | --pid PID` asks about
-one worker, and the worker's own probe (workers/probe.py) reads its last successful beat from memory.
+one worker, the worker's own probe (workers/probe.py) reads its last successful beat from memory, and the sweeper
+takes back the messages a worker with a stale heartbeat had claimed (workers/sweeper.py): a row's `claimed_by` is
+this id.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import asyncpg
 
 logger = logging.getLogger('notifier.heartbeat')
 
-HEARTBEAT_SECONDS = 30.0
+HEARTBEAT_SECONDS = 10.0
 # Rows of workers that died without saying goodbye (kill -9, a lost host) are removed after this long.
 FORGET_AFTER_HOURS = 24
 

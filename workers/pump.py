@@ -2,9 +2,10 @@
 
 `concurrency` sends may be in flight at once (in flight ≈ rate × Notify's latency; TELLME_SENDER_CONCURRENCY); rows
 are claimed only when a slot is free, in batches no larger than the free slots (nor than `batch`,
-TELLME_SENDER_BATCH), so a killed process strands at most `concurrency` rows in `sending` (the sweeper reconciles them
-by reference). When nothing is ready it waits for a wake-up published on `notifier:wake` (see notifier.outbox.queue)
-or `poll` seconds, whichever comes first. Rows of a channel parked for the day are left in the outbox.
+TELLME_SENDER_BATCH), so a killed process strands at most `concurrency` rows in `sending` (claimed in its name: the
+sweeper takes them back once its heartbeat lapses and looks each up at Notify by reference). When nothing is ready
+it waits for a wake-up published on `notifier:wake` (see notifier.outbox.queue) or `poll` seconds, whichever comes
+first. Rows of a channel parked for the day are left in the outbox.
 
 Stopping: `drain()` (on SIGTERM) stops claiming at once and lets the sends in flight finish; `stop()` then waits for
 them (up to its timeout) and gives back every row claimed but not started, so a stopped worker leaves nothing

@@ -51,7 +51,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         timeout=settings.notify_timeout,
     )  # fmt: skip
     ctx['limiter'] = SendLimiter.from_settings(ctx['redis'], ctx['notify'].service_id, settings)
-    ctx['sender'] = Sender(ctx['pg'], ctx['notify'], ctx['limiter'], settings)
+    ctx['sender'] = Sender(ctx['pg'], ctx['notify'], ctx['limiter'], settings, worker_id=ctx['heartbeat'].worker_id)
     concurrency, batch = settings.sender_concurrency, settings.sender_batch
     ctx['pump'] = Pump(ctx['sender'], ctx['redis'], concurrency=concurrency, batch=batch)
     ctx['pump'].start()
@@ -83,7 +83,9 @@ class WorkerSettings:
     functions: list[Any] = [func(sending.deliver_notification, max_tries=3)]
     cron_jobs = [
         cron(housekeeping.forget_dead_workers_job, minute=17, second=0, unique=True),
-        cron(sweeper.sweep, second=30, unique=True, timeout=50),  # every minute
+        cron(sweeper.sweep, second=30, unique=True, timeout=50),  # every minute, taking back stuck rows too
+        # and every 15 s in all: a dead worker's rows go back as soon as its heartbeat lapses (issue 13 item 7)
+        cron(sweeper.recover, second={0, 15, 45}, unique=True, timeout=50),
         cron(digests.close_digests, minute=set(range(0, 60, 5)), second=10, unique=True, timeout=240),
         cron(digests.queue_bin_reminders, minute=set(range(2, 60, 5)), second=20, unique=True, timeout=240),
         cron(polling.poll_due_sources, second=45, unique=True, timeout=540),  # every minute; each source's own interval

@@ -5,7 +5,8 @@
 stops sending to an address; `references.py` makes the reference each send carries to Notify (`<id>`, then `<id>.2`,
 `<id>.3` for a row sent again) and leads a reference back to its row; `queue.py` wakes the senders (the only arq use
 outside workers/); `links.py` and `tokens.py` make the permanent links every message carries; `retention.py` forgets
-what a finished message said once the retention period has passed (its status stays). The delivery core below the
+what a finished message said once the retention period has passed (its status stays), and `archive.py` moves the row
+out into daily counts once TELLME_OUTBOX_KEEP_DAYS has (`notification_counts`). The delivery core below the
 domain: it imports nothing from sources/ or subscriptions/. A domain statement that must stay one statement composes
 a fragment from here.
 
@@ -13,7 +14,10 @@ The states (migration 0003's check) and every transition, with who makes it:
 
     (new)        → pending    a message built when queued, an event's immediate news, a bin reminder (rows)
     (new)        → held       news for a daily or weekly subscriber, in its open digest (rows.event_rows)
-    pending/retry → sending   claimed by a sender once not_before has passed (delivery_states.claim_*)
+    pending/retry → sending   claimed by a sender once not_before has passed, naming its worker (`claimed_by`,
+                              cleared by every change out of `sending`; delivery_states.claim_*)
+    sending      → unknown    taken back by the sweeper: its worker's heartbeat lapsed (at once if the request to
+                              Notify had not begun, `posted_at`), or claimed STUCK_AFTER ago (delivery_states.take_back)
     sending      → retry      released by a stopping worker, rate limited, daily limit, channel parked, quiet
                               hours (attempt uncounted); connection failed (counted, the next rung of the ladder)
     sending      → unknown    no answer from Notify, or a 5xx: look it up by reference before any resend

@@ -58,7 +58,9 @@ returning n.id, n.event_id, n.contact_point_id, n.subscription_id, n.channel, n.
 
 
 # Rows on a channel whose Notify template is not linked (notifier/sending/template_links.py) are never claimed: they
-# wait, neither sent nor failed, and `tellme notify link` releases them.
+# wait, neither sent nor failed, and `tellme notify link` releases them. A claim names its worker (`claimed_by`, its
+# heartbeat's id; null outside a worker), so the sweeper can take the rows of a worker whose heartbeat lapsed back at
+# once (FIND_STUCK), and clears `posted_at` (this claim has not called Notify yet).
 # $2: the moment to claim at (null: the database's clock), so a test can claim at a chosen time of day
 CLAIM_ONE = """
 with ready as (
@@ -67,7 +69,7 @@ with ready as (
       and channel in (select channel from notify_templates where state = 'linked')
     for update skip locked
 )
-update notifications n set status = 'sending', attempts = n.attempts + 1
+update notifications n set status = 'sending', attempts = n.attempts + 1, claimed_by = $3, posted_at = null
 from ready, contact_points c, residents r
 where n.id = ready.id and c.id = n.contact_point_id and r.id = c.resident_id
 """ + _claim_returning('coalesce($2::timestamptz, now())')
@@ -81,26 +83,27 @@ with ready as (
     limit $1
     for update skip locked
 )
-update notifications n set status = 'sending', attempts = n.attempts + 1
+update notifications n set status = 'sending', attempts = n.attempts + 1, claimed_by = $3, posted_at = null
 from ready, contact_points c, residents r
 where n.id = ready.id and c.id = n.contact_point_id and r.id = c.resident_id
 """ + _claim_returning('now()')
 
 # a worker stopping gives back what it claimed but did not send: ready again at once, the attempt uncounted
 RELEASE = """
-update notifications set status = 'retry', attempts = greatest(attempts - 1, 0), not_before = now()
+update notifications set status = 'retry', attempts = greatest(attempts - 1, 0), not_before = now(), claimed_by = null
 where id = any($1::uuid[]) and status = 'sending'
 """
 
-# just before the POST: is this row still ours? (a sender that waited past STUCK_AFTER may have lost it to the
-# sweeper, and another worker may have claimed it since; touching updated_at also tells the sweeper we are alive)
+# just before the POST: is this row still ours? (a sender that waited past STUCK_AFTER, or whose heartbeat lapsed,
+# may have lost it to the sweeper, and another worker may have claimed it since.) If so, `posted_at` says the request
+# to Notify has begun: from now on the sweeper treats the row as a request that may be at Notify (FIND_STUCK).
 STILL_OURS = """
-update notifications set updated_at = now()
+update notifications set posted_at = now()
 where id = $1 and status = 'sending' and attempts = $2
 """
 
 RECORD_SENT = """
-update notifications set status = 'sent', notify_id = $2, sent_at = now(), last_error = null
+update notifications set status = 'sent', notify_id = $2, sent_at = now(), last_error = null, claimed_by = null
 where id = $1 and status in ('sending', 'unknown')
 """
 
@@ -114,7 +117,7 @@ FINAL_TECHNICAL_FAILURE = """case
 # reaches this only when `resend` did not take it)
 RECORD_FOUND = f"""
 update notifications
-set status = $3, notify_id = $2, sent_at = coalesce(sent_at, now()),
+set status = $3, notify_id = $2, sent_at = coalesce(sent_at, now()), claimed_by = null,
     completed_at = case when $3 = 'sent' then completed_at else now() end,
     last_error = case when $3 = 'technical-failure' then {FINAL_TECHNICAL_FAILURE} else last_error end
 where id = $1 and status in ('sending', 'unknown')
@@ -128,7 +131,7 @@ where id = $1 and status in ('sending', 'unknown')
 RESEND = """
 update notifications
 set status = 'retry', resends = resends + 1, notify_id = null, not_before = now(), sent_at = null,
-    completed_at = null, looked_up_at = null,
+    completed_at = null, looked_up_at = null, claimed_by = null,
     last_error = 'technical failure at Notify: sent again (' || resends + 1 || ' of ' || $4::int || ')'
 where ((id = $1 and resends = $2 and (notify_id is null or notify_id = $3)) or notify_id = $3)
   and status in ('sending', 'unknown', 'sent') and channel in ('email', 'sms') and resends < $4::int
@@ -138,42 +141,45 @@ returning resends, contact_point_id, channel
 # not sent, and never will be: the contact was suppressed or the subscription ended (cancelled), or the message
 # cannot be sent (failed)
 CANCEL_CLAIMED = """
-update notifications set status = 'cancelled', last_error = $2, completed_at = now()
+update notifications set status = 'cancelled', last_error = $2, completed_at = now(), claimed_by = null
 where id = $1 and status = 'sending'
 """
 FAIL_CLAIMED = """
-update notifications set status = 'failed', last_error = $2, completed_at = now()
+update notifications set status = 'failed', last_error = $2, completed_at = now(), claimed_by = null
 where id = $1 and status = 'sending'
 """
 
+# The ladder's writes name the attempt they are about ($3), so a sweeper looking up an `unknown` row never moves a
+# newer claim of it (another sweep already sent it back to `retry` and a worker claimed it again).
 # the retry ladder ran out
 GIVE_UP = """
-update notifications set status = 'failed', last_error = $2, completed_at = now()
-where id = $1 and status in ('sending', 'unknown')
+update notifications set status = 'failed', last_error = $2, completed_at = now(), claimed_by = null
+where id = $1 and status in ('sending', 'unknown') and attempts = $3
 """
 
 MARK_UNKNOWN = """
-update notifications set status = 'unknown', last_error = $2 where id = $1 and status = 'sending'
+update notifications set status = 'unknown', last_error = $2, claimed_by = null where id = $1 and status = 'sending'
 """
 
 # the next rung of the ladder: the attempt counts
 MARK_RETRY = """
-update notifications set status = 'retry', not_before = now() + make_interval(secs => $2), last_error = $3
-where id = $1 and status in ('sending', 'unknown')
+update notifications set status = 'retry', not_before = now() + make_interval(secs => $2), last_error = $3,
+    claimed_by = null
+where id = $1 and status in ('sending', 'unknown') and attempts = $4
 """
 
 # Notify did not take it (rate limit): try again after the pause; the attempt does not count
 MARK_LATER_UNCOUNTED = """
 update notifications
 set status = 'retry', not_before = now() + make_interval(secs => $2), last_error = $3,
-    attempts = greatest(attempts - 1, 0)
+    attempts = greatest(attempts - 1, 0), claimed_by = null
 where id = $1 and status = 'sending'
 """
 
 # not before a given time (the daily limit's 00:00 UTC, a parked channel, the end of quiet hours); not counted
 MARK_LATER = """
 update notifications
-set status = 'retry', not_before = $2, last_error = $3, attempts = greatest(attempts - 1, 0)
+set status = 'retry', not_before = $2, last_error = $3, attempts = greatest(attempts - 1, 0), claimed_by = null
 where id = $1 and status = 'sending'
 """
 
@@ -194,12 +200,38 @@ select attempts, last_error, resends from notifications
 where id = $1 and status in ('sending', 'unknown') and updated_at <= now() - make_interval(secs => $2)
 """
 
-FIND_STUCK = """
+
+def _taken_back(sending_after: str, dead_after: str, posted_after: str) -> str:
+    """A `sending` row the sweeper takes back (`n`): its claim quiet for `sending_after` seconds (STUCK_AFTER, whoever
+    holds it), or at once when the worker that claimed it has no fresh heartbeat (none for `dead_after` seconds,
+    Settings.worker_stale_after, or none at all) and its request to Notify either never began or began `posted_after`
+    seconds ago (delivery.POSTED_SETTLE: Notify has finished or dropped it by then). The arguments are SQL
+    (parameters)."""
+    return f"""n.status = 'sending'
+  and (n.updated_at <= now() - make_interval(secs => {sending_after})
+       or (n.claimed_by is not null
+           and (n.posted_at is null or n.posted_at <= now() - make_interval(secs => {posted_after}))
+           and not exists (select 1 from worker_heartbeats h
+                           where h.worker_id = n.claimed_by
+                             and h.last_seen_at > now() - make_interval(secs => {dead_after}))))"""
+
+
+# $1 unknown_after, $2 sending_after, $3 limit of each, $4 dead_after, $5 posted_after (seconds): `unknown` rows that
+# have settled, and `sending` rows to take back. Both read only migration 0003's small notifications_in_flight, so a
+# sweep that finds nothing costs two short index scans.
+FIND_STUCK = f"""
 (select id, status from notifications
  where status = 'unknown' and updated_at <= now() - make_interval(secs => $1) order by updated_at limit $3)
 union all
-(select id, status from notifications
- where status = 'sending' and updated_at <= now() - make_interval(secs => $2) order by updated_at limit $3)
+(select n.id, n.status from notifications n where {_taken_back('$2', '$4', '$5')} order by n.updated_at limit $3)
+"""
+
+# The sweeper takes a `sending` row back before it asks Notify about it: `unknown` (it may be at Notify), its claim
+# gone, so its worker, if it is alive after all, no longer passes STILL_OURS and cannot send it; the conditions are
+# checked again on the row as it is now, so a claim that began its POST meanwhile is left alone.
+TAKE_BACK = f"""
+update notifications n set status = 'unknown', claimed_by = null
+where n.id = $1 and {_taken_back('$2', '$3', '$4')}
 """
 
 # Messages Notify accepted with no final word for $1 seconds, not asked about for $2: the oldest first
@@ -227,14 +259,19 @@ where id = $1 and notify_id = $2 and status = 'sent'
 
 
 # claiming: pending/retry → sending --------------------------------------------------------------------------------
-async def claim_one(conn: asyncpg.Connection, notification_id: UUID, now: datetime | None) -> asyncpg.Record | None:
-    """This row if it is ready at `now` (None: the database's clock), with what sending needs."""
-    return await conn.fetchrow(CLAIM_ONE, notification_id, now)
+async def claim_one(
+    conn: asyncpg.Connection, notification_id: UUID, now: datetime | None, worker_id: str | None = None
+) -> asyncpg.Record | None:
+    """This row if it is ready at `now` (None: the database's clock), with what sending needs; claimed by
+    `worker_id` (the worker's heartbeat id; None outside a worker)."""
+    return await conn.fetchrow(CLAIM_ONE, notification_id, now, worker_id)
 
 
-async def claim_ready(conn: asyncpg.Connection, limit: int, skip_channels: list[str]) -> list[asyncpg.Record]:
-    """Up to `limit` ready rows, most urgent and oldest first, `for update skip locked`."""
-    return await conn.fetch(CLAIM_READY, limit, skip_channels)
+async def claim_ready(
+    conn: asyncpg.Connection, limit: int, skip_channels: list[str], worker_id: str | None = None
+) -> list[asyncpg.Record]:
+    """Up to `limit` ready rows, most urgent and oldest first, `for update skip locked`, claimed by `worker_id`."""
+    return await conn.fetch(CLAIM_READY, limit, skip_channels, worker_id)
 
 
 async def release(db: Db, ids: list[UUID]) -> int:
@@ -243,7 +280,7 @@ async def release(db: Db, ids: list[UUID]) -> int:
 
 
 async def still_ours(db: Db, notification_id: UUID, attempts: int) -> bool:
-    """Still `sending` under this claim (its attempt number)? Touches updated_at if so."""
+    """Still `sending` under this claim (its attempt number)? If so, its request to Notify begins now (`posted_at`)."""
     return await db.execute(STILL_OURS, notification_id, attempts) == 'UPDATE 1'
 
 
@@ -277,9 +314,9 @@ async def fail_claimed(db: Db, notification_id: UUID, reason: str) -> None:
     await db.execute(FAIL_CLAIMED, notification_id, reason)
 
 
-async def give_up(db: Db, notification_id: UUID, reason: str) -> None:
-    """sending/unknown → failed: the retry ladder ran out."""
-    await db.execute(GIVE_UP, notification_id, reason)
+async def give_up(db: Db, notification_id: UUID, attempts: int, reason: str) -> None:
+    """sending/unknown → failed, if still at attempt `attempts`: the retry ladder ran out."""
+    await db.execute(GIVE_UP, notification_id, reason, attempts)
 
 
 async def mark_unknown(db: Db, notification_id: UUID, reason: str) -> None:
@@ -287,9 +324,9 @@ async def mark_unknown(db: Db, notification_id: UUID, reason: str) -> None:
     await db.execute(MARK_UNKNOWN, notification_id, reason)
 
 
-async def mark_retry(db: Db, notification_id: UUID, delay_seconds: float, reason: str) -> None:
-    """sending/unknown → retry after `delay_seconds` (the attempt counts)."""
-    await db.execute(MARK_RETRY, notification_id, delay_seconds, reason)
+async def mark_retry(db: Db, notification_id: UUID, attempts: int, delay_seconds: float, reason: str) -> None:
+    """sending/unknown → retry after `delay_seconds`, if still at attempt `attempts` (it counts)."""
+    await db.execute(MARK_RETRY, notification_id, delay_seconds, reason, attempts)
 
 
 async def mark_later(db: Db, notification_id: UUID, until: datetime, reason: str) -> None:
@@ -318,9 +355,21 @@ async def load_in_flight(db: Db, notification_id: UUID, settle_seconds: float) -
     return await db.fetchrow(LOAD_IN_FLIGHT, notification_id, settle_seconds)
 
 
-async def find_stuck(db: Db, unknown_after: float, sending_after: float, limit: int) -> list[asyncpg.Record]:
-    """Rows `unknown` for `unknown_after` seconds and rows `sending` for `sending_after` (id, status)."""
-    return await db.fetch(FIND_STUCK, unknown_after, sending_after, limit)
+async def find_stuck(
+    db: Db, unknown_after: float, sending_after: float, limit: int, *, dead_after: float, posted_after: float
+) -> list[asyncpg.Record]:
+    """Rows `unknown` for `unknown_after` seconds, and `sending` rows to take back (id, status): claimed
+    `sending_after` seconds ago, or by a worker with no heartbeat for `dead_after` seconds whose request to Notify
+    never began or began `posted_after` seconds ago. Up to `limit` of each."""
+    return await db.fetch(FIND_STUCK, unknown_after, sending_after, limit, dead_after, posted_after)
+
+
+async def take_back(
+    db: Db, notification_id: UUID, *, sending_after: float, dead_after: float, posted_after: float
+) -> bool:
+    """sending → unknown, its claim cleared, if it is still one to take back (as for `find_stuck`); whether it was."""
+    done = await db.execute(TAKE_BACK, notification_id, sending_after, dead_after, posted_after)
+    return done == 'UPDATE 1'
 
 
 async def find_awaiting_receipt(db: Db, after: float, every: float, limit: int) -> list[asyncpg.Record]:

@@ -58,6 +58,7 @@ def cancel_for_contact_points(points: str, reason: str, *, sparing_subscription:
 RECORD_RECEIPT = f"""
 update notifications
 set status = $3, notify_id = coalesce(notify_id, $2), sent_at = coalesce(sent_at, now()), completed_at = now(),
+    claimed_by = null,
     last_error = case when $3 = 'technical-failure' then {delivery_states.FINAL_TECHNICAL_FAILURE} else last_error end
 where (notify_id = $2 or (id = $1 and resends = $4)) and status in {_in(BEFORE_NOTIFY_FINAL)}
 returning contact_point_id, channel, extract(epoch from clock_timestamp() - sent_at)::float8 as lag_seconds

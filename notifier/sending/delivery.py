@@ -58,7 +58,15 @@ logger = logging.getLogger('notifier.sending.delivery')
 
 BACKOFF = (5, 30, 120, 600, 1800, 3600)  # seconds after attempts 1..6; attempt 7 is the last
 UNKNOWN_SETTLE = timedelta(seconds=60)  # a timed-out request may still be finishing at Notify
-STUCK_AFTER = timedelta(minutes=5)  # a row `sending` this long belongs to a worker that died
+# A row `sending` this long is taken back by the sweeper whoever holds it. A worker killed hard loses its rows sooner:
+# as soon as its heartbeat lapses (Settings.worker_stale_after), the sweeper takes back those whose request to Notify
+# had not begun, and those whose request began POSTED_SETTLE (or the Notify timeout, if longer) ago
+# (delivery_states.FIND_STUCK).
+STUCK_AFTER = timedelta(minutes=5)
+# A request whose worker died while it was in flight: Notify has finished it, or dropped it, this long after it began
+# (Notify's API servers give a request 30 s), so a look-up then tells whether it is there. Shorter than a live worker's
+# timeout + UNKNOWN_SETTLE, which is for a request Notify was visibly slow to answer.
+POSTED_SETTLE = timedelta(seconds=30)
 # how long senders stop after Notify refuses our key or a template; /healthz shows the cause meanwhile
 MISCONFIGURED_PAUSE = timedelta(minutes=5)
 # a row claimed while its channel's template is unusable (a link broke since the claim) waits this long, then the
@@ -106,7 +114,9 @@ class InvalidMessage(ValueError):
 
 
 class Sender:
-    """Everything one worker process needs to deliver rows: the pool, the Notify client and the shared limiter."""
+    """Everything one worker process needs to deliver rows: the pool, the Notify client and the shared limiter.
+    `worker_id` (the worker's heartbeat id, workers/heartbeat.py) is written on every row it claims, so the sweeper can
+    take them back as soon as that heartbeat lapses; None outside a worker (such claims wait STUCK_AFTER)."""
 
     def __init__(
         self,
@@ -116,8 +126,10 @@ class Sender:
         settings: Settings,
         *,
         backoff: tuple[int, ...] = BACKOFF,
+        worker_id: str | None = None,
     ) -> None:
         self.pool, self.notify, self.limiter, self.settings = pool, notify, limiter, settings
+        self.worker_id = worker_id
         self.backoff = backoff
         self.links = template_links.LinkCache(pool)
         self.budget = DailyBudget(limiter.redis, pool, settings, notify.service_id)
@@ -128,13 +140,13 @@ class Sender:
         """This row if it is ready; `now` (default: the database's clock) is the moment it is judged ready at and
         its quiet hours are reckoned from."""
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await states.claim_one(conn, notification_id, now)
+            row = await states.claim_one(conn, notification_id, now, self.worker_id)
         return _claimed(row) if row else None
 
     async def claim_ready(self, limit: int, *, skip_channels: list[str] | None = None) -> list[Claimed]:
         """Up to `limit` ready rows, oldest first, `for update skip locked` so any number of senders share them."""
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await states.claim_ready(conn, limit, skip_channels or [])
+            rows = await states.claim_ready(conn, limit, skip_channels or [], self.worker_id)
         return [_claimed(row) for row in rows]
 
     async def release(self, ids: list[UUID]) -> int:
@@ -262,10 +274,10 @@ class Sender:
 
     async def _retry_or_fail(self, notification_id: UUID, attempts: int, reason: str) -> str:
         if attempts > len(self.backoff):
-            await states.give_up(self.pool, notification_id, f'gave up after {attempts} attempts: {reason}')
+            await states.give_up(self.pool, notification_id, attempts, f'gave up after {attempts} attempts: {reason}')
             return 'failed'
         delay = self.backoff[attempts - 1]
-        await states.mark_retry(self.pool, notification_id, float(delay), reason)
+        await states.mark_retry(self.pool, notification_id, attempts, float(delay), reason)
         return 'retry'
 
     # building the message ------------------------------------------------------------------------------------
@@ -389,12 +401,31 @@ class Sender:
         return 'found'
 
     async def reconcile_stuck(
-        self, *, unknown_after: timedelta = UNKNOWN_SETTLE, sending_after: timedelta = STUCK_AFTER, limit: int = 500
+        self,
+        *,
+        unknown_after: timedelta = UNKNOWN_SETTLE,
+        sending_after: timedelta = STUCK_AFTER,
+        dead_after: timedelta | None = None,
+        limit: int = 500,
     ) -> dict[str, int]:
-        ids = await states.find_stuck(self.pool, unknown_after.total_seconds(), sending_after.total_seconds(), limit)
+        """Look up at Notify the rows `unknown` for `unknown_after`, and take back and look up the `sending` rows
+        whose claim is `sending_after` old or whose worker has had no heartbeat for `dead_after` (default:
+        Settings.worker_stale_after); what became of them, counted by outcome ('taken back' counts the latter)."""
+        dead = dead_after.total_seconds() if dead_after is not None else self.settings.worker_stale_after
+        timing = {
+            'sending_after': sending_after.total_seconds(),
+            'dead_after': dead,
+            'posted_after': max(self.settings.notify_timeout, POSTED_SETTLE.total_seconds()),
+        }
+        stuck = await states.find_stuck(self.pool, unknown_after.total_seconds(), limit=limit, **timing)
         outcomes: dict[str, int] = {}
-        for record in ids:
-            settle = unknown_after if record['status'] == 'unknown' else sending_after
+        for record in stuck:
+            settle = unknown_after
+            if record['status'] == 'sending':
+                if not await states.take_back(self.pool, record['id'], **timing):
+                    continue  # its worker recorded an outcome, or began its request to Notify, meanwhile
+                outcomes['taken back'] = outcomes.get('taken back', 0) + 1
+                settle = timedelta(0)
             outcome = await self.reconcile(record['id'], settle=settle)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return outcomes

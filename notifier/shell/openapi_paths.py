@@ -57,6 +57,8 @@ CASE = obj(
     'source', 'reference', 'stage', 'history', 'subscribers', 'messages', 'evidence_requests',
     source=STRING, reference=STRING, title=nullable(STRING), stage=nullable(STRING), history=ARRAY_OF_OBJECTS,
     subscribers=ARRAY_OF_OBJECTS, messages=ARRAY_OF_OBJECTS, evidence_requests=ARRAY_OF_OBJECTS,
+    # updates on the case that finished more than TELLME_OUTBOX_KEEP_DAYS ago, kept only as counts by outcome
+    older_messages={'type': 'object', 'additionalProperties': INTEGER},
 )  # fmt: skip
 PREVIEW = obj('subject', 'body', 'characters', 'fragments', subject=nullable(STRING), body=STRING,
               characters=INTEGER, fragments=INTEGER)  # fmt: skip

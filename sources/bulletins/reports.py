@@ -1,7 +1,8 @@
 """How a bulletin is going, from the outbox itself: progress, the delivery report, and the urgent delivery check.
 
-Every number is counted from `notifications` rows for the bulletin's event, so what the page says is what the
-senders and Notify's receipts have recorded: queued (waiting, held by a pause or for quiet hours, or being
+Every number is counted from `notifications` rows for the bulletin's event (and, for messages that finished more than
+TELLME_OUTBOX_KEEP_DAYS ago, from the counts they were moved into: notifier/outbox/archive.py), so what the page says
+is what the senders and Notify's receipts have recorded: queued (waiting, held by a pause or for quiet hours, or being
 sent), with Notify (accepted, no receipt yet), delivered, failed (with Notify's reason), in a digest (normal
 bulletins for daily or weekly subscribers: the digest message carries the receipt), cancelled. Contact details are
 shown masked (enough to recognise, not to use).
@@ -37,6 +38,7 @@ class Progress:
     total: int = 0
     buckets: dict[str, int] = field(default_factory=dict)  # bucket → count
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)  # channel → status → count
+    summarised: int = 0  # of the total, finished long enough ago to be kept only as counts (no recipients listed)
 
     def count(self, bucket: str) -> int:
         return self.buckets.get(bucket, 0)
@@ -54,20 +56,28 @@ class Progress:
         return self.count('queued') == 0
 
 
+PROGRESS = """
+select channel, status, count(*)::bigint as n, false as summarised from notifications where event_id = $1
+group by channel, status
+union all
+select channel, status, sum(messages)::bigint, true from notification_counts where event_id = $1
+group by channel, status
+"""
+
+
 async def progress(db: asyncpg.Pool | asyncpg.Connection, event_id: int | None) -> Progress:
     if event_id is None:
         return Progress()
-    rows = await db.fetch(
-        'select channel, status, count(*) as n from notifications where event_id = $1 group by channel, status',
-        event_id,
-    )
     buckets: dict[str, int] = {}
     by_channel: dict[str, dict[str, int]] = {}
-    for row in rows:
+    summarised = 0
+    for row in await db.fetch(PROGRESS, event_id):
         bucket = BUCKETS.get(row['status'], 'queued')
         buckets[bucket] = buckets.get(bucket, 0) + row['n']
-        by_channel.setdefault(row['channel'], {})[row['status']] = row['n']
-    return Progress(sum(buckets.values()), buckets, by_channel)
+        statuses = by_channel.setdefault(row['channel'], {})
+        statuses[row['status']] = statuses.get(row['status'], 0) + row['n']
+        summarised += row['n'] if row['summarised'] else 0
+    return Progress(sum(buckets.values()), buckets, by_channel, summarised)
 
 
 @dataclass(frozen=True)

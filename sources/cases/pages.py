@@ -91,6 +91,7 @@ async def find_case(request: web.Request) -> web.Response:
         'alerts': [item for item in details.evidence if item.alerted_at and item.open],
         'update_url': case_url(details.source, details.reference, '/staff/cases/update'),
         'subscribe_url': case_url(details.source, details.reference, '/staff/cases/subscribe'),
+        'keep_days': request.app[SETTINGS].outbox_keep_days,
     }
     return render(request, 'staff/cases/case.html', context)
 

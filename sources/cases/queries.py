@@ -4,7 +4,9 @@ masked) and every message sent about it with what Notify said about delivery. Re
 
 "About the case" means an outbox row for one of the case's versions, or one answering one of the case's
 subscriptions (a confirmation, an evidence reminder, an assisted sign-up letter). A message that went out in a
-digest shows the digest's own delivery status; a letter Notify told us came back shows when.
+digest shows the digest's own delivery status; a letter Notify told us came back shows when. Messages that finished
+more than TELLME_OUTBOX_KEEP_DAYS ago are no longer rows (notifier/outbox/archive.py): those about the case's versions
+are kept as counts, shown as such (`older`); older confirmations and reminders are not shown at all.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from notifier.outbox import archive
 from notifier.receipts.lookups import FORGOTTEN
 from sources.cases import evidence
 from sources.feeds.adapters.open311 import _STAGE_WORDS as STAGE_WORDS
@@ -111,6 +114,8 @@ class CaseDetails:
     subscribers: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[evidence.Request] = field(default_factory=list)
+    # messages about the case's versions kept only as counts: outcome ('delivered', 'failed', 'waiting') → messages
+    older: dict[str, int] = field(default_factory=dict)
 
 
 async def find(db: asyncpg.Pool | asyncpg.Connection, reference: str, source: str | None = None) -> Found:
@@ -182,6 +187,9 @@ async def details(db: asyncpg.Pool, case: dict[str, Any]) -> CaseDetails:
     found.subscribers = [_subscriber(row) for row in await db.fetch(SUBSCRIBERS, source, reference)]
     found.messages = [_message(row) for row in await db.fetch(MESSAGES, source, reference)]
     found.evidence = await evidence.requests(db, (source, reference), closed=True)
+    for row in await archive.event_counts(db, [version['event_id'] for version in found.history]):
+        outcome = status_of(row['status'], None)[1]
+        found.older[outcome] = found.older.get(outcome, 0) + row['messages']
     return found
 
 
@@ -200,6 +208,6 @@ async def as_json(db: asyncpg.Pool, case: dict[str, Any]) -> dict[str, Any]:
     return _jsonable({
         'source': found.source, 'reference': found.reference, 'title': found.title, 'stage': found.stage,
         'stage_name': found.stage_name, 'updated_at': found.updated_at, 'history': found.history,
-        'subscribers': found.subscribers, 'messages': found.messages,
+        'subscribers': found.subscribers, 'messages': found.messages, 'older_messages': found.older,
         'evidence_requests': [request.as_json() for request in found.evidence],
     })  # fmt: skip

@@ -1,5 +1,6 @@
 """The hourly housekeeping job keeps the privacy notice's promise: what a message said, and who Notify's receipt says
-it went to, are gone `notification_retention_days` after the message finished. The service overview and a bulletin's
+it went to, are gone `notification_retention_days` after the message finished, and the message itself becomes a count
+`outbox_keep_days` after. The service overview and a bulletin's
 delivery report read the same after as before; a case officer's messages list and a resident's "your data" still
 work for a cleared message; the privacy notice says how many days, in English and in Welsh."""
 
@@ -167,6 +168,24 @@ async def test_your_data_still_works_once_a_messages_contents_are_gone(
         ('confirmation', 'delivered'), ('event', 'delivered'), ('event', 'failed'), ('sign-in', 'pending')]  # fmt: skip
     assert {point['address'] for point in data['contact_points']} == {'ann@example.com', '447700900222'}
     assert ann.id == data['resident']['id']
+
+
+async def test_the_job_moves_messages_finished_long_ago_into_counts_and_the_overview_does_not_move(
+    client: TestClient, pg: asyncpg.Pool, settings: Settings
+) -> None:
+    bulletin = await event(pg, 'bulletins', 'bulletin.published', 'bulletins')
+    for days in (29, 36, 300):  # inside the overview's 30 days; past TELLME_OUTBOX_KEEP_DAYS (35); a year ago
+        someone = (await make_resident(pg)).email_id
+        assert someone is not None
+        await message(pg, someone, 'delivered', ago(days), event_id=bulletin, purpose='event')
+    before = await snapshot(pg, bulletin)
+
+    assert (await run(pg, settings))['messages_counted'] == 2
+    after = await snapshot(pg, bulletin)
+    assert after['overview'] == before['overview']
+    assert (after['progress'].total, after['progress'].summarised) == (before['progress'].total, 2)
+    assert await pg.fetchval('select count(*) from notifications') == 1
+    assert (await run(pg, settings))['messages_counted'] == 0
 
 
 @pytest.mark.parametrize(

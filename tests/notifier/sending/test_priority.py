@@ -36,6 +36,6 @@ async def test_a_confirmation_and_an_urgent_event_jump_a_bulletin_backlog(pg: as
 
     urgent_ids = {r['id'] for r in await pg.fetch('select id from notifications where event_id = $1', flood.event_id)}
     assert len(urgent_ids) == 30
-    claimed = [row['id'] for row in await pg.fetch(sql.CLAIM_READY, 31, [])]
+    claimed = [row['id'] for row in await pg.fetch(sql.CLAIM_READY, 31, [], None)]
     # the one the newcomer is waiting for and the flood warning come first; the backlog waits
     assert set(claimed) == {confirmation} | urgent_ids

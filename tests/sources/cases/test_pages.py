@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
+from notifier.outbox import archive
 from notifier.sending.delivery import Sender
 from tests.support.cases import REFERENCE, REPORTER, SOURCE, Office
 from tests.support.notify import RunningSim, link_in
@@ -239,3 +240,25 @@ async def test_a_preview_carries_no_working_link_to_anyones_subscription_or_even
     one_click = await office.client.post(unsubscribe[0], data={'List-Unsubscribe': 'One-Click'})
     assert one_click.status == 404
     assert await office.pg.fetchval("select count(*) from subscriptions where status = 'ended'") == 0
+
+
+async def test_a_case_page_says_its_old_messages_are_summarised(office: Office, sender: Sender) -> None:
+    await office.case_with_reporter()
+    token = await office.token('system', sources=[SOURCE])
+    await office.push(token, status='investigating', note='An inspector visits on Monday.')
+    await deliver_all(office, sender)
+    await finished(office, 2)
+    # two months on: retention forgot what they said, and housekeeping moved them out into counts
+    await office.pg.execute(
+        "update notifications set created_at = created_at - interval '60 days', personalisation = null,"
+        " completed_at = completed_at - interval '60 days', personal_data_removed_at = now()"
+    )  # fmt: skip
+    async with office.pg.acquire() as conn:
+        assert await archive.move_out(conn, days=35) == 2
+
+    await office.staff('officer@council.example', 'case_officer')
+    found = await office.page(CASE_PAGE)
+    older = section(found, 'older-messages')
+    assert 'Older messages are summarised' in older and '2 were delivered and 0 were not' in older
+    assert 'more than 35 days ago' in older
+    assert 'Nothing has been sent about this case yet' not in found
