@@ -418,14 +418,36 @@ TOPIC_WORDS = {
     'bulletins': ('council bulletins', ('bwletinau’r cyngor', 'fwletinau’r cyngor', 'bwletinau’r cyngor')),
 }
 EVERYTHING = ('council news', ('newyddion y cyngor', 'newyddion y cyngor', 'newyddion y cyngor'))
+# key → (English name, Welsh name or ''): the council's topic catalogue (subscriptions/topics/catalogue.py)
+TopicNames = Mapping[str, tuple[str, str]]
 
 
-def _topic_words(topic: str) -> tuple[str, tuple[str, str, str]]:
+def _in_a_sentence(name: str) -> str:
+    """'Roadworks and road closures' → 'roadworks and road closures'; 'CCTV cameras' stays as it is."""
+    name = plain(one_line(name))[:80]
+    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
+
+
+def _named(topic: str, names: TopicNames) -> tuple[str, tuple[str, str, str]] | None:
+    """The council's own name for the topic. Where it is the name Tell Me ships with, the shipped wording is kept (its
+    Welsh mutates after "am" and "a"); a name the council chose is used as it is, unmutated."""
+    root = topic.partition('/')[0]
+    found = names.get(topic) or names.get(root)
+    if not found:
+        return None
+    english = _in_a_sentence(found[0])
+    welsh = _in_a_sentence(found[1]) if found[1] else english
+    shipped = TOPIC_WORDS.get(root)
+    forms = shipped[1] if shipped and shipped[1][0] == welsh else (welsh, welsh, welsh)
+    return english, forms
+
+
+def _topic_words(topic: str, names: TopicNames | None = None) -> tuple[str, tuple[str, str, str]]:
     root, _, name = topic.partition('/')
     if root == 'bulletins' and name:
         named = plain(_humanise(name))
         return f'the {named} bulletin', (f'bwletin {named}', f'fwletin {named}', f'bwletin {named}')
-    return TOPIC_WORDS.get(root, EVERYTHING)
+    return (names and _named(topic, names)) or TOPIC_WORDS.get(root, EVERYTHING)
 
 
 def _join(words: list[str], language: str) -> str:
@@ -446,14 +468,17 @@ def describe_subscription(
     place: str | None = None,
     case_reference: str | None = None,
     standalone: bool = False,
+    names: TopicNames | None = None,
 ) -> str:
     """Words that follow "about" / "am": 'planning applications within 500 m of SW1A 1AA' (a distance written as
     the pages write it: `distance_words`). `standalone`: words that stand on their own (a page's heading), so in
-    Welsh the first is not softened as it is after "am" ('ceisiadau cynllunio …', not 'geisiadau cynllunio …')."""
+    Welsh the first is not softened as it is after "am" ('ceisiadau cynllunio …', not 'geisiadau cynllunio …').
+    `names`, the council's topic catalogue, names the topics (without it: the shipped words, "council news" for the
+    rest)."""
     if kind == 'case':
         reference = plain(one_line(case_reference or ''))[:60]
         return f'your case {reference}'.strip() if language == 'en' else f'eich achos {reference}'.strip()
-    found = [_topic_words(topic) for topic in topics[:5]] or [EVERYTHING]
+    found = [_topic_words(topic, names) for topic in topics[:5]] or [EVERYTHING]
     if language == 'en':
         words = [english for english, _ in found]
     else:

@@ -98,6 +98,7 @@ async def _fresh_database(server_url: str, database_url: str) -> None:
         await conn.close()
 
 
+# every table emptied, and the topic catalogue laid again as Tell Me ships it (migration 0025: a fresh install)
 TRUNCATE_ALL = """
 do $$
 declare tables text;
@@ -106,6 +107,9 @@ begin
     from pg_tables where schemaname = 'public' and tablename <> 'schema_migrations';
     if tables is not null then
         execute 'truncate ' || tables || ' restart identity cascade';
+    end if;
+    if to_regproc('default_topics') is not null then
+        insert into topics (key, name_en, name_cy, hint_en, hint_cy, group_key, offered) select * from default_topics();
     end if;
 end $$;
 """

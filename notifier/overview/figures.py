@@ -26,6 +26,9 @@ import asyncpg
 
 from sources.feeds import registry
 from sources.feeds.cli_report import state
+from subscriptions.places import areas as area_names
+from subscriptions.topics import catalogue as topic_catalogue
+from subscriptions.topics.catalogue import Catalogue
 
 LONDON = ZoneInfo('Europe/London')
 DAYS = 30
@@ -55,8 +58,6 @@ KIND_NAMES = {
     'topic': 'Whole council area',
     'area': 'An area',
 }
-WARD_PREFIXES = ('E05', 'W05', 'S13', 'N08')
-DISTRICT_PREFIXES = ('E06', 'E07', 'E08', 'E09', 'W06', 'S12', 'N09')
 SAVING_RULE = (
     'Each delivered case status update and each delivered bulletin is counted as one contact avoided, once per '
     'person and message however many channels carried it (a digest counts once it is delivered). Other news, such '
@@ -161,6 +162,7 @@ class Count:
     label: str
     subscriptions: int
     residents: int
+    key: str = ''  # the topic's key, or the area's GSS code, behind the label
 
 
 @dataclass(frozen=True)
@@ -205,16 +207,17 @@ def window(now: datetime, days: int = DAYS) -> tuple[datetime, list[date]]:
     return datetime.combine(first, time(), LONDON), [first + timedelta(days=n) for n in range(days)]
 
 
-def topic_label(topic: str) -> str:
-    return {'(all)': 'Every topic', '(case)': 'Their own case'}.get(topic, topic)
+def topic_label(topic: str, topics: Catalogue | None = None) -> str:
+    """The topic by the name the council gave it (subscriptions/topics), never its key."""
+    special = {'(all)': 'Every topic', '(case)': 'Their own case'}
+    return special.get(topic) or (topics or Catalogue()).name(topic)
 
 
-def area_label(code: str, kind: str) -> str:
+def area_label(code: str, kind: str, names: dict[str, tuple[str, str]] | None = None) -> str:
+    """A ward or district by name ('Sale Central', 'Trafford (district)'); its code only when nobody named it."""
     if not code:
         return KIND_NAMES.get(kind, kind)
-    if code.startswith(WARD_PREFIXES):
-        return f'Ward {code}'
-    return f'District {code}' if code.startswith(DISTRICT_PREFIXES) else f'Area {code}'
+    return area_names.label(code, names or {})
 
 
 def _per_day(rows: list[asyncpg.Record], days: list[date]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
@@ -261,11 +264,15 @@ async def gather(conn: asyncpg.Connection, *, saving_pence: int, now: datetime |
         suppressed = await conn.fetch(SUPPRESSED, since)
         avoided = {row['kind']: row['contacts'] for row in await conn.fetch(AVOIDED, since)}
         sources = await _sources(conn, now)
+        topic_names = await topic_catalogue.load(conn)
+        named_areas = await area_names.names_for(conn, [row['code'] for row in areas])
     by_channel, by_status = _per_day(per_day, days)
     return Overview(
         since=since, days=days, subscriptions=totals['subscriptions'], residents=totals['residents'],
-        by_topic=[Count(topic_label(r['topic']), r['subscriptions'], r['residents']) for r in topics],
-        by_area=[Count(area_label(r['code'], r['kind']), r['subscriptions'], r['residents']) for r in areas],
+        by_topic=[Count(topic_label(r['topic'], topic_names), r['subscriptions'], r['residents'], r['topic'])
+                  for r in topics],
+        by_area=[Count(area_label(r['code'], r['kind'], named_areas), r['subscriptions'], r['residents'], r['code'])
+                 for r in areas],
         by_channel=[
             Count(CHANNEL_NAMES[c], channels[c]['subscriptions'], channels[c]['residents'])
             for c in CHANNELS if c in channels

@@ -88,7 +88,8 @@ def as_json(view: overview.Overview) -> dict[str, Any]:
     """The overview as GET /api/overview answers it."""
 
     def counts(items: list[overview.Count]) -> list[dict[str, Any]]:
-        return [{'label': c.label, 'subscriptions': c.subscriptions, 'residents': c.residents} for c in items]
+        return [{'label': c.label, 'key': c.key, 'subscriptions': c.subscriptions, 'residents': c.residents}
+                for c in items]  # fmt: skip
 
     def moment(value: datetime | None) -> str | None:
         return value.isoformat() if value else None

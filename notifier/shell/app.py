@@ -49,6 +49,8 @@ from subscriptions.manage import your_data
 from subscriptions.pages import digest as digest_page
 from subscriptions.pages import links as subscription_pages
 from subscriptions.residents import api as subscriptions_api
+from subscriptions.topics import api as topics_api
+from subscriptions.topics import pages as topic_pages
 
 logger = logging.getLogger('notifier.shell.app')
 
@@ -197,6 +199,8 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(bulletin_send_pages.routes)
     app.add_routes(bulletin_approval_pages.routes)
     app.add_routes(bulletin_api.routes)
+    app.add_routes(topic_pages.routes)
+    app.add_routes(topics_api.routes)
     app.add_routes(openapi.routes)
     form_errors.setup(app)  # after every route
     return app

@@ -28,17 +28,31 @@ COMMANDS = {
     ),
     'notify': "notify templates [--json]|link|check: the council's GOV.UK Notify templates (go-live)",
     'notify-sim': 'run the GOV.UK Notify simulator on its own',
-    'postcodes': 'postcodes import [PATH]: load OS Code-Point Open postcodes for offline geocoding',
+    'postcodes': (
+        'postcodes import [PATH] [--names FILE]: load OS Code-Point Open postcodes for offline geocoding (and ward '
+        'and district names); postcodes names FILE: the names alone'
+    ),
     'addresses': "addresses import FILE.csv: load a council's LLPG addresses for bin day reminders",
     'staff': (
         'staff add|list|roles|reset-password|allow-oidc|disable (accounts), create-token|list-tokens|revoke-token (API)'
     ),
     'sources': 'sources add|set|reset-cursor|list|show|check|poll|pause|resume|remove: the feeds Tell Me polls',
+    'topics': 'topics list|add|set|hide: the topics residents may choose, by name in English and Welsh',
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry into TELLME_ASSETS_DIR, checked '
     'against the pinned hashes',
 }
 # commands whose own parser reads the rest of the line
-PASS_THROUGH = {'notify', 'notify-sim', 'postcodes', 'addresses', 'staff', 'sources', 'assets', 'check-worker'}
+PASS_THROUGH = {
+    'notify',
+    'notify-sim',
+    'postcodes',
+    'addresses',
+    'staff',
+    'sources',
+    'topics',
+    'assets',
+    'check-worker',
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +158,7 @@ SUBCOMMANDS = {
     'staff': 'notifier.staff.cli',
     'notify': 'notifier.sending.notify_cli',
     'sources': 'sources.feeds.cli',
+    'topics': 'subscriptions.topics.cli',
     'check-worker': 'notifier.shell.check_worker',
 }
 

@@ -37,6 +37,7 @@ from notifier.sending.notify_client import NotifyClient
 from notifier.settings import Settings
 from notifier.shell import demo, embedded
 from notifier.shell.app import create_app
+from subscriptions.places import areas
 from subscriptions.places.codepoint import open_codepoint
 from subscriptions.places.postcode_import import SAMPLE, import_postcodes
 from templates.notify_templates import NOTIFY_TEMPLATES
@@ -194,15 +195,18 @@ async def _link_templates(settings: Settings) -> None:
 
 
 async def _seed_postcodes(settings: Settings) -> None:
-    """An empty postcodes table gets the shipped sample, so postcode look-ups work at once."""
+    """An empty postcodes table gets the shipped sample, so postcode look-ups work at once, and an empty areas table
+    the names of the sample's wards and districts."""
     conn = await db.connect(settings, codecs=False)
     try:
-        if await conn.fetchval('select exists (select 1 from postcodes)'):
-            return
-        with open_codepoint(SAMPLE) as members:
+        if not await conn.fetchval('select exists (select 1 from postcodes)'):
+            with open_codepoint(SAMPLE) as members:
+                async with conn.transaction():
+                    report = await import_postcodes(conn, members)
+            logger.info('loaded %d sample postcodes (run `tellme postcodes import` for the full set)', report.added)
+        if not await conn.fetchval('select exists (select 1 from areas)'):
             async with conn.transaction():
-                report = await import_postcodes(conn, members)
-        logger.info('loaded %d sample postcodes (run `tellme postcodes import` for the full set)', report.added)
+                await areas.load_names(conn, [areas.SAMPLE_NAMES])
     finally:
         await conn.close()
 

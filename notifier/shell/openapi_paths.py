@@ -14,13 +14,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from sources.bulletins.api import SendBack
-from sources.bulletins.drafts import AREAS, CHANNELS, MESSAGE_MAX, TITLE_MAX, TOPICS, URGENCIES
+from sources.bulletins.drafts import ALL, AREAS, CHANNELS, MESSAGE_MAX, TITLE_MAX, URGENCIES
 from sources.cases.tools_api import AssistedSignup, PreviewRequest, TemplateBody
 from sources.cases.updates import CaseUpdate
 from sources.events.models import Event
 from sources.feeds.adapters.open311 import STAGES
 from subscriptions.residents.api import ConfirmRequest, Contact
-from subscriptions.residents.models import NewSubscription
+from subscriptions.residents.models import TOPIC_PATTERN, NewSubscription
+from subscriptions.topics.api import NewTopic, TopicChange
+from subscriptions.topics.catalogue import GROUPS, KEY_MAX
 
 Schema = dict[str, Any]
 
@@ -111,13 +113,23 @@ BULLETIN_PREVIEW = obj(
 )  # fmt: skip
 OPENAPI = obj('openapi', 'info', 'paths', openapi=STRING, info=ANY_OBJECT, paths=ANY_OBJECT)
 
+TOPIC_KEY: Schema = {'type': 'string', 'minLength': 1, 'maxLength': KEY_MAX, 'pattern': TOPIC_PATTERN}
+TOPIC = obj(
+    'key', 'name_en', 'name_cy', 'hint_en', 'hint_cy', 'group', 'offered', 'subscriptions', key=STRING,
+    name_en=STRING, name_cy=STRING, hint_en=STRING, hint_cy=STRING, group={'enum': list(GROUPS)}, offered=BOOLEAN,
+    subscriptions=INTEGER,
+)  # fmt: skip
+TOPICS = obj('topics', 'groups', topics={'type': 'array', 'items': TOPIC},
+             groups={'type': 'array', 'items': obj('key', 'name', key=STRING, name=STRING)})  # fmt: skip
+
 # The bulletin compose body: the form's fields as JSON (subscriptions/bulletin_drafts.draft_from_json reads it).
 STRINGS = {'type': 'array', 'items': STRING}
 BULLETIN_DRAFT = obj(
     'title', 'message', 'area',
     title={'type': 'string', 'minLength': 1, 'maxLength': TITLE_MAX, 'pattern': r'\S'},
     message={'type': 'string', 'minLength': 1, 'maxLength': MESSAGE_MAX, 'pattern': r'\S'},
-    topics={'type': 'array', 'minItems': 1, 'items': {'enum': list(TOPICS)}}, area={'enum': list(AREAS)},
+    topics={'type': 'array', 'minItems': 1, 'description': f'topic keys (GET /api/topics), or {ALL!r} for everyone',
+            'items': {'anyOf': [{'const': ALL}, TOPIC_KEY]}}, area={'enum': list(AREAS)},
     wards={'description': 'wards: GSS ward codes and/or postcodes in the wards', **STRINGS},
     postcode={'type': 'string', 'description': 'radius: the centre'},
     radius_m={'type': 'integer', 'description': 'radius: metres'},
@@ -256,6 +268,15 @@ OPERATIONS: dict[str, Op] = {
     'api-sources': Op('Every feed; its health for admins and tokens bound to it', SOURCES),
     'api-overview': Op('The service overview: subscribers, messages, failures, source health, the saving', OVERVIEW),
     'api-bulletins': Op('Compose a bulletin (a draft)', BULLETIN, ok=201, body=BULLETIN_DRAFT),
+    'api-topics': Op('The topic catalogue: every topic residents may choose (or not), by name', TOPICS),
+    'api-topics-add': Op('Add a topic (audited)', TOPIC, ok=201, body=NewTopic, errors=(409,)),
+    'api-topic': Op(
+        "Change a topic's names, hints, group or whether residents may choose it (audited; its key never changes)",
+        TOPIC,
+        body=TopicChange,
+        errors=(404,),
+        params={'key': TOPIC_KEY},
+    ),
     'api-bulletin': Op(
         'A bulletin: status and progress counts from the outbox',
         BULLETIN,

@@ -3,7 +3,8 @@
 Every problem comes back as {field: what to do}, the page's error summary and the API's `errors` alike; nothing is
 saved until everything is right. An uploaded list is a CSV file of UPRNs and/or postcodes, one a line or in
 columns (a header row is fine): a cell of 1–12 digits is a UPRN, a cell that reads as a postcode is a postcode,
-anything else is reported by line.
+anything else is reported by line. Its topics are the council's catalogue (subscriptions/topics) but for case
+updates, which only ever reach the people following a case; wards may be named, given by code, or by a postcode.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from typing import Any
 
 import asyncpg
 
+from subscriptions.places.areas import WARD_PREFIXES
 from subscriptions.places.geocoding import find_postcode
 from subscriptions.places.postcodes import PostcodeError, normalise_postcode
-from subscriptions.residents.choices import KNOWN_TOPICS
+from subscriptions.topics import catalogue as topic_catalogue
+from subscriptions.topics.catalogue import INTERNAL_GROUPS, Catalogue, Topic
 
-# what residents choose from, so a bulletin's topics always mean something to someone; ALL: everyone in the area,
-# whatever topics they chose (for urgent disruption and safety news: water off, a road closed, a flood warning)
+# the catalogue's topics (what residents choose from, and what they chose before a topic was hidden), so a
+# bulletin's topics always mean something to someone; ALL: everyone in the area, whatever topics they chose (for
+# urgent disruption and safety news: water off, a road closed, a flood warning)
 ALL = '*'
-TOPICS = (ALL, *KNOWN_TOPICS)
 AREAS = ('council', 'wards', 'radius', 'list')
 CHANNELS = ('email', 'sms', 'letter')
 URGENCIES = ('normal', 'urgent')
@@ -121,8 +124,15 @@ def read_list(data: bytes) -> tuple[list[str], list[str], str | None]:
     return sorted(set(postcodes)), sorted(set(uprns)), None
 
 
-def check(draft: Draft) -> OrderedDict[str, str]:
-    """What is wrong with the draft on its own (the database is asked in `resolve`)."""
+def bulletin_topics(catalogue: Catalogue) -> list[Topic]:
+    """The topics a bulletin may be for: every one in the catalogue but case updates."""
+    return [topic for topic in catalogue.topics if topic.group not in INTERNAL_GROUPS]
+
+
+def check(draft: Draft, topics: list[str]) -> OrderedDict[str, str]:
+    """What is wrong with the draft on its own, its topics among `topics` (keys, in the catalogue's order; the
+    database is asked in `resolve`)."""
+    keys = [ALL, *topics]
     errors: OrderedDict[str, str] = OrderedDict()
     draft.title, draft.message = draft.title.strip(), draft.message.strip().replace('\r\n', '\n')
     if not draft.title:
@@ -134,7 +144,7 @@ def check(draft: Draft) -> OrderedDict[str, str]:
     elif len(draft.message) > MESSAGE_MAX:
         errors['message'] = f'The message must be {MESSAGE_MAX:,} characters or fewer'
     choices = (
-        ('topics', draft.topics, TOPICS, 'Select at least one topic'),
+        ('topics', draft.topics, keys, 'Select at least one topic'),
         ('area', [draft.area], AREAS, 'Select who the bulletin is for'),
         ('channels', draft.channels, CHANNELS, 'Select at least one way to send it'),
         ('urgency', [draft.urgency], URGENCIES, 'Select whether the bulletin is urgent'),
@@ -149,7 +159,7 @@ def check(draft: Draft) -> OrderedDict[str, str]:
     if draft.area == 'list' and not draft.postcodes and not draft.uprns:
         errors['list_file'] = 'Choose a CSV file of UPRNs or postcodes'
     if 'topics' not in errors:
-        draft.topics = [ALL] if ALL in draft.topics else sorted(set(draft.topics), key=TOPICS.index)
+        draft.topics = [ALL] if ALL in draft.topics else sorted(set(draft.topics), key=keys.index)
     return errors
 
 
@@ -166,23 +176,38 @@ async def _wards(conn: asyncpg.Connection, text: str, errors: OrderedDict[str, s
                 found = await find_postcode(conn, normalise_postcode(token))
             except PostcodeError:
                 found = None
-            if found is None or not found['ward_code']:
+            named = [] if found else await _wards_called(conn, token)
+            if len(named) > 1:
+                errors['wards'] = f'More than one ward is called {token[:60]}: give its code ({", ".join(named)})'
+                return []
+            if (found is None or not found['ward_code']) and not named:
                 errors['wards'] = (
-                    f'Enter ward codes like E05000829, or a postcode in the ward ({token[:20]!r} is neither)'
+                    f'Enter ward names, codes like E05000829, or a postcode in the ward '
+                    f'({token[:20]!r} is none of them)'
                 )
                 return []
-            code = found['ward_code']
+            code = named[0] if named else found['ward_code']
         if code not in codes:
             codes.append(code)
     if not codes:
-        errors['wards'] = 'Enter at least one ward code, like E05000829, or a postcode in the ward'
+        errors['wards'] = 'Enter at least one ward: its name, its code (like E05000829) or a postcode in it'
     elif len(codes) > MAX_WARDS:
         errors['wards'] = f'Choose up to {MAX_WARDS} wards'
     return codes
 
 
+async def _wards_called(conn: asyncpg.Connection, name: str) -> list[str]:
+    """The codes of the wards with this name (areas table), any case."""
+    rows = await conn.fetch(
+        'select code from areas where lower(name) = lower($1) and left(code, 3) = any($2::text[]) order by code',
+        ' '.join(name.split())[:120], list(WARD_PREFIXES),
+    )  # fmt: skip
+    return [row['code'] for row in rows]
+
+
 async def resolve(conn: asyncpg.Connection, draft: Draft) -> tuple[Target | None, OrderedDict[str, str]]:
-    errors = check(draft)
+    topics = [topic.key for topic in bulletin_topics(await topic_catalogue.load(conn))]
+    errors = check(draft, topics)
     wards: list[str] = []
     centre, postcode, radius = None, None, None
     if draft.area == 'wards':

@@ -23,8 +23,11 @@ from notifier.staff.pages import STAFF_MENU, render
 from sources.bulletins import costs as bulletin_costs
 from sources.bulletins import finish, notices
 from sources.bulletins import flow as bulletins
-from sources.bulletins.drafts import ALL, TOPICS, Draft, read_list, resolve
+from sources.bulletins.drafts import ALL, Draft, bulletin_topics, read_list, resolve
 from sources.bulletins.reports import CHANNEL_WORDS
+from subscriptions.places import areas
+from subscriptions.topics import catalogue as topic_catalogue
+from subscriptions.topics.catalogue import Catalogue
 
 logger = logging.getLogger('notifier.bulletins')
 routes = web.RouteTableDef()
@@ -38,11 +41,7 @@ STATUS = {
     'sent': ('Sent', 'green'), 'cancelled': ('Cancelled', 'red'),
 }  # fmt: skip
 SENT_WITH_FAILURES = ('Sent with failures', 'orange')
-TOPIC_WORDS = {
-    '*': 'Everyone in the area, whatever topics they chose', 'planning': 'Planning', 'licensing': 'Licensing',
-    'roadworks': 'Roadworks', 'bulletins': 'Council bulletins', 'news': 'Council news',
-    'consultations': 'Consultations',
-}  # fmt: skip
+EVERYONE = 'Everyone in the area, whatever topics they chose'
 MAX_AHEAD = timedelta(days=90)
 URGENCY_WORDS = {'urgent': 'Urgent: skips digests and quiet hours', 'normal': 'Normal'}
 
@@ -82,15 +81,28 @@ def sent_back(row: Any) -> dict[str, str] | None:
     return {'by': row['sent_back_by_name'], 'on': london(row['sent_back_at']), 'reason': row['sent_back_reason']}
 
 
-def _compose(request: web.Request, draft: Draft, errors: dict[str, str], *, row: Any = None) -> web.Response:
+def topic_items(topics: Catalogue) -> list[dict[str, str]]:
+    """The compose form's topics, by name; one residents may no longer choose says so."""
+    items = [
+        {'value': topic.key, 'text': topic.name_en,
+         'hint': '' if topic.offered else 'Hidden from residents: only people who chose it before get it'}
+        for topic in bulletin_topics(topics)
+    ]  # fmt: skip
+    return [*items, {'divider': 'or'}, {'value': ALL, 'text': EVERYONE}]
+
+
+def topics_words(keys: list[str], topics: Catalogue) -> str:
+    return ', '.join(EVERYONE if key == ALL else topics.name(key) for key in keys)
+
+
+async def _compose(request: web.Request, draft: Draft, errors: dict[str, str], *, row: Any = None) -> web.Response:
     kept = (
         f'{len(draft.postcodes):,} postcodes and {len(draft.uprns):,} UPRNs' if draft.postcodes or draft.uprns else ''
     )
     context = {
         'draft': draft, 'errors': errors, 'bulletin_id': row['id'] if row else None, 'kept_list': kept,
         'sent_back': sent_back(row) if row else None,
-        'topic_items': [{'value': topic, 'text': TOPIC_WORDS.get(topic, topic)} for topic in TOPICS if topic != ALL]
-        + [{'divider': 'or'}, {'value': ALL, 'text': TOPIC_WORDS[ALL]}],
+        'topic_items': topic_items(await topic_catalogue.load(request.app[PG])),
         'back': f'/staff/bulletins/{row["id"]}' if row else '/staff/bulletins',
     }  # fmt: skip
     return render(request, 'staff/bulletins/compose.html', context)
@@ -128,7 +140,7 @@ async def list_page(request: web.Request) -> web.Response:
 @routes.get('/staff/bulletins/new', name='staff-bulletin-new')
 @staff_auth.staff_page('comms')
 async def new_page(request: web.Request) -> web.Response:
-    return _compose(request, Draft(), {})
+    return await _compose(request, Draft(), {})
 
 
 @routes.post('/staff/bulletins/new')
@@ -141,7 +153,7 @@ async def create(request: web.Request) -> web.Response:
         target, more = await resolve(conn, draft)
         errors.update((key, value) for key, value in more.items() if key not in errors)
         if errors or target is None:
-            return _compose(request, draft, errors)
+            return await _compose(request, draft, errors)
         new_id = await bulletins.create(conn, draft, target, staff_auth.actor(staff))
     raise web.HTTPSeeOther(f'/staff/bulletins/{new_id}')
 
@@ -152,7 +164,7 @@ async def edit_page(request: web.Request) -> web.Response:
     row = await load(request)
     if row['status'] not in bulletins.EDITABLE:
         raise web.HTTPSeeOther(f'/staff/bulletins/{row["id"]}')
-    return _compose(request, Draft.from_row(row), {}, row=row)
+    return await _compose(request, Draft.from_row(row), {}, row=row)
 
 
 @routes.post('/staff/bulletins/{bulletin_id}/edit')
@@ -166,12 +178,12 @@ async def edit(request: web.Request) -> web.Response:
         target, more = await resolve(conn, draft)
         errors.update((key, value) for key, value in more.items() if key not in errors)
         if errors or target is None:
-            return _compose(request, draft, errors, row=row)
+            return await _compose(request, draft, errors, row=row)
         try:
             await bulletins.update(conn, row['id'], draft, target, staff_auth.actor(staff))
         except bulletins.BulletinError as exc:
             # sent or cancelled while this form was open: show the edit again with why, so nothing vanishes silently
-            return _compose(request, draft, {'title': str(exc)}, row=row)
+            return await _compose(request, draft, {'title': str(exc)}, row=row)
     raise web.HTTPSeeOther(f'/staff/bulletins/{row["id"]}')
 
 
@@ -191,7 +203,9 @@ async def show_page(
     waiting = row['status'] == 'awaiting_approval'
     failed = row['status'] == 'sent' and await finish.failed_any(request.app[PG], row['event_id'])
     context = status_context(row, failed=failed) | {
-        'facts': facts(row), 'audience': audience, 'previews': shown, 'cost': cost,
+        'facts': facts(row, await topic_catalogue.load(request.app[PG]),
+                       await areas.names_for(request.app[PG], row['ward_codes'])),
+        'audience': audience, 'previews': shown, 'cost': cost,
         'price': f'{settings.sms_price_pence:g}', 'saving': settings.saving_per_contact_pence,
         'threshold': settings.approval_threshold, 'errors': errors or {}, 'typed': typed or {}, 'notice': notice,
         'may_compose': bool(staff and staff.has('comms')),
@@ -202,22 +216,22 @@ async def show_page(
     return render(request, 'staff/bulletins/show.html', context)
 
 
-def describe_area(row: Any) -> str:
+def describe_area(row: Any, area_names: dict[str, tuple[str, str]]) -> str:
     kind = row['area_kind']
     if kind == 'council':
         return 'Everyone subscribed, across the council'
     if kind == 'wards':
-        return 'Wards: ' + ', '.join(row['ward_codes'])
+        return 'Wards: ' + ', '.join(areas.area_name(code, area_names) or code for code in row['ward_codes'])
     if kind == 'radius':
         return f'Within {row["radius_m"]:,} m of {row["centre_postcode"]}'
     return f'{len(row["list_postcodes"]):,} postcodes and {len(row["list_uprns"]):,} UPRNs from a list'
 
 
-def facts(row: Any) -> list[dict[str, str]]:
+def facts(row: Any, topics: Catalogue, area_names: dict[str, tuple[str, str]]) -> list[dict[str, str]]:
     rows = [
         {'key': 'Message', 'value': row['message']},
-        {'key': 'Topics', 'value': ', '.join(TOPIC_WORDS.get(t, t) for t in row['topics'])},
-        {'key': 'Area', 'value': describe_area(row)},
+        {'key': 'Topics', 'value': topics_words(list(row['topics']), topics)},
+        {'key': 'Area', 'value': describe_area(row, area_names)},
         {'key': 'Send by', 'value': ', '.join(CHANNEL_WORDS[c] for c in row['channels'])},
         {
             'key': 'Urgency',

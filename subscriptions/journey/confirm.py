@@ -20,6 +20,7 @@ from subscriptions.journey.steps import see_other, t_for
 from subscriptions.journey.submit import SIGNUP, queue_code
 from subscriptions.residents import one_time, queries, signup
 from subscriptions.residents.api import confirm_subscription
+from subscriptions.topics import catalogue as topic_catalogue
 from templates.personalisation import describe_subscription
 
 routes = web.RouteTableDef()
@@ -88,6 +89,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
     async with request.app[PG].acquire() as conn:
         point = await conn.fetchrow('select address from contact_points where id = $1', last['contact_point_id'])
         subscription = await queries.get_subscription(conn, last['subscription_id'])
+        names = await topic_catalogue.names(conn)
     if point is None or subscription is None or subscription.status != 'pending':
         return rendering.render(request, 'signup/no_code.html')
     allowed = await throttle.allow(redis, settings.link_secrets[0], 'signup-ip', client_ip(request), throttle.PER_IP)
@@ -96,7 +98,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
         return _code_page(request, last, errors={'code': t_for(request)('signup.error.wait')}, resend=True)
     what = describe_subscription(
         last['language'], kind=subscription.kind, topics=subscription.topics, radius_m=subscription.radius_m,
-        place=last.get('place'), case_reference=subscription.case_reference,
+        place=last.get('place'), case_reference=subscription.case_reference, names=names,
     )  # fmt: skip
     async with request.app[PG].acquire() as conn, conn.transaction():
         notification_id = await queue_code(

@@ -7,8 +7,9 @@ it is close enough for the largest distance to reach the area, lets the resident
 the border may care about what happens across the road: subscriptions/places/council_area.py); further away, only
 another postcode, since nothing in the area could ever be near it. Each distance offered comes with an estimate
 counted in SQL from the last 12 weeks of public events within it ("about 2 a week"), so a resident can choose
-a radius that suits them before anything is sent. The topics offered are the ones our sources actually bring,
-and a filter can leave out tree works (an exclusion on the planning application type).
+a radius that suits them before anything is sent. The topics offered are the council's catalogue
+(subscriptions/topics: what it offers residents, by name in English and Welsh), and a filter can leave out tree
+works (an exclusion on the planning application type).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from aiohttp import web
 from notifier.app_keys import PG, SETTINGS
 from notifier.web import sessions
 from subscriptions.journey import steps as journey
-from subscriptions.journey.steps import Translate, answers_for, page, register, see_other, store, t_for
+from subscriptions.journey.steps import Translate, answers_for, language_of, page, register, see_other, store, t_for
 from subscriptions.matching.fan_out import EARTH_RADIUS_M
 from subscriptions.places import council_area
 from subscriptions.places.geocoding import find_postcode
 from subscriptions.places.postcodes import PostcodeError, PostcodeOutsideGB, gb_postcode
-from subscriptions.residents.choices import FREQUENCIES, PUBLIC, RADII, available_topics, radius_words, topic_words
+from subscriptions.residents.choices import FREQUENCIES, PUBLIC, RADII, radius_words, topic_items
 from subscriptions.residents.models import bounding_box
+from subscriptions.topics import catalogue as topic_catalogue
+from subscriptions.topics.catalogue import humanise
 
 routes = web.RouteTableDef()
 
@@ -75,6 +78,12 @@ async def estimates(db: asyncpg.Pool, lat: float, lng: float) -> dict[int, int]:
     return {row['radius']: row['events'] for row in rows}
 
 
+def topic_words(t: Translate, answers: dict[str, Any], topic: str) -> str:
+    """The topic's name as it was when chosen (kept with the answers, in English and Welsh)."""
+    english, welsh = (answers.get('topic_names') or {}).get(topic) or (humanise(topic), '')
+    return welsh if language_of(t) == 'cy' and welsh else english
+
+
 def own_steps(answers: dict[str, Any]) -> list[tuple[str, bool]]:
     return [
         ('', 'postcode' in answers),
@@ -85,7 +94,7 @@ def own_steps(answers: dict[str, Any]) -> list[tuple[str, bool]]:
 
 
 def check_rows(t: Translate, answers: dict[str, Any]) -> journey.Rows:
-    what = ', '.join(topic_words(t, topic) for topic in answers['topics'])
+    what = ', '.join(topic_words(t, answers, topic) for topic in answers['topics'])
     if answers.get('exclusions'):
         what += ' ' + t('near.check.no_trees')
     return [
@@ -222,7 +231,7 @@ async def radius_post(request: web.Request) -> web.StreamResponse:
 async def _topics_page(request: web.Request, answers: dict[str, Any], chosen: list[str], trees: bool,
                        errors: dict[str, str]) -> web.Response:  # fmt: skip
     t = t_for(request)
-    items = [{'value': topic, 'text': topic_words(t, topic)} for topic in await available_topics(request.app[PG])]
+    items = await topic_items(request.app[PG], language_of(t))
     return page(request, 'near/topics.html', NEAR, answers, 'topics', items=items, chosen=chosen,
                 trees=trees, errors=errors)  # fmt: skip
 
@@ -237,8 +246,9 @@ async def topics_page(request: web.Request) -> web.Response:
 async def topics_post(request: web.Request) -> web.StreamResponse:
     answers = await answers_for(request, NEAR, 'topics')
     form = await request.post()
-    offered = set(await available_topics(request.app[PG]))
-    chosen = [str(topic) for topic in form.getall('topics', []) if topic in offered]
+    offered = {topic.key: topic for topic in (await topic_catalogue.load(request.app[PG])).offered()}
+    ticked = {str(topic) for topic in form.getall('topics', [])}
+    chosen = [key for key in offered if key in ticked]  # in the catalogue's order
     trees = form.get('leave_out') == 'trees'
     if not chosen:
         errors = {'topics': t_for(request)('near.error.topics')}
@@ -247,7 +257,8 @@ async def topics_post(request: web.Request) -> web.StreamResponse:
     if trees:
         found = [row[0] for row in await request.app[PG].fetch(TREE_VALUES) if row[0]]
         exclusions = {'application_type': sorted({*TREE_TYPES, *found})[:50]}
-    return await store(request, NEAR, 'topics', topics=chosen, exclusions=exclusions)
+    names = {key: [offered[key].name_en, offered[key].name_cy] for key in chosen}
+    return await store(request, NEAR, 'topics', topics=chosen, topic_names=names, exclusions=exclusions)
 
 
 # --- how often ------------------------------------------------------------------------------------------------

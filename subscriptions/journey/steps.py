@@ -121,9 +121,22 @@ def back(request: web.Request, journey: Journey, answers: dict[str, Any], slug: 
     return url(journey.name, following[at - 1]) if at > 0 else '/'
 
 
+@dataclass(frozen=True)
+class Translator:
+    """`t(key, **values)`: a page string in the request's language, which it also tells (`t.lang`)."""
+
+    lang: str
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return rendering.translate(self.lang, key, **values)
+
+
 def t_for(request: web.Request) -> Translate:
-    lang = rendering.language(request)
-    return lambda key, **values: rendering.translate(lang, key, **values)
+    return Translator(rendering.language(request))
+
+
+def language_of(t: Translate) -> str:
+    return getattr(t, 'lang', 'en')
 
 
 def message(t: Translate, problem: Problem) -> str:

@@ -27,7 +27,8 @@ from subscriptions.journey import steps as journey
 from subscriptions.journey.steps import NAMES, Journey, journey_of, see_other, t_for, url
 from subscriptions.residents import one_time, queries, signup
 from subscriptions.residents.models import NewSubscription
-from templates.personalisation import describe_subscription
+from subscriptions.topics import catalogue as topic_catalogue
+from templates.personalisation import TopicNames, describe_subscription
 from templates.registry import notice_message, outbox_purpose
 
 logger = logging.getLogger('notifier.journey')
@@ -106,10 +107,12 @@ async def queue_code(
     )  # fmt: skip
 
 
-def describe(chosen: Journey, spec: NewSubscription, language: str, answers: dict[str, Any]) -> str:
+def describe(
+    chosen: Journey, spec: NewSubscription, language: str, answers: dict[str, Any], names: TopicNames | None = None
+) -> str:
     return describe_subscription(
         language, kind=spec.kind, topics=spec.topics, radius_m=spec.radius_m, place=chosen.place(answers),
-        case_reference=spec.case_reference,
+        case_reference=spec.case_reference, names=names,
     )  # fmt: skip
 
 
@@ -157,7 +160,7 @@ async def _sign_up(
             raise signup.SignupRefused('that address was registered by someone else just now; try again')
         notification_id = await queue_code(
             conn, settings, subscription_id=subscription_id, contact_point_id=points['sms'].id, language=language,
-            subscription=describe(chosen, spec, language, answers),
+            subscription=describe(chosen, spec, language, answers, await topic_catalogue.names(conn)),
         )  # fmt: skip
         sent = {'channel': 'sms', 'shown': answers['mobile_typed'], 'contact_point_id': points['sms'].id}
         return notification_id, {

@@ -57,9 +57,7 @@ async def _radius_options(request: web.Request, sub: Subscription) -> Items:
 
 
 async def _topic_options(request: web.Request, sub: Subscription) -> Items:
-    t = _t(request)
-    topics = await choices.available_topics(request.app[PG], sub.topics)
-    return [{'value': topic, 'text': choices.topic_words(t, topic)} for topic in topics]
+    return await choices.topic_items(request.app[PG], language(request), sub.topics)
 
 
 async def _channel_options(request: web.Request, sub: Subscription) -> Items:

@@ -26,7 +26,8 @@ from notifier.web import sessions
 from notifier.web.rendering import language, translate
 from subscriptions.residents import queries
 from subscriptions.residents.models import Subscription
-from templates.personalisation import describe_subscription, distance_words, mask_address
+from subscriptions.topics.catalogue import Catalogue
+from templates.personalisation import TopicNames, describe_subscription, distance_words, mask_address
 
 LINKED = 'manage_links'  # the subscription ids whose manage links this browser opened (link_scope.py)
 FLASH = 'flash'
@@ -132,13 +133,14 @@ def usable_channels(points: list[asyncpg.Record]) -> dict[str, str]:
     return usable
 
 
-def describe(subscription: Subscription, lang: str, *, capital: bool = True) -> str:
+def describe(subscription: Subscription, lang: str, *, capital: bool = True, names: TopicNames | None = None) -> str:
     """'Planning applications within 400 m of M32 0TH' (capitalised for a heading); a near subscription made at a
-    point with no postcode is 'within 400 m of the place you chose'."""
+    point with no postcode is 'within 400 m of the place you chose'. `names`: the council's topic catalogue
+    (subscriptions/topics), which names the topics."""
     place = (subscription.postcode or translate(lang, 'manage.your_place')) if subscription.kind == 'near' else None
     what = describe_subscription(
         lang, kind=subscription.kind, topics=subscription.topics, radius_m=subscription.radius_m, place=place,
-        case_reference=subscription.case_reference, standalone=capital,
+        case_reference=subscription.case_reference, standalone=capital, names=names,
     )  # fmt: skip
     return what[:1].upper() + what[1:] if capital else what
 
@@ -149,8 +151,10 @@ def channels_text(subscription: Subscription, lang: str) -> str:
     return text[:1] + text[1:].lower()  # 'Email and text message'
 
 
-def topics_text(subscription: Subscription, lang: str) -> str:
-    names = [translate(lang, f'manage.topic.{topic.split("/")[0]}') for topic in subscription.topics]
+def topics_text(subscription: Subscription, lang: str, catalogue: Catalogue | None = None) -> str:
+    """The topics by the names the council gave them (subscriptions/topics), in the reader's language."""
+    catalogue = catalogue or Catalogue()
+    names = [catalogue.name(topic, lang) for topic in subscription.topics]
     return ', '.join(dict.fromkeys(names)) or translate(lang, 'manage.topic.all')
 
 
@@ -162,17 +166,17 @@ def quiet_text(subscription: Subscription, lang: str) -> str:
     )
 
 
-def summary(subscription: Subscription, lang: str) -> dict[str, Any]:
-    """What the list and the subscription page show about one subscription."""
+def summary(subscription: Subscription, lang: str, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """What the list and the subscription page show about one subscription (topics named from `catalogue`)."""
     return {
         'id': subscription.id,
-        'what': describe(subscription, lang),
+        'what': describe(subscription, lang, names=catalogue.names() if catalogue else None),
         'channels': channels_text(subscription, lang),
         'frequency': translate(lang, f'manage.frequency.{subscription.frequency}'),
         'status': subscription.status,
         'status_text': translate(lang, f'manage.status.{subscription.status}'),
         'quiet': quiet_text(subscription, lang),
-        'topics': topics_text(subscription, lang),
+        'topics': topics_text(subscription, lang, catalogue),
         'texts': 'sms' in subscription.channels,
         'radius_m': subscription.radius_m,
         'radius': translate(lang, 'choices.radius.within', distance=distance_words(subscription.radius_m or 0)),

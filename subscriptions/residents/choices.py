@@ -2,7 +2,8 @@
 changing it later (subscriptions/manage/), so whatever sign-up offered, manage offers too — how far, what about, how
 often, and quiet hours for texts (their own window included).
 
-Distances are written as messages write them (`templates.personalisation.distance_words`: '500 m', '1 km'). A
+The topics are the council's catalogue (subscriptions/topics/: what it offers residents, by name in English and
+Welsh). Distances are written as messages write them (`templates.personalisation.distance_words`: '500 m', '1 km'). A
 subscription made with a value that is not in a list (by the API, or by an earlier version of these pages) keeps it on
 offer, so changing something else never moves it.
 """
@@ -17,26 +18,19 @@ import asyncpg
 
 from subscriptions.residents.contact_checks import Problem, check_time, parse_time
 from subscriptions.residents.models import DEFAULT_QUIET_END, DEFAULT_QUIET_START
+from subscriptions.topics import catalogue as topic_catalogue
 from templates.personalisation import distance_words
 
 Translate = Callable[..., str]
 
 RADII = (100, 250, 500, 1000, 2000)
 FREQUENCIES = ('immediate', 'daily', 'weekly')
-BASE_TOPICS = ('planning', 'licensing')
-KNOWN_TOPICS = ('planning', 'licensing', 'roadworks', 'bulletins', 'news', 'consultations')
 # quiet hours for texts: ours (21:00 to 08:00), none, or a window the resident types
 QUIET_CHOICES = ('default', 'none', 'choose')
 DEFAULT_QUIET = (DEFAULT_QUIET_START, DEFAULT_QUIET_END)
 QUIET_FIELDS = ('quiet_start', 'quiet_end')
 
 PUBLIC = "case_reference is null and topic <> 'bins' and topic <> 'cases' and topic not like 'staff/%'"
-# the last year's events (by the events_created index), not the whole table
-TOPICS = f"""
-select distinct split_part(topic, '/', 1) as topic from events
-where created_at > now() - interval '52 weeks' and {PUBLIC}
-order by 1
-"""
 
 
 # --- how far ------------------------------------------------------------------------------------------------------
@@ -54,15 +48,12 @@ def radius_words(t: Translate, metres: int) -> str:
 # --- what about ---------------------------------------------------------------------------------------------------
 
 
-async def available_topics(db: asyncpg.Pool | asyncpg.Connection, current: Iterable[str] = ()) -> list[str]:
-    """The topics our sources actually bring (planning and licensing before any have), with the subscription's own."""
-    found = [row['topic'] for row in await db.fetch(TOPICS)] or list(BASE_TOPICS)
-    return sorted({*found, *current})
-
-
-def topic_words(t: Translate, topic: str) -> str:
-    root = topic.split('/', 1)[0]
-    return t(f'near.topic.{root}') if root in KNOWN_TOPICS else root.replace('-', ' ').capitalize()
+async def topic_items(
+    db: asyncpg.Pool | asyncpg.Connection, lang: str, current: Iterable[str] = ()
+) -> list[dict[str, str]]:
+    """Checkboxes for the topics the council offers (by name and hint, in `lang`), with the subscription's own when
+    it is no longer offered (hidden), so nobody loses one without unticking it."""
+    return (await topic_catalogue.load(db)).choices(lang, current)
 
 
 # --- quiet hours for texts ----------------------------------------------------------------------------------------

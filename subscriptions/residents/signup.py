@@ -22,6 +22,7 @@ from notifier.outbox.tokens import make_token
 from notifier.settings import Settings
 from subscriptions.residents import queries
 from subscriptions.residents.models import Channel, ContactPoint, NewSubscription
+from subscriptions.topics import catalogue as topic_catalogue
 from templates.personalisation import describe_subscription
 from templates.registry import notice_message, outbox_purpose
 
@@ -243,6 +244,7 @@ async def queue_confirmation(
             radius_m=spec.radius_m,
             place=place,
             case_reference=spec.case_reference,
+            names=await topic_catalogue.names(conn),
         ),
         confirm_url=confirm_url(settings, subscription_id),
     )

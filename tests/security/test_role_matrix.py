@@ -62,7 +62,7 @@ def may(roles: tuple[str, ...], role: str) -> bool:
 
 async def fill(path: str, pg: asyncpg.Pool) -> str:
     """A path with real-looking values: a bulletin that exists, a stage, a case reference."""
-    values = {'reference': REFERENCE, 'stage': 'assessing', 'id': '1', 'token': 'x' * 40}
+    values = {'reference': REFERENCE, 'stage': 'assessing', 'id': '1', 'token': 'x' * 40, 'key': 'planning'}
     if '{bulletin_id}' in path:
         waiting = path.endswith(('/approve', '/send-back'))
         state = 'awaiting_approval' if waiting else 'paused' if path.endswith('/resume') else 'draft'

@@ -14,6 +14,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from notifier import audit
+from subscriptions.places import areas
+from subscriptions.topics import catalogue
 from tests.support import factories
 from tests.support.api import bearer, new_token
 from tests.support.staff import sign_in_as
@@ -97,9 +100,11 @@ async def test_the_overview_counts_what_the_service_holds(client: Any, pg: async
     subscribers = body['subscribers']
     assert (subscribers['residents'], subscribers['subscriptions']) == (3, 4)
     by = {row['label']: (row['residents'], row['subscriptions']) for row in subscribers['by_topic']}
-    assert by == {'planning': (2, 2), 'bins': (1, 1), 'Every topic': (1, 1), 'Their own case': (1, 1)}
+    assert by == {'Planning applications': (2, 2), 'Bin collections': (1, 1), 'Every topic': (1, 1),
+                  'Their own case': (1, 1)}  # fmt: skip
+    assert {row['key'] for row in subscribers['by_topic']} == {'planning', 'bins', '(all)', '(case)'}
     by = {row['label']: (row['residents'], row['subscriptions']) for row in subscribers['by_area']}
-    assert by == {f'Ward {WARD}': (1, 1), 'Whole council area': (2, 2), 'Their own case': (1, 1)}
+    assert by == {f'Ward {WARD}': (1, 1), 'Whole council area': (2, 2), 'Their own case': (1, 1)}  # no names loaded
     by = {row['label']: (row['residents'], row['subscriptions']) for row in subscribers['by_channel']}
     assert by == {'Email': (2, 3), 'Text message': (2, 2)}
 
@@ -143,7 +148,7 @@ async def test_the_page_shows_the_saving_its_method_and_accessible_charts(client
         assert root.get('aria-labelledby') == title.get('id') and root.get('aria-describedby') == desc.get('id')
         assert 'style=' not in chart and '<script' not in chart
     topic_chart = ET.fromstring(charts[0])
-    assert [t.text for t in topic_chart.iter(f'{SVG}text')][:2] == ['planning', '2']
+    assert [t.text for t in topic_chart.iter(f'{SVG}text')][:2] == ['Planning applications', '2']  # by name
     # every chart has its table of the same figures
     for table in ('table-topic', 'table-area', 'table-channel', 'table-per-day-channel', 'table-per-day-status'):
         assert f'id="{table}"' in html
@@ -206,3 +211,30 @@ async def test_staff_see_which_messages_wait_while_a_notify_template_is_not_link
         "from unnest(array['email', 'sms', 'letter']) c"
     )
     assert 'Some messages are waiting' not in await (await client.get('/staff/overview')).text()
+
+
+async def test_topics_and_areas_by_the_names_the_council_gave_them(client: Any, pg: asyncpg.Pool) -> None:
+    """Topic names from the catalogue (a renamed one by its new name, a key nobody named as words), wards and
+    districts by the names the postcode import loaded, the code only for an area nobody named."""
+    async with pg.acquire() as conn, conn.transaction():
+        await areas.load_names(conn, [areas.SAMPLE_NAMES])
+        await catalogue.change(conn, 'planning', {'name_en': 'Planning and building control'}, audit.SYSTEM)
+    resident = await factories.make_resident(pg)
+    await factories.make_subscription(pg, resident, kind='area', area_codes=[WARD], topics=['planning', 'parks'])
+    district = await factories.make_resident(pg)
+    await factories.make_subscription(pg, district, kind='area', area_codes=['E08000009'], topics=['bulletins/roads'])
+    unnamed = await factories.make_resident(pg)
+    await factories.make_subscription(pg, unnamed, kind='area', area_codes=[factories.place('BL1 5PQ').ward_code])
+
+    body = await (await client.get('/api/overview', headers=await token_for(pg, 'comms'))).json()
+    topics = {row['key']: row['label'] for row in body['subscribers']['by_topic']}
+    assert topics == {'planning': 'Planning and building control', 'parks': 'Parks',
+                      'bulletins/roads': 'Council news: Roads', '(all)': 'Every topic'}  # fmt: skip
+    places = {row['key']: row['label'] for row in body['subscribers']['by_area']}
+    assert places == {WARD: 'Stretford & Humphrey Park', 'E08000009': 'Trafford (district)',
+                      'E05014834': 'Ward E05014834'}  # fmt: skip
+
+    await sign_in_as(client, pg, 'owner@council.example', 'comms')
+    html = await (await client.get('/staff/overview')).text()
+    assert 'Stretford &amp; Humphrey Park' in html and 'Planning and building control' in html
+    assert f'Ward {WARD}' not in html and '>planning<' not in html
