@@ -62,7 +62,7 @@ async def test_signing_up_for_roadworks_names_it_on_the_check_page_and_in_the_me
     assert await pg.fetchval('select topics from subscriptions') == ['planning', 'roadworks']
     [message] = await outbox(pg)
     assert message['personalisation']['subscription'] == (
-        'geisiadau cynllunio a gwaith ffordd a ffyrdd ar gau o fewn 500 metr i M32 0AH'  # the page was left in Welsh
+        'geisiadau cynllunio a gwaith ffordd a ffyrdd ar gau o fewn 500 m i M32 0AH'  # the page was left in Welsh
     )
 
 
