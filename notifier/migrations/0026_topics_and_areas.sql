@@ -64,7 +64,7 @@ where used.key ~ '^[a-z]+$' and length(used.key) <= 40 and used.key <> 'staff'
 on conflict (key) do nothing;
 
 -- Wards, districts and other areas by their GSS code: the names people read instead of "Ward E05015247". Filled by
--- `tellme postcodes import` when the data carries names (ONSPD's "names and codes" files, `--names FILE`) and by the
+-- `tellme postcodes import --names FILE` and `tellme postcodes names FILE` (ONS's names-and-codes files) and by the
 -- shipped names for the sample postcodes; a code with no row here is shown as the code.
 create table areas (
     code text primary key check (code ~ '^[A-Z][0-9]{8}$'),

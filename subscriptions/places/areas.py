@@ -5,8 +5,9 @@ OS Code-Point Open carries codes only. Names come from CSV files in the forms ON
 `Documents/… names and codes … .csv` companions and the Open Geography Portal's names-and-codes and lookup files
 (every `<XX>CD` column with its `<XX>NM` name and, for Wales, `<XX>NMW`, e.g. WD25CD, WD25NM, WD25NMW), or the plain
 `code,name,name_cy` of the names shipped for the sample postcodes (subscriptions/data/area_names_sample.csv).
-`tellme postcodes import` loads them: the names inside an ONSPD download it is given, any `--names FILE`, and the
-shipped names with the sample. A code nobody has named is shown as the code.
+`tellme postcodes import --names FILE` and `tellme postcodes names FILE` load them (FILE a CSV, or an ONSPD download,
+zipped or not, whose names files are read), and the import loads the shipped names with the sample. A code nobody
+has named is shown as the code.
 """
 
 from __future__ import annotations

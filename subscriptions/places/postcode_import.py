@@ -13,8 +13,8 @@ was. Rows without coordinates (Code-Point Open publishes some at 0, 0) are skipp
 are reported by file and line and skipped, never a crash.
 
 Code-Point Open carries ward and district codes only; their names go into `areas` (subscriptions/places/areas.py)
-in the same transaction: from the names files inside an ONSPD download given as PATH, from each `--names FILE`, and,
-with the sample, from the names shipped beside it.
+in the same transaction: from each `--names FILE` (an ONS names-and-codes CSV, or an ONSPD download, whose
+`… names and codes … .csv` files are read) and, with the sample, from the names shipped beside it.
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         action='append',
         default=[],
         metavar='FILE',
-        help='also load ward and district names from this CSV (ONS names and codes; repeatable)',
+        help='also load ward and district names from this CSV (ONS names and codes) or ONSPD download; repeatable',
     )
     names = sub.add_parser(
         'names',
@@ -290,7 +290,7 @@ def main(argv: list[str], settings: Settings) -> int:
             path, label = package_data(args.from_package)
         else:
             path, label = SAMPLE, 'the shipped sample'
-        names = ([path] if args.path is not None and not _is_csv(path) else []) + list(args.names)
+        names = list(args.names)
         if args.path is None and args.from_package is None:
             names.append(areas.SAMPLE_NAMES)
         report, named = asyncio.run(_import(settings, path, replace=args.replace, names=names))
@@ -303,10 +303,6 @@ def main(argv: list[str], settings: Settings) -> int:
     report.source = label
     sys.stdout.write(summary(report) + names_summary(named))
     return 0
-
-
-def _is_csv(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() == '.csv'
 
 
 async def _import(
