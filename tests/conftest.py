@@ -98,7 +98,7 @@ async def _fresh_database(server_url: str, database_url: str) -> None:
         await conn.close()
 
 
-# every table emptied, and the topic catalogue laid again as Tell Me ships it (migration 0025: a fresh install)
+# every table emptied, and the topic catalogue laid again as Tell Me ships it (migration 0028: a fresh install)
 TRUNCATE_ALL = """
 do $$
 declare tables text;
