@@ -6,6 +6,7 @@ page, reloaded, shows it delivered. Every staff page on the way passes axe (WCAG
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.browser.support.browse import Browse
 from tests.browser.support.journeys import pick
 from tests.browser.support.live import LiveServer
 from tests.browser.support.staff_support import new_member_of_staff, push_case_update, reload_until, text
+from tests.support.notify import link_in
 
 REFERENCE = 'FMS-20417'
 SOURCE = 'fixmystreet'
@@ -88,3 +90,12 @@ def test_an_officer_updates_a_case_and_the_resident_gets_it(resident: Browse, li
         "select actor_name, details from audit_log where action = 'case.update' and actor_kind = 'staff'"
     )
     assert entry['actor_name'] == OFFICER and entry['details']['stage'] == 'action_scheduled'
+
+    # the resident reads it as a person wrote it: the note once, the stage by its name, no internal field changes
+    assert update.body.count(NOTE) == 1 and 'What has changed' not in update.body
+    assert 'action_scheduled' not in update.body and 'Notes:' not in update.body
+    officer.open(urlsplit(link_in(update.body, '/e/')).path)
+    page = text(officer, 'main')
+    assert page.count(NOTE) == 1 and 'Action scheduled' in page
+    assert 'What has changed' not in page and 'action_scheduled' not in page
+    officer.accessible('the update as the resident reads it')
