@@ -22,6 +22,7 @@ from notifier.staff import oidc_pages
 from notifier.staff import pages as staff_pages
 from notifier.staff import replies as staff_replies
 from notifier.web import csrf, form_errors, input_guard, rendering
+from notifier.web.request_ids import CLIENT_GONE
 from notifier.web.request_ids import setup as setup_request_ids
 from sources.bulletins import api as bulletin_api
 from sources.bulletins import approval_pages as bulletin_approval_pages
@@ -80,6 +81,12 @@ def _headers(request: web.Request) -> dict[str, str]:
     return headers
 
 
+def _route(request: web.Request) -> str:
+    """The route's name, not its path: paths carry link tokens that never expire."""
+    route = request.match_info.route
+    return route.name or (route.resource.canonical if route.resource is not None else 'unknown route')
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a plain answer; the traceback goes to the log, never to the person asking."""
@@ -87,10 +94,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except web.HTTPException:
         raise
+    except ConnectionResetError:
+        # the client hung up while we read its request (a phone losing signal, a proxy's timeout): nobody is left
+        # to answer and nothing of ours failed, so no traceback; the access line says 499, as nginx would
+        logger.info('the client went away during %s %s', request.method, _route(request))
+        return web.Response(status=CLIENT_GONE)
     except Exception:
-        # the route's name, not its path: paths carry link tokens that never expire
-        route = request.match_info.route.name or request.match_info.route.resource or 'unknown route'
-        logger.exception('unhandled error on %s %s', request.method, route)
+        logger.exception('unhandled error on %s %s', request.method, _route(request))
         if rendering.wants_page(request):
             return rendering.server_error(request)
         return web.json_response({'message': 'Sorry, something went wrong. Please try again later.'}, status=500)

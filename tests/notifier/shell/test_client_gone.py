@@ -1,0 +1,84 @@
+"""A client that goes away in the middle of sending its request (a phone losing signal, a proxy timing out, a load
+tester stopping) is not an error of ours: no traceback at ERROR for an operator to chase, one INFO line, and the app
+goes on answering. Found by benchmarks/scale.py, where wrk hangs up mid-request when it stops. A real `tellme web`
+process: aiohttp's test server cancels the handler instead, which hides what production does (the read fails)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+
+import aiohttp
+import asyncpg
+import pytest
+
+from notifier.shell.embedded import free_port
+from tests.conftest import Services
+from tests.support import ROOT
+from tests.support.api import new_token
+from tests.support.app import SECRET
+
+
+async def cut_short(port: int, head: str) -> None:
+    """Send `head` and a tenth of the body it promises, then hang up."""
+    _, writer = await asyncio.open_connection('127.0.0.1', port)
+    writer.write(head.encode() + b'{"source": "x"')
+    await writer.drain()
+    await asyncio.sleep(0.2)  # the app has the headers and is reading the body
+    writer.close()
+    await writer.wait_closed()
+
+
+@pytest.mark.timeout(120)
+async def test_a_request_cut_short_is_not_logged_as_an_error(services: Services, pg: asyncpg.Pool) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith('TELLME_')} | {
+        'TELLME_DATABASE_URL': services.database_url,
+        'TELLME_REDIS_URL': services.redis_url,
+        'TELLME_SECRET_KEY': SECRET,
+        'TELLME_PORT': str(port),
+        'TELLME_LOG_LEVEL': 'INFO',
+    }
+    web = await asyncio.create_subprocess_exec(
+        sys.executable, '-m', 'notifier', 'web', cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    token = await new_token(pg, name='case system')
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):  # a busy machine is slow to start one
+                try:
+                    async with http.get(f'http://127.0.0.1:{port}/livez') as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            await cut_short(port, (
+                'POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+                f'Authorization: Bearer {token}\r\nContent-Length: 140\r\n\r\n'
+            ))  # fmt: skip
+            async with http.get(f'http://127.0.0.1:{port}/near') as response:  # a form's cookie, as a browser has
+                cookie = response.cookies['tellme_csrf'].value
+            await cut_short(port, (
+                'POST /near HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n'
+                f'Cookie: tellme_csrf={cookie}\r\nContent-Length: 140\r\n\r\n'
+            ))  # fmt: skip
+            async with http.get(f'http://127.0.0.1:{port}/livez') as response:
+                assert response.status == 200  # still answering
+        web.send_signal(signal.SIGINT)
+        output, _ = await asyncio.wait_for(web.communicate(), 30)
+    finally:
+        if web.returncode is None:
+            web.kill()
+            await web.wait()
+    lines = [json.loads(line) for line in output.decode().splitlines() if line.startswith('{')]
+    errors = [line['message'] for line in lines if line['level'] in ('ERROR', 'CRITICAL')]
+    assert errors == [], errors
+    gone = [line['message'] for line in lines if 'went away' in line['message']]
+    assert gone == ['the client went away during POST api-events', 'the client went away during POST /near'], [
+        (line['message'], line.get('status')) for line in lines if line.get('status')
+    ]
+    assert [line['route'] for line in lines if line.get('status') == 499] == ['/api/events', '/near']
