@@ -13,7 +13,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from arq.connections import RedisSettings
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 NOTIFY_PRODUCTION_URL = 'https://api.notifications.service.gov.uk'
@@ -246,15 +246,12 @@ class Settings(BaseSettings):
             raise ValueError("must be the council website's https:// address")
         return value.strip()
 
-    @field_validator('council_logo')
+    @field_validator('council_logo', 'council_pages_dir')
     @classmethod
-    def _logo(cls, value: str) -> str:
-        return str(check_logo(Path(value.strip()).expanduser())) if value.strip() else ''
-
-    @field_validator('council_pages_dir')
-    @classmethod
-    def _pages_dir(cls, value: str) -> str:
-        return str(check_pages_dir(Path(value.strip()).expanduser())) if value.strip() else ''
+    def _council_path(cls, value: str, info: ValidationInfo) -> str:
+        """The council's logo file or pages folder, checked (check_logo, check_pages_dir) and made absolute."""
+        check = check_logo if info.field_name == 'council_logo' else check_pages_dir
+        return str(check(Path(value.strip()).expanduser())) if value.strip() else ''
 
     @field_validator('council_districts')
     @classmethod

@@ -73,6 +73,14 @@ class Heartbeat:
             await self.pool.execute('delete from worker_heartbeats where worker_id = $1', self.worker_id)
 
 
+ALIVE = 'select count(*) from worker_heartbeats where last_seen_at > now() - make_interval(secs => $1)'
+
+
+async def alive(pool: asyncpg.Pool, stale_after: float) -> int:
+    """How many workers have a heartbeat fresher than `stale_after` seconds (/healthz and /metrics count them)."""
+    return int(await pool.fetchval(ALIVE, float(stale_after)))
+
+
 async def forget_dead_workers(pool: asyncpg.Pool) -> int:
     status = await pool.execute(
         'delete from worker_heartbeats where last_seen_at < now() - make_interval(hours => $1)', FORGET_AFTER_HOURS

@@ -26,12 +26,11 @@ from notifier import metrics
 from notifier.outbox.backlog import backlog
 from notifier.sending.daily_budget import DailyBudget
 from notifier.settings import Settings
-from workers.heartbeat import HEARTBEAT_SECONDS
+from workers import heartbeat
 
 logger = logging.getLogger('notifier.metrics')
 
 CACHE_SECONDS = 5.0
-WORKERS_ALIVE = 'select count(*) from worker_heartbeats where last_seen_at > now() - make_interval(secs => $1)'
 
 
 class Scrape:
@@ -73,7 +72,7 @@ class Scrape:
             try:
                 found = await backlog(self.pool)
                 outbox, oldest = found.counts, found.oldest_ready
-                alive = int(await self.pool.fetchval(WORKERS_ALIVE, 2 * HEARTBEAT_SECONDS))
+                alive = await heartbeat.alive(self.pool, 2 * heartbeat.HEARTBEAT_SECONDS)
             except (OSError, asyncpg.PostgresError) as exc:
                 logger.warning('metrics: the outbox could not be read: %s', exc)
                 metrics.SCRAPE_ERRORS.labels('outbox').inc()

@@ -21,6 +21,7 @@ from arq.connections import ArqRedis
 from notifier.sending import template_links
 from notifier.sending.notify_client import NotifyClient
 from notifier.settings import Settings
+from workers import heartbeat
 
 CHECK_TIMEOUT = 3.0
 CACHE_SECONDS = 5.0
@@ -93,11 +94,7 @@ async def templates(pool: asyncpg.Pool, settings: Settings) -> str:
 
 
 async def workers(pool: asyncpg.Pool, stale_after: float) -> str:
-    count = await pool.fetchval(
-        'select count(*) from worker_heartbeats where last_seen_at > now() - make_interval(secs => $1)',
-        float(stale_after),
-    )
-    return str(count)
+    return str(await heartbeat.alive(pool, stale_after))
 
 
 async def report(

@@ -174,15 +174,28 @@ async def submit(
     return status
 
 
+async def _awaiting_approval(
+    conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, *, not_waiting: str, own: str
+) -> asyncpg.Record:
+    """The bulletin's locked row, for an approver's step: it must be waiting for approval (else `not_waiting`) and
+    the actor must not be its author (else `own`)."""
+    row = await _locked(conn, bulletin_id)
+    if row['status'] != 'awaiting_approval':
+        raise BulletinError(not_waiting)
+    if _same(row, actor, 'created_by'):
+        raise BulletinError(own)
+    return row
+
+
 async def approve(
     conn: asyncpg.Connection, bulletin_id: int, actor: audit.Actor, *, threshold: int, public_url: str
 ) -> str:
     async with conn.transaction():
-        row = await _locked(conn, bulletin_id)
-        if row['status'] != 'awaiting_approval':
-            raise BulletinError('This bulletin is not waiting for approval')
-        if _same(row, actor, 'created_by'):
-            raise BulletinError('You composed this bulletin, so someone else with the approver role must approve it')
+        row = await _awaiting_approval(
+            conn, bulletin_id, actor,
+            not_waiting='This bulletin is not waiting for approval',
+            own='You composed this bulletin, so someone else with the approver role must approve it',
+        )  # fmt: skip
         await conn.execute(
             """update bulletins set status = 'scheduled', approved_by_kind = $2, approved_by_id = $3,
                approved_by_name = $4, approved_at = now() where id = $1""",
@@ -204,11 +217,11 @@ async def send_back(
         raise BulletinError(problem)
     reason = reason.strip().replace('\r\n', '\n')
     async with conn.transaction():
-        row = await _locked(conn, bulletin_id)
-        if row['status'] != 'awaiting_approval':
-            raise BulletinError('This bulletin is not waiting for approval, so it cannot be sent back')
-        if _same(row, actor, 'created_by'):
-            raise BulletinError('You composed this bulletin: change it instead of sending it back')
+        row = await _awaiting_approval(
+            conn, bulletin_id, actor,
+            not_waiting='This bulletin is not waiting for approval, so it cannot be sent back',
+            own='You composed this bulletin: change it instead of sending it back',
+        )  # fmt: skip
         await conn.execute(
             """update bulletins set status = 'draft', send_at = null, audience = null, needs_approval = false,
                sent_back_reason = $2, sent_back_by_name = $3, sent_back_at = now() where id = $1""",

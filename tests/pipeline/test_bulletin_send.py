@@ -114,8 +114,7 @@ async def test_an_urgent_bulletin_lists_who_has_not_had_it_after_n_minutes(
     aiohttp_client: Callable[..., Any], services: Any, pg: asyncpg.Pool, redis: Redis, sender: Sender
 ) -> None:
     desk = Desk(await aiohttp_client(create_app(settings_for(services))), pg)
-    ward = await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    ward = await desk.comms_in_sale()
     bulletin = await desk.compose()
     await desk.form(f'/staff/bulletins/{bulletin}/submit', {'when': 'now'}, page=f'/staff/bulletins/{bulletin}')
     for row in await sender.claim_ready(100):  # with Notify; the simulator holds them 'sending' for an hour
@@ -148,8 +147,7 @@ async def test_a_bulletin_that_finished_while_no_worker_ran_reads_sent_once_a_wo
     """Its messages all went (Notify has them) and then the workers stopped, before anyone opened its page: the
     worker that starts next settles it as Sent by itself, once, with no page opened."""
     desk = Desk(await aiohttp_client(create_app(settings_for(services))), pg)
-    ward = await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    ward = await desk.comms_in_sale()
     bulletin = await desk.compose()
     await desk.form(f'/staff/bulletins/{bulletin}/submit', {'when': 'now'}, page=f'/staff/bulletins/{bulletin}')
     for row in await sender.claim_ready(100):

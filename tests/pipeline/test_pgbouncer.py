@@ -12,19 +12,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 from redis.asyncio import Redis
 
 from notifier import db
 from notifier.settings import Settings
 from notifier.shell.app import create_app
-from sources.feeds import registry
 from sources.feeds.polling import poll_source
 from tests.conftest import Services
 from tests.support.api import bearer, new_token
 from tests.support.app import PUBLIC
 from tests.support.factories import load_sample_postcodes, place
-from tests.support.feeds import REGISTER
+from tests.support.feeds import add_slow_source
 from tests.support.journey import Browser, choose_contact
 from tests.support.notify import RunningSim, link_in, receipts_to
 from tests.support.pgbouncer import Bouncer, binary, pgbouncer
@@ -113,28 +111,17 @@ async def test_a_feed_is_polled_once_at_a_time_through_pgbouncer(
 ) -> None:
     """The poll's lock is a transaction's: a session's would be taken on one server connection and asked about (or
     released) on another, so a second poll could run at once, or none ever again."""
-    arrived, release = asyncio.Event(), asyncio.Event()
-
-    async def slow(request: web.Request) -> web.Response:
-        arrived.set()
-        await release.wait()
-        return web.Response(text=REGISTER, content_type='text/csv')
-
-    app = web.Application()
-    app.router.add_get('/register.csv', slow)
-    server = await aiohttp_server(app)
-    url = str(server.make_url('/register.csv'))
-    await registry.add_source(pg, name='slow', kind='licensing-csv', url=url, allow_internal=True)
+    slow = await add_slow_source(pg, aiohttp_server)
     pool = await db.create_pool(pooled, max_size=4)
     try:
         first = asyncio.create_task(poll_source(pool, 'slow'))
-        await asyncio.wait_for(arrived.wait(), 10)
+        await asyncio.wait_for(slow.arrived.wait(), 10)
         for _ in range(3):
             assert (await poll_source(pool, 'slow')).outcome == 'busy'
-        release.set()
+        slow.release.set()
         assert (await asyncio.wait_for(first, 10)).outcome == 'ok'
         for _ in range(3):  # and the lock was let go
             assert (await poll_source(pool, 'slow')).outcome == 'ok'
     finally:
-        release.set()
+        slow.release.set()
         await pool.close()

@@ -105,6 +105,13 @@ class Desk:
     async def staff(self, email: str, *roles: str) -> None:
         await sign_in_as(self.client, self.pg, email, *roles)
 
+    async def comms_in_sale(self) -> Ward:
+        """Where most bulletin tests start: Sale's ward and its people (sale_ward), and comms@council.example signed
+        in with the comms role."""
+        ward = await sale_ward(self.pg)
+        await self.staff('comms@council.example', 'comms')
+        return ward
+
     async def token(self, role: str, name: str | None = None) -> str:
         return await new_token(self.pg, role, name=name)
 

@@ -1,9 +1,10 @@
 """Feed sources as the tests serve them (this module holds no tests): a real HTTP feed server whose documents a
 test can change (`feeds`, the fixture of tests/sources/feeds/conftest.py), a source registered on it, and the
-adapter tests' "served over HTTP, polled twice"."""
+adapter tests' "served over HTTP, polled twice", and a slow feed that holds its poll until the test lets it go."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -89,6 +90,29 @@ async def add_served(
     feeds.docs.update(docs)
     url = f'{feeds.url}{next(iter(docs))}{query}'
     return await registry.add_source(pg, name=name, kind=kind, url=url, allow_internal=True, **source)
+
+
+@dataclass
+class SlowFeed:
+    """A feed that holds every request until `release` is set (then answers with REGISTER); `arrived` is set as soon
+    as one comes, so a test knows a poll is waiting on it. Set `release` in the test's `finally`, before closing a
+    pool whose poll waits here."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.arrived.set()
+        await self.release.wait()
+        return web.Response(text=REGISTER, content_type='text/csv')
+
+
+async def add_slow_source(pg: asyncpg.Pool, aiohttp_server: Any, name: str = 'slow') -> SlowFeed:
+    """Add the licensing-csv source `name` reading a SlowFeed served on a local port."""
+    slow, feeds = SlowFeed(), await start_feeds(aiohttp_server)
+    feeds.handlers['/register.csv'] = slow.handle
+    await registry.add_source(pg, name=name, kind='licensing-csv', url=f'{feeds.url}/register.csv', allow_internal=True)
+    return slow
 
 
 async def polled_twice(

@@ -20,11 +20,18 @@ from notifier.sending.notify_client import NotifyClient
 from notifier.sending.rate_limit import SendLimiter, next_midnight_utc
 from notifier.shell.embedded import free_port
 from tests.conftest import Services
+from tests.support.factories import make_subscription
 from tests.support.notify import RunningSim, make_contact, make_notification, resident_of, row
 
 
 async def let_time_pass(pg: asyncpg.Pool, nid: uuid.UUID) -> None:
     await pg.execute('update notifications set not_before = now() where id = $1', nid)
+
+
+async def topic_subscription(pg: asyncpg.Pool, contact: int, *, status: str) -> int:
+    """A planning subscription by email, in this `status`, for the resident whose contact point is `contact`."""
+    resident = await resident_of(pg, contact)
+    return await make_subscription(pg, resident, status=status, channels=['email'], kind='topic', topics=['planning'])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -178,12 +185,7 @@ async def test_rows_for_a_suppressed_contact_or_an_ended_subscription_are_cancel
     )
     to_suppressed = await make_notification(pg, suppressed)
     contact = await make_contact(pg)
-    resident = await resident_of(pg, contact)
-    subscription = await pg.fetchval(
-        'insert into subscriptions (resident_id, status, kind, channels, ended_reason, ended_by, ended_at) '
-        "values ($1, 'ended', 'topic', array['email'], 'unsubscribed', 'resident', now()) returning id",
-        resident,
-    )
+    subscription = await topic_subscription(pg, contact, status='ended')  # unsubscribed by the resident
     to_ended = await make_notification(pg, contact)
     await pg.execute('update notifications set subscription_id = $2 where id = $1', to_ended, subscription)
     assert await sender.deliver(to_suppressed) == 'cancelled'
@@ -196,12 +198,7 @@ async def test_an_event_message_is_built_at_send_time_with_its_links(
     sender: Sender, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
     contact = await make_contact(pg)
-    resident = await resident_of(pg, contact)
-    subscription = await pg.fetchval(
-        "insert into subscriptions (resident_id, status, kind, channels) values ($1, 'active', 'topic', "
-        "array['email']) returning id",
-        resident,
-    )
+    subscription = await topic_subscription(pg, contact, status='active')
     event = await pg.fetchval(
         'insert into events (source, external_key, fingerprint, kind, topic, title, summary, occurred_at) '
         "values ('planning-feed', '24/00123/FUL', 'f', 'planning.new', 'planning', 'Rear extension at 4 High St', "

@@ -142,6 +142,13 @@ async def signed_in_as(client: Any) -> str | None:
     return text.split('Signed in as ', 1)[1].split(' ', 1)[0]
 
 
+async def jo_may_sign_in(pg: asyncpg.Pool, provider: FakeProvider) -> None:
+    """jo@council.example has a comms account the council sign-in may bind, and is whom the provider signs in."""
+    async with pg.acquire() as conn:
+        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
+    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
+
+
 async def test_a_council_account_signs_in_to_the_matching_staff_account(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
@@ -167,9 +174,7 @@ async def test_a_council_account_signs_in_to_the_matching_staff_account(
 async def test_a_sign_in_whose_state_was_changed_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
+    await jo_may_sign_in(pg, provider)
     back = await through_provider(client, state='not-the-state-we-sent-ÿ')
     assert back.status == 400 and 'does not match the one started in this browser' in await back.text()
     assert await signed_in_as(client) is None
@@ -183,9 +188,7 @@ async def test_coming_back_without_the_flow_cookie_is_refused(client: Any, provi
 async def test_a_token_for_another_sign_in_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
+    await jo_may_sign_in(pg, provider)
     provider.nonce = 'a-nonce-from-some-other-sign-in'
     caplog.set_level('INFO', logger='notifier.staff.oidc')
     back = await through_provider(client)
@@ -195,9 +198,7 @@ async def test_a_token_for_another_sign_in_is_refused(
 
 
 async def test_an_expired_token_is_refused(client: Any, provider: FakeProvider, pg: asyncpg.Pool) -> None:
-    async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
+    await jo_may_sign_in(pg, provider)
     provider.lifetime = -600
     back = await through_provider(client)
     assert back.status == 400 and 'Your sign-in has expired' in await back.text()
@@ -207,9 +208,7 @@ async def test_an_expired_token_is_refused(client: Any, provider: FakeProvider, 
 async def test_a_token_signed_by_another_key_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
+    await jo_may_sign_in(pg, provider)
     provider.signing_key = new_key()
     caplog.set_level('INFO', logger='notifier.staff.oidc')
     back = await through_provider(client)
@@ -305,9 +304,7 @@ async def test_a_provider_that_cannot_be_reached_gets_a_clear_page(aiohttp_clien
 async def test_a_code_used_twice_is_refused(
     client: Any, provider: FakeProvider, pg: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with pg.acquire() as conn:
-        await add_staff(conn, 'jo@council.example', ['comms'], allow_oidc=True)
-    provider.identity = {'sub': 's1', 'email': 'jo@council.example', 'email_verified': True}
+    await jo_may_sign_in(pg, provider)
     start = await client.get('/staff/sign-in/oidc', allow_redirects=False)
     flow_cookie = start.cookies['tellme_oidc'].value
     async with aiohttp.ClientSession() as browser:
@@ -351,10 +348,8 @@ def test_role_names_are_read_the_ways_councils_write_them() -> None:
     ],
 )
 async def test_an_email_the_provider_does_not_vouch_for_binds_nothing(
-    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool, identity: dict[str, Any]
+    client: Any, settings: Settings, provider: FakeProvider, pg: asyncpg.Pool, identity: dict[str, Any]
 ) -> None:
-    settings = oidc_settings(services, provider)
-    client = await aiohttp_client(create_app(settings))
     async with pg.acquire() as conn:
         await add_staff(conn, 'jo@council.example', ['admin'])
     assert (await run_cli(settings, 'allow-oidc', 'jo@council.example'))[0] == 0
@@ -366,10 +361,8 @@ async def test_an_email_the_provider_does_not_vouch_for_binds_nothing(
 
 
 async def test_an_existing_account_is_bound_only_where_an_administrator_allowed_it(
-    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
+    client: Any, settings: Settings, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    settings = oidc_settings(services, provider)
-    client = await aiohttp_client(create_app(settings))
     async with pg.acquire() as conn:
         await add_staff(conn, 'jo@council.example', ['admin'])
     provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'email_verified': True}
@@ -391,10 +384,8 @@ async def test_an_existing_account_is_bound_only_where_an_administrator_allowed_
 
 
 async def test_staff_add_with_oidc_allows_the_first_council_sign_in(
-    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
+    client: Any, settings: Settings, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    settings = oidc_settings(services, provider)
-    client = await aiohttp_client(create_app(settings))
     assert (await run_cli(settings, 'add', 'new@council.example', '--role', 'comms', '--oidc'))[0] == 0
     provider.identity = {'sub': 'entra-new', 'email': 'new@council.example', 'email_verified': True}
     assert (await through_provider(client)).status == 200
@@ -402,10 +393,8 @@ async def test_staff_add_with_oidc_allows_the_first_council_sign_in(
 
 
 async def test_once_bound_the_subject_decides_whatever_the_email_says(
-    aiohttp_client: Any, services: Services, provider: FakeProvider, pg: asyncpg.Pool
+    client: Any, settings: Settings, provider: FakeProvider, pg: asyncpg.Pool
 ) -> None:
-    settings = oidc_settings(services, provider)
-    client = await aiohttp_client(create_app(settings))
     assert (await run_cli(settings, 'add', 'jo@council.example', '--role', 'comms', '--oidc'))[0] == 0
     provider.identity = {'sub': 'entra-jo', 'email': 'jo@council.example', 'email_verified': True}
     assert (await through_provider(client)).status == 200

@@ -38,8 +38,7 @@ async def status_of(pg: asyncpg.Pool, bulletin: int) -> str:
 
 
 async def test_a_form_with_mistakes_says_what_to_fix_and_keeps_what_was_typed(desk: Desk, pg: asyncpg.Pool) -> None:
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     answer = await desk.form('/staff/bulletins/new', [('title', 'Road closed'), ('message', ''), ('area', 'wards'),
                                                       ('wards', 'E05999999'), ('urgency', 'urgent')])  # fmt: skip
     page = await answer.text()
@@ -59,8 +58,7 @@ async def test_a_form_with_mistakes_says_what_to_fix_and_keeps_what_was_typed(de
 
 
 async def test_the_check_page_shows_the_messages_the_audience_and_the_cost(desk: Desk, pg: asyncpg.Pool) -> None:
-    ward = await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    ward = await desk.comms_in_sale()
     bulletin = await desk.compose(title='Bin collections delayed', message='Collections in Sale are a day late.',
                                   urgency='normal')  # fmt: skip
     page = await (await desk.client.get(f'/staff/bulletins/{bulletin}')).text()
@@ -114,8 +112,7 @@ async def test_cancel_mid_send_stops_the_rest(
     aiohttp_client: Any, services: Services, pg: asyncpg.Pool, redis: Redis, sender: Sender, sim: RunningSim
 ) -> None:
     desk = Desk(await aiohttp_client(create_app(settings_for(services))), pg)
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     bulletin = await desk.compose()
     await desk.form(f'/staff/bulletins/{bulletin}/submit', {'when': 'now'}, page=f'/staff/bulletins/{bulletin}')
     for row in await sender.claim_ready(3):  # three go out before anyone notices the mistake
@@ -157,8 +154,7 @@ async def test_a_bulletin_scheduled_for_later_goes_when_its_time_comes(
 ) -> None:
     settings = settings_for(services)
     desk = Desk(await aiohttp_client(create_app(settings)), pg)
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     bulletin = await desk.compose(urgency='normal', wards='M33 7XF')  # a postcode in the ward stands for it
     assert await pg.fetchval('select ward_codes from bulletins') == [SALE_WARD]
     tomorrow = datetime.now(ZoneInfo('Europe/London')) + timedelta(days=1)
@@ -181,8 +177,7 @@ async def test_a_bulletin_scheduled_for_later_goes_when_its_time_comes(
 
 
 async def test_a_time_in_the_past_is_refused(desk: Desk, pg: asyncpg.Pool) -> None:
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     bulletin = await desk.compose()
     form = {'when': 'later', 'send_day': '1', 'send_month': '1', 'send_year': '2020', 'send_time': '25:00'}
     answer = await desk.form(f'/staff/bulletins/{bulletin}/submit', form, page=f'/staff/bulletins/{bulletin}')
@@ -198,8 +193,7 @@ LIST_FIELDS = [('title', 'Gas works'), ('message', 'Road dug up'), ('topics', 'b
 
 
 async def test_a_list_upload_is_read_from_a_csv_file(desk: Desk, pg: asyncpg.Pool) -> None:
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     source = await (await desk.client.get('/staff/bulletins/new')).text()
     form = FormData()
     for name, value in [('csrf_token', csrf_of(source)), *LIST_FIELDS]:
@@ -220,8 +214,7 @@ async def test_a_list_upload_is_read_from_a_csv_file(desk: Desk, pg: asyncpg.Poo
 async def test_changing_a_bulletin_sends_it_back_to_draft_for_checking_and_approval_again(
     desk: Desk, pg: asyncpg.Pool
 ) -> None:
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     bulletin = await desk.compose(title='Water off')
     await desk.form(f'/staff/bulletins/{bulletin}/submit', {'when': 'now'}, page=f'/staff/bulletins/{bulletin}')
     assert await status_of(pg, bulletin) == 'awaiting_approval'
@@ -245,8 +238,7 @@ async def test_changing_a_bulletin_sends_it_back_to_draft_for_checking_and_appro
 async def test_an_edit_of_a_bulletin_cancelled_meanwhile_says_so_and_keeps_what_was_typed(
     desk: Desk, pg: asyncpg.Pool
 ) -> None:
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     bulletin = await desk.compose(title='Water off')
     page = await (await desk.client.get(f'/staff/bulletins/{bulletin}/edit')).text()
     await pg.execute("update bulletins set status = 'cancelled' where id = $1", bulletin)  # another person, meanwhile
@@ -281,8 +273,7 @@ async def test_the_check_page_says_how_many_days_a_bulletin_takes_at_the_notify_
 
 
 async def test_a_bulletin_that_fits_today_says_so(desk: Desk, pg: asyncpg.Pool) -> None:
-    await sale_ward(pg)
-    await desk.staff('comms@council.example', 'comms')
+    await desk.comms_in_sale()
     bulletin = await desk.compose(title='Bin collections delayed', message='A day late.', urgency='normal')
     page = await (await desk.client.get(f'/staff/bulletins/{bulletin}')).text()
     assert section(page, 'spread') == 'Everyone can be sent this today, within your Notify daily limits.'

@@ -183,9 +183,10 @@ async def test_area_address_case_and_topic_kinds(pg: asyncpg.Pool) -> None:
     assert await who(bulletin.event_id) == {roads.email_id, all_bulletins.email_id}
 
 
-async def _daily_subscriber(pg: asyncpg.Pool, frequency: str = 'daily') -> Resident:
-    resident = await make_resident(pg)
-    await make_subscription(pg, resident, near='M32 0PA', radius_m=2000, frequency=frequency)
+async def _subscriber(pg: asyncpg.Pool, *, sms: bool = False, **fields: Any) -> Resident:
+    """A resident (by email, and by text with `sms`) subscribed within 2 km of M32 0PA; `fields` on top."""
+    resident = await make_resident(pg, sms=sms)
+    await make_subscription(pg, resident, near='M32 0PA', radius_m=2000, **fields)
     return resident
 
 
@@ -203,7 +204,7 @@ async def _daily_subscriber(pg: asyncpg.Pool, frequency: str = 'daily') -> Resid
 async def test_a_daily_subscriber_gets_a_held_row_in_an_open_digest_due_at_8_london(
     pg: asyncpg.Pool, now: datetime, due: datetime
 ) -> None:
-    resident = await _daily_subscriber(pg)
+    resident = await _subscriber(pg, frequency='daily')
 
     first = await record(pg, make_event(), now=now)
     second = await record(pg, make_event(), now=now)
@@ -215,14 +216,14 @@ async def test_a_daily_subscriber_gets_a_held_row_in_an_open_digest_due_at_8_lon
 
 
 async def test_a_weekly_digest_is_due_monday_8_london(pg: asyncpg.Pool) -> None:
-    await _daily_subscriber(pg, 'weekly')
+    await _subscriber(pg, frequency='weekly')
     ingested = await record(pg, make_event(), now=datetime(2026, 10, 22, 12, 0, tzinfo=UTC))  # Thursday, BST
     [row] = await _outbox(pg, ingested.event_id)
     assert row['due_at'] == datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # Monday 26th is GMT
 
 
 async def test_a_closed_digest_is_not_reused(pg: asyncpg.Pool) -> None:
-    await _daily_subscriber(pg)
+    await _subscriber(pg, frequency='daily')
     first = await record(pg, make_event())
     await pg.execute("update digests set status = 'closed', closed_at = now()")
     second = await record(pg, make_event())
@@ -244,8 +245,7 @@ async def test_a_closed_digest_is_not_reused(pg: asyncpg.Pool) -> None:
 async def test_texts_wait_for_the_end_of_quiet_hours_but_email_does_not(
     pg: asyncpg.Pool, now: datetime, not_before: datetime
 ) -> None:
-    resident = await make_resident(pg, sms=True)
-    await make_subscription(pg, resident, near='M32 0PA', radius_m=2000)  # default quiet hours 21:00–08:00
+    await _subscriber(pg, sms=True)  # default quiet hours 21:00–08:00
 
     ingested = await record(pg, make_event(), now=now)
 
@@ -255,10 +255,8 @@ async def test_texts_wait_for_the_end_of_quiet_hours_but_email_does_not(
 
 
 async def test_quiet_hours_are_the_residents_own(pg: asyncpg.Pool) -> None:
-    night_owl = await make_resident(pg, sms=True)
-    await make_subscription(pg, night_owl, near='M32 0PA', radius_m=2000, quiet_hours=(time(23, 30), time(6, 30)))
-    no_quiet = await make_resident(pg, sms=True)
-    await make_subscription(pg, no_quiet, near='M32 0PA', radius_m=2000, quiet_hours=None)
+    await _subscriber(pg, sms=True, quiet_hours=(time(23, 30), time(6, 30)))  # a night owl
+    await _subscriber(pg, sms=True, quiet_hours=None)
     now = datetime(2026, 12, 1, 22, 0, tzinfo=UTC)
 
     ingested = await record(pg, make_event(), now=now)
@@ -268,8 +266,7 @@ async def test_quiet_hours_are_the_residents_own(pg: asyncpg.Pool) -> None:
 
 
 async def test_urgent_news_skips_digests_and_quiet_hours(pg: asyncpg.Pool) -> None:
-    resident = await make_resident(pg, sms=True)
-    await make_subscription(pg, resident, near='M32 0PA', radius_m=2000, frequency='daily')
+    await _subscriber(pg, sms=True, frequency='daily')
     now = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)
 
     ingested = await record(pg, make_event(urgency='urgent', title='Flood warning'), now=now)
