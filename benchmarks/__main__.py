@@ -7,7 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import delivery, fanout, matching, notify_send, outbox_history
+from benchmarks import delivery, fanout, matching, notify_send, outbox_history, scale
 
 BENCHMARKS = {
     'notify-send': notify_send.main,
@@ -15,6 +15,7 @@ BENCHMARKS = {
     'fanout': fanout.main,
     'fanout-history': outbox_history.main,
     'delivery': delivery.main,
+    'scale': scale.main,
 }
 
 

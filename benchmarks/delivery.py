@@ -150,7 +150,14 @@ def _start_sim(root: Path, key: str, rate_limit: int, name: str) -> tuple[subpro
 
 
 def _start_workers(
-    services: Services, key: str, url: str, rate_limit: int, root: Path, name: str, settings: dict[str, str]
+    services: Services,
+    key: str,
+    url: str,
+    rate_limit: int,
+    root: Path,
+    name: str,
+    settings: dict[str, str],
+    count: int = 2,
 ) -> list[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if k not in ('TELLME_NOTIFY_RATE_FRACTION', 'TELLME_NOTIFY_BURST')}
     env |= settings | {
@@ -163,7 +170,7 @@ def _start_workers(
         'TELLME_LOG_LEVEL': 'WARNING',
     }
     workers = []
-    for n in range(2):
+    for n in range(count):
         log = (root / f'worker-{rate_limit}-{name}-{n}.log').open('wb')
         workers.append(subprocess.Popen([sys.executable, '-m', 'notifier', 'worker'], cwd=ROOT, env=env,
                                         stdout=log, stderr=log))  # fmt: skip
