@@ -38,6 +38,8 @@ COMMANDS = {
     ),
     'sources': 'sources add|set|reset-cursor|list|show|check|poll|pause|resume|remove: the feeds Tell Me polls',
     'topics': 'topics list|add|set|hide: the topics residents may choose, by name in English and Welsh',
+    'outbox': 'outbox after-restore [--dry-run]: after restoring the database from a backup, before the workers '
+    'start: look up at Notify what was waiting, so nothing is sent twice',
     'assets': 'fetch GOV.UK Frontend (and the test tools) from the npm registry into TELLME_ASSETS_DIR, checked '
     'against the pinned hashes',
 }
@@ -50,6 +52,7 @@ PASS_THROUGH = {
     'staff',
     'sources',
     'topics',
+    'outbox',
     'assets',
     'check-worker',
 }
@@ -160,6 +163,7 @@ SUBCOMMANDS = {
     'sources': 'sources.feeds.cli',
     'topics': 'subscriptions.topics.cli',
     'check-worker': 'notifier.shell.check_worker',
+    'outbox': 'notifier.shell.outbox_cli',
 }
 
 
