@@ -4,7 +4,9 @@ Migrations are numbered `.sql` files in `notifier/migrations/`. `migrate()` appl
 recorded in `schema_migrations`, each in its own transaction, under an advisory lock so two release
 steps running at once cannot interleave. A file edited after it was applied is an error: the database
 and the code would disagree about the schema. A file whose first line is `-- no-transaction` runs
-outside a transaction (for `create index concurrently`).
+outside a transaction (for `create index concurrently`). A database ahead of the code (a newer release's
+migrations applied: a rollback) is left as it is, since from 0029 on migrations only add what older code
+never reads (tests/notifier/test_migrations.py keeps them so); one with another line's migrations is an error.
 """
 
 from __future__ import annotations
@@ -86,8 +88,17 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
             r['version']: r['checksum'] for r in await conn.fetch('select version, checksum from schema_migrations')
         }
         unknown = sorted(set(applied) - {m.version for m in migrations})
-        if unknown:
+        newer = [v for v in unknown if _number(v) > migrations[-1].number]
+        if set(unknown) - set(newer):  # another branch's, in our own range: not a database this code has seen
             raise MigrationError(f'the database has migrations this code does not know: {", ".join(unknown)}')
+        if newer:  # a newer release migrated it (this is a rollback): migrations only add, so this code runs on it
+            pending = [m.version for m in migrations if m.version not in applied]
+            if pending:
+                raise MigrationError(
+                    f'the database has newer migrations ({", ".join(newer)}) but lacks {", ".join(pending)}'
+                )
+            logger.warning('the database is ahead of this release (%s, from a newer one): nothing to apply',
+                           ', '.join(newer))  # fmt: skip
         done = []
         for migration in migrations:
             if migration.version in applied:
@@ -100,6 +111,11 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
         return done
     finally:
         await conn.execute('select pg_advisory_unlock($1)', MIGRATION_LOCK)
+
+
+def _number(version: str) -> int:
+    digits = re.match(r'\d+', version)
+    return int(digits.group(0)) if digits else 0
 
 
 async def _apply(conn: asyncpg.Connection, migration: Migration) -> None:

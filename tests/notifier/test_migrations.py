@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,72 @@ def test_shipped_migrations_are_numbered_without_gaps_or_duplicates() -> None:
     assert migrations, 'no migrations found'
     db.check_numbering(migrations)
     assert len({m.number for m in migrations}) == len(migrations)
+
+
+# A rolling deploy runs the previous release beside the new one on the new schema, and a rollback runs the previous
+# release on it alone (docs/operations.md, "Upgrades and rolling back"): so from 0029 on a migration only adds. What
+# older code reads stays: no table, column, view, function or type dropped or renamed, no column's type changed or
+# made NOT NULL. Removing something takes two releases: stop using it in one, drop it in a later one whose file
+# starts with `-- contract:` saying which release stopped using it. (0018 dropped two columns, before this rule.)
+EXPAND_ONLY_FROM = 29
+CONTRACTING = re.compile(
+    r'\bdrop\s+(table|column|view|materialized\s+view|function|type)\b'
+    r'|\brename\b'
+    r'|\balter\s+column\s+\S+\s+(set\s+not\s+null|(set\s+data\s+)?type)\b',
+    re.IGNORECASE,
+)
+
+
+def contracting(sql: str) -> list[str]:
+    """The statements in `sql` that take away something older code may read (comments aside)."""
+    code = re.sub(r'--[^\n]*', '', sql)
+    return [m.group(0) for m in CONTRACTING.finditer(code)]
+
+
+def test_a_contracting_statement_is_recognised() -> None:
+    assert contracting('alter table staff drop column failed_attempts, drop column locked_until;') == [
+        'drop column', 'drop column'
+    ]  # fmt: skip
+    assert contracting('ALTER TABLE events RENAME COLUMN title TO heading;') == ['RENAME']
+    assert contracting('alter table events alter column title type varchar(80);') == ['alter column title type']
+    assert contracting('alter table events alter column summary set not null;') == ['alter column summary set not null']
+    assert contracting('drop table old_things;') == ['drop table']
+    # what only adds, or widens a check (dropped and added again), is fine; so is a comment about dropping
+    assert (
+        contracting(
+            'alter table t add column c text; create index i on t (c);\n'
+            "alter table t drop constraint t_kind_check, add constraint t_kind_check check (kind in ('a', 'b'));\n"
+            "-- we will drop column x in a later release\nalter table t alter column c set default '';"
+        )
+        == []
+    )
+
+
+def takes_away(migrations: list[db.Migration]) -> list[str]:
+    """Files from EXPAND_ONLY_FROM on that take away what the previous release reads (unless marked `-- contract:`)."""
+    return [
+        migration.path.name
+        for migration in migrations
+        if migration.number >= EXPAND_ONLY_FROM
+        and not migration.sql.lstrip().startswith('-- contract:')
+        and contracting(migration.sql)
+    ]
+
+
+def test_migrations_from_0029_only_add_so_the_previous_release_runs_on_the_new_schema(tmp_path: Path) -> None:
+    assert takes_away(db.find_migrations()) == [], (
+        'these take away what the previous release reads: add what is new, stop using the old in this release, and '
+        'drop it in a later one (a file starting `-- contract:` saying which release stopped using it)'
+    )
+    directory = _copy_migrations(tmp_path)
+    while len(db.find_migrations(directory)) < EXPAND_ONLY_FROM - 1:  # the rule's first file, whatever ships now
+        _add_migration(directory, 'adds', 'create table if not exists t (c text);')
+    drops = _add_migration(directory, 'drops', 'alter table staff drop column name;')
+    assert takes_away(db.find_migrations(directory)) == [f'{drops}.sql']
+    (directory / f'{drops}.sql').write_text(
+        '-- contract: 0.3 stopped reading staff.name\n' + 'alter table staff drop column name;'
+    )
+    assert takes_away(db.find_migrations(directory)) == []
 
 
 @contextlib.asynccontextmanager
@@ -126,9 +193,20 @@ async def test_two_runners_at_once_apply_each_file_once(scratch_database: str) -
             await conn.close()
 
 
-async def test_a_database_ahead_of_the_code_is_refused(scratch_database: str) -> None:
+async def test_a_database_ahead_of_the_code_is_left_as_it_is_so_a_rollback_starts(scratch_database: str) -> None:
+    """The previous release's `tellme migrate` runs first on a rollback (compose and the units do): on a database a
+    newer release migrated it applies nothing and succeeds, so its web and worker start on the (only added to)
+    schema."""
     async with _connected(scratch_database) as conn:
         await db.migrate(conn)
         await conn.execute("insert into schema_migrations (version, checksum) values ('9999_from_the_future', 'x')")
-        with pytest.raises(db.MigrationError, match='9999_from_the_future'):
+        assert await db.migrate(conn) == []
+        assert await db.schema_problem(conn) is None
+
+
+async def test_a_database_with_another_lines_migration_is_refused(scratch_database: str) -> None:
+    async with _connected(scratch_database) as conn:
+        await db.migrate(conn)
+        await conn.execute("insert into schema_migrations (version, checksum) values ('0005_from_a_fork', 'x')")
+        with pytest.raises(db.MigrationError, match='0005_from_a_fork'):
             await db.migrate(conn)
