@@ -200,6 +200,17 @@ class Settings(BaseSettings):
     saving_per_contact_pence: int = Field(
         268, ge=0, description='what a message that saves a phone call saves: £2.83 − £0.15 (SOCITM 2012), in pence'
     )
+    # Ask by text (issue 15): answers to BINS, HELP and case references on the council's Notify inbound number
+    text_replies_per_day: int = Field(
+        5,
+        ge=0,
+        le=100,
+        description='at most this many automatic answers to one number in any 24 hours (0: none); past it, its texts '
+        'wait for staff, so two auto-responders texting each other cannot run up the bill',
+    )
+    text_staff_reply_days: int = Field(
+        2, ge=1, le=30, description='working days within which staff answer a text; the acknowledgement says it'
+    )
     # Staff sign-in through the council's OpenID Connect provider (e.g. Microsoft Entra ID); off while the issuer is
     # empty. The redirect URI to register with the provider is {public_url}/staff/sign-in/oidc/callback.
     oidc_issuer: str = Field(

@@ -66,12 +66,24 @@ NOTICE_FIELDS = {
     'contact-suppressed': frozenset({'masked_address', 'manage_url'}),
     'texts-stopped': frozenset(),  # the one reply to a STOP text
     'texts-started': frozenset(),  # the one reply to a START text
+    # answers to a resident's text (notifier/receipts/text_answers.py), by text only
+    'text-bins': frozenset({'collections'}),
+    'text-bins-unknown': frozenset(),
+    'text-case': frozenset({'case_reference', 'stage', 'updated'}),
+    'text-help': frozenset(),
+    'text-not-followed': frozenset({'signup_url'}),
+    'text-received': frozenset({'reply_within'}),
     # to staff, by email only (sources/bulletins/notices.py): a bulletin waiting for an approver, one sent back
     'bulletin-approval': frozenset({'title', 'author', 'people', 'is_urgent', 'bulletin_url'}),
     'bulletin-sent-back': frozenset({'title', 'approver', 'reason', 'bulletin_url'}),
 }
-# the channels a notice has wording for (the others: email and text); staff have only an email address
-NOTICE_CHANNELS = {'bulletin-approval': ('email',), 'bulletin-sent-back': ('email',)}
+# the channels a notice has wording for (the others: email and text); staff have only an email address, and an
+# answer to a text goes back by text
+NOTICE_CHANNELS = {
+    'bulletin-approval': ('email',), 'bulletin-sent-back': ('email',),
+    **{answer: ('sms',) for answer in ('text-bins', 'text-bins-unknown', 'text-case', 'text-help', 'text-not-followed',
+                                       'text-received')},
+}  # fmt: skip
 
 # Longest value, in characters, per channel. Text messages are then fitted to Notify's 918 characters.
 CAPS = {

@@ -72,6 +72,12 @@ NOTICE_OUTBOX_PURPOSE = {
     'contact-suppressed': 'notice',
     'texts-stopped': 'reply',
     'texts-started': 'reply',
+    'text-bins': 'reply',
+    'text-bins-unknown': 'reply',
+    'text-case': 'reply',
+    'text-help': 'reply',
+    'text-not-followed': 'reply',
+    'text-received': 'reply',
     'bulletin-approval': 'notice',
     'bulletin-sent-back': 'notice',
 }
@@ -331,7 +337,9 @@ def digest_message(
 def notice_message(purpose: str, *, channel: str, language: str, **values: str) -> Message:
     """A message that is not news: 'confirmation' (subscription, confirm_url), 'confirm-code' (subscription, code,
     minutes), 'sign-in' (code, minutes), 'sign-in-link' (sign_in_url, minutes),
-    'contact-suppressed' (masked_address, manage_url; sent on the resident's other channel); to staff, by email only:
+    'contact-suppressed' (masked_address, manage_url; sent on the resident's other channel); answers to a text, by text
+    only: 'text-bins' (collections), 'text-bins-unknown', 'text-case' (case_reference, stage, updated), 'text-help',
+    'text-not-followed' (signup_url), 'text-received' (reply_within); to staff, by email only:
     'bulletin-approval' (title, author, people, is_urgent, bulletin_url), 'bulletin-sent-back' (title, approver,
     reason, bulletin_url)."""
     _check_language(language)

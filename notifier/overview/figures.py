@@ -11,7 +11,9 @@ size); with one, about 0.2 s. The index is for a migration to add (there is none
 Which messages count as avoided contacts (SAVING_RULE says it on the page): a delivered case status update (the
 resident need not phone to ask "any news on my case?") and a delivered bulletin (a disruption people would
 otherwise phone about), each counted once per person and update, however many channels carried it, including
-those delivered inside a daily or weekly digest. Other news (planning applications, licences, bin schedule
+those delivered inside a daily or weekly digest; and a delivered answer to a resident's text asking for their next
+bin collections or their case's stage (notifier/receipts/text_answers.py: they asked, so they would otherwise have
+phoned). Other news (planning applications, licences, bin schedule
 changes) is not counted: people would mostly not have phoned about it, so counting it would overstate the saving.
 """
 
@@ -61,7 +63,8 @@ KIND_NAMES = {
 SAVING_RULE = (
     'Each delivered case status update and each delivered bulletin is counted as one contact avoided, once per '
     'person and message however many channels carried it (a digest counts once it is delivered). Other news, such '
-    'as planning applications and bin schedule changes, is not counted.'
+    'as planning applications and bin schedule changes, is not counted. Each delivered answer to a resident who texted '
+    'BINS or a case reference counts as one contact avoided too.'
 )
 
 TOTALS = """
@@ -155,6 +158,11 @@ from (select distinct event_id, resident_id from delivered) d
 join events e on e.id = d.event_id
 group by 1
 """
+# answers by text to BINS or a case reference (text_answers.AVOIDED_CONTACT), once delivered
+TEXT_ANSWERS = """
+select count(*) from text_answers t join notifications n on n.id = t.notification_id
+where t.answered_at >= $1 and t.answer in ('bins', 'case') and n.status = 'delivered'
+"""
 
 
 @dataclass(frozen=True)
@@ -171,10 +179,11 @@ class Saving:
     bulletins: int
     other_news: int
     pence_each: int
+    text_answers: int = 0  # answers to residents who texted BINS or a case reference
 
     @property
     def contacts(self) -> int:
-        return self.case_updates + self.bulletins
+        return self.case_updates + self.bulletins + self.text_answers
 
     @property
     def pence(self) -> int:
@@ -263,6 +272,7 @@ async def gather(conn: asyncpg.Connection, *, saving_pence: int, now: datetime |
         failures = await conn.fetch(FAILURES, since, list(FAILED))
         suppressed = await conn.fetch(SUPPRESSED, since)
         avoided = {row['kind']: row['contacts'] for row in await conn.fetch(AVOIDED, since)}
+        answered = await conn.fetchval(TEXT_ANSWERS, since)
         sources = await _sources(conn, now)
         topic_names = await topic_catalogue.load(conn)
         named_areas = await area_names.names_for(conn, [row['code'] for row in areas])
@@ -279,7 +289,8 @@ async def gather(conn: asyncpg.Connection, *, saving_pence: int, now: datetime |
         ],
         per_day_channel=by_channel, per_day_status=by_status,
         failures=[dict(row) for row in failures], suppressed=[dict(row) for row in suppressed], sources=sources,
-        saving=Saving(avoided.get('case', 0), avoided.get('bulletin', 0), avoided.get('other', 0), saving_pence),
+        saving=Saving(avoided.get('case', 0), avoided.get('bulletin', 0), avoided.get('other', 0), saving_pence,
+                      answered),
         totals={'messages': sum(map(sum, by_channel.values())), 'delivered': sum(by_status['Delivered']),
                 'failed': sum(by_status['Failed'])},
     )  # fmt: skip

@@ -115,6 +115,7 @@ def as_json(view: overview.Overview) -> dict[str, Any]:
         ],
         'avoided_contacts': {
             'case_updates': view.saving.case_updates, 'bulletins': view.saving.bulletins,
+            'text_answers': view.saving.text_answers,
             'contacts': view.saving.contacts, 'other_news_not_counted': view.saving.other_news,
             'saving_per_contact_pence': view.saving.pence_each, 'saving_pence': view.saving.pence,
             'method': overview.SAVING_RULE,

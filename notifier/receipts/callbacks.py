@@ -24,7 +24,8 @@ A returned-letter callback (Notify: the letter came back) is stored once per let
 `returned_at`, which the case officer sees ("Letter returned on …"); the letter's status stays.
 Received texts are handled in notifier/receipts/text_replies.py: STOP (STOPALL, UNSUBSCRIBE) suppresses that number
 ('stop-reply'), ends the resident's subscriptions that use only texts, takes texts off the others and confirms with
-one text; START puts back what STOP ended; anything else is kept for staff.
+one text; START puts back what STOP ended; BINS, HELP and a case reference are answered by text (text_answers.py);
+anything else is kept for staff.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from notifier.app_keys import PG, SETTINGS
 from notifier.logs import log_context
 from notifier.outbox import contacts, links, references, states
 from notifier.outbox.rows import queue_message
-from notifier.receipts import text_replies
+from notifier.receipts import text_answers, text_replies
 from notifier.settings import Settings
 from notifier.web import input_guard
 from templates.personalisation import mask_address
@@ -179,7 +180,8 @@ async def process(pool: asyncpg.Pool, callback_id: int, settings: Settings) -> s
             outcome = await _apply_returned_letter(conn, row)
         else:
             mobile = canonical_mobile(str(row['payload'].get('source_number', '')))
-            outcome = await text_replies.apply(conn, callback_id, row['payload'], mobile)
+            sent_at = text_answers.received_at(row['payload'], row['received_at'])
+            outcome = await text_replies.apply(conn, callback_id, row['payload'], mobile, settings, sent_at)
         await conn.execute(MARK_PROCESSED, callback_id, outcome)
     logger.debug('%s callback %s: %s', row['kind'], callback_id, outcome)
     return outcome

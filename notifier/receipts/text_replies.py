@@ -1,4 +1,4 @@
-"""Texts residents send us (Notify's inbound SMS): STOP, START, and anything else.
+"""Texts residents send us (Notify's inbound SMS): STOP, START, the questions we answer, and anything else.
 
 STOP, STOPALL or UNSUBSCRIBE — in any case, with spaces or punctuation, alone or starting the text ("Stop please")
 — suppresses the number ('stop-reply'), ends the subscriptions that only use texts and takes texts off the others,
@@ -6,7 +6,9 @@ and sends one confirmation text. Each change is kept in `text_stops`, so START (
 puts back exactly what STOP took away and confirms it. A second STOP, or a START with nothing to resume, changes
 nothing and sends nothing. A number we do not know is never texted.
 
-Everything else is kept for staff (`notify_callbacks.for_staff`), never lost; the text itself is never logged.
+BINS, HELP, a case reference and their Welsh and misspelt forms (text_commands.py) are answered by text from what
+the number follows (text_answers.py). Everything else is kept for staff (`notify_callbacks.for_staff`), never
+lost, and acknowledged once a day; the text itself is never logged.
 The confirmation texts go out as purpose 'reply' (migration 0012): the senders let only that purpose through a
 'stop-reply' suppression. If this Notify account has no reply templates yet, the change is made all the same and
 a warning says which template to add.
@@ -16,12 +18,15 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from notifier.outbox import contacts
 from notifier.outbox.rows import queue_message
+from notifier.receipts import text_answers, text_commands
+from notifier.settings import Settings
 from templates.registry import REGISTRY, notice_message, outbox_purpose
 
 logger = logging.getLogger('notifier.receipts.text_replies')
@@ -31,7 +36,7 @@ START_WORDS = frozenset({'START', 'UNSTOP'})
 STOPPED, STARTED = 'texts-stopped', 'texts-started'
 
 FIND_MOBILE = """
-select cp.id, cp.resident_id, cp.suppressed_reason, r.language
+select cp.id, cp.resident_id, cp.suppressed_reason, cp.verified_at, r.language
 from contact_points cp join residents r on r.id = cp.resident_id
 where cp.channel = 'sms' and cp.address = $1
 """
@@ -131,13 +136,26 @@ async def start(conn: asyncpg.Connection, contact: asyncpg.Record) -> str:
     return f'start: resumed, {restored} restored' + ('; confirmed' if replied else '')
 
 
-async def apply(conn: asyncpg.Connection, callback_id: int, payload: dict[str, Any], mobile: str) -> str:
-    """Act on one received text (in the caller's transaction); the outcome stored with the callback."""
-    wanted = intent(str(payload.get('message', '')))
-    if wanted is None:
+async def apply(
+    conn: asyncpg.Connection, callback_id: int, payload: dict[str, Any], mobile: str, settings: Settings,
+    now: datetime,
+) -> str:  # fmt: skip
+    """Act on one received text (in the caller's transaction); the outcome stored with the callback. `now` is when
+    the resident sent it."""
+    message = str(payload.get('message', ''))
+    wanted = intent(message)
+    contact = await conn.fetchrow(FIND_MOBILE, mobile)
+    if wanted is not None:
+        if contact is None:
+            return f'{wanted} from an unknown number'
+        return await (stop if wanted == 'stop' else start)(conn, contact)
+    if not message.strip():
+        return 'empty: nothing to answer or keep'
+    if contact is None:  # a number we hold nothing for is never texted: staff can tell them how to sign up
         await conn.execute(FOR_STAFF, callback_id)
         return 'stored'
-    contact = await conn.fetchrow(FIND_MOBILE, mobile)
-    if contact is None:
-        return f'{wanted} from an unknown number'
-    return await (stop if wanted == 'stop' else start)(conn, contact)
+    command = text_commands.parse(message)
+    outcome, for_staff = await text_answers.answer_text(conn, callback_id, contact, command, settings, now)
+    if for_staff:
+        await conn.execute(FOR_STAFF, callback_id)
+    return outcome

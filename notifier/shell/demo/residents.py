@@ -1,7 +1,8 @@
 """The demo residents and what each signed up for: made-up people (example.com addresses, a 07700 900xxx number).
 
-Three follow things near a postcode around Stretford and Sale, one wants bin reminders at 1 Demo Street, and one
-reported the demo case DEMO-1001 and follows it. Each is signed up once: a demo resident who already has a
+Three follow things near a postcode around Stretford and Sale, one wants bin reminders at 1 Demo Street (and has a
+mobile, so can text BINS to the simulator's inbound endpoint and get the next collections back), and one reported
+the demo case DEMO-1001 and follows it. Each is signed up once: a demo resident who already has a
 subscription of that kind for the same thing (at any status, so one a newcomer unsubscribed stays ended) is left
 as it is. Their addresses count as proved and their subscriptions start active, as if they had confirmed.
 """
@@ -27,6 +28,7 @@ NEAR = [
     ('demo.jo@example.com', None, 'M33 7XF', 1000, []),
 ]
 BINS_RESIDENT = 'demo.lee@example.com'  # bin reminders at the first demo address
+BINS_MOBILE = '07700 900654'  # theirs: text BINS from it (README, "Ask by text")
 CASE_REPORTER = 'demo.kim@example.com'  # reported the demo case, and follows it
 EMAILS = [email for email, *_ in NEAR] + [BINS_RESIDENT, CASE_REPORTER]
 

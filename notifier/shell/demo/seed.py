@@ -61,7 +61,7 @@ async def seed(pool: asyncpg.Pool, settings: Settings, *, now: datetime) -> Seed
             seeded.subscriptions = await residents.sign_up_near(conn)
             [(uprn, _, _), *_] = bins.addresses()
             seeded.subscriptions += await residents.sign_up(
-                conn, residents.BINS_RESIDENT, residents.bins_subscription(uprn, now)
+                conn, residents.BINS_RESIDENT, residents.bins_subscription(uprn, now), residents.BINS_MOBILE
             )
             seeded.subscriptions += await residents.sign_up(
                 conn, residents.CASE_REPORTER, residents.case_subscription(cases.SOURCE, cases.REFERENCE)

@@ -238,3 +238,33 @@ async def test_topics_and_areas_by_the_names_the_council_gave_them(client: Any, 
     html = await (await client.get('/staff/overview')).text()
     assert 'Stretford &amp; Humphrey Park' in html and 'Planning and building control' in html
     assert f'Ward {WARD}' not in html and '>planning<' not in html
+
+
+async def test_answers_to_texts_asking_for_bin_days_or_a_case_count_as_contacts_avoided(
+    client: Any, pg: asyncpg.Pool
+) -> None:
+    """A resident who texted BINS (or their case reference) and got the answer did not phone: each delivered answer
+    counts once; a help text, an acknowledgement and an answer still on its way do not."""
+    resident = await factories.make_resident(pg, email=False, sms=True)
+    answers = [('bins', 'delivered'), ('case', 'delivered'), ('bins', 'sending'), ('help', 'delivered'),
+               ('acknowledged', 'delivered'), ('not-followed', 'delivered')]  # fmt: skip
+    for answer, status in answers:
+        callback = await pg.fetchval(
+            "insert into notify_callbacks (kind, notify_id, payload) values ('inbound-sms', $1, '{}') returning id",
+            uuid.uuid4(),
+        )
+        reply = await pg.fetchval(
+            "insert into notifications (contact_point_id, channel, purpose, status, template_id) "
+            "values ($1, 'sms', 'reply', $2, $3) returning id",
+            resident.sms_id, status, uuid.uuid4(),
+        )  # fmt: skip
+        await pg.execute(
+            'insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at) '
+            'values ($1, $2, $3, $4, now())',
+            callback, resident.sms_id, answer, reply,
+        )  # fmt: skip
+    body = await (await client.get('/api/overview', headers=await token_for(pg, 'comms'))).json()
+    assert (body['avoided_contacts']['text_answers'], body['avoided_contacts']['contacts']) == (2, 2)
+    await sign_in_as(client, pg, 'comms@council.example', 'comms')
+    html = await (await client.get('/staff/overview')).text()
+    assert 'about 2 contacts avoided' in html and 'texted BINS or a case reference' in html

@@ -5,8 +5,10 @@ and a second start adds nothing."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -16,6 +18,7 @@ from notifier.overview import figures
 from notifier.sending.delivery import Sender
 from notifier.settings import Settings
 from notifier.shell import demo
+from notifier.shell.app import create_app
 from notifier.shell.demo import bins, cases, residents
 from sources.cases import queries as case_queries
 from sources.feeds.polling import poll_source
@@ -101,6 +104,23 @@ async def test_the_demo_addresses_have_a_polled_bin_calendar_and_a_reminder_reac
     assert len(said) == 2, said
     assert 'Bin collections at Demo Street' in said[0] and 'Refuse bin moved to' in said[0]
     assert 'Reminder:' in said[1] and reminded in said[1]
+
+
+async def test_the_demo_resident_texts_bins_and_gets_the_next_collections_back(
+    pg: asyncpg.Pool, settings_here: Settings, sender: Sender, sim: RunningSim, aiohttp_client: Any
+) -> None:
+    """What the README's "Ask by text" shows: the demo resident's number texts BINS to the simulator, which posts it
+    to Tell Me as Notify would (here, straight to the callback); the answer goes back through the simulator."""
+    await _start(pg, settings_here, MORNING)
+    client = await aiohttp_client(create_app(settings_here))
+    body = {'id': str(uuid.uuid4()), 'source_number': residents.BINS_MOBILE, 'message': 'BINS',
+            'date_received': MORNING.isoformat()}  # fmt: skip
+    auth = {'Authorization': f'Bearer {settings_here.notify_callback_token.get_secret_value()}'}
+    assert (await client.post('/notify/callbacks/inbound-sms', json=body, headers=auth)).status == 200
+    reply = await pg.fetchval("select id from notifications where purpose = 'reply'")
+    assert await sender.deliver(reply) == 'sent'
+    [text] = sim.sent(reply)
+    assert text.body == 'Tell Me, your next bin collections: Refuse bin: Tue 24 Nov. Recycling bin: Wed 25 Nov.'
 
 
 async def test_a_newcomer_at_another_demo_address_is_reminded_from_the_same_round(
