@@ -70,7 +70,8 @@ def test_compose_runs_migrate_once_before_web_and_worker_and_probes_them() -> No
         assert services[name]['env_file'] == ['tellme.env']
         assert services[name]['read_only'] is True and services[name]['cap_drop'] == ['ALL']
     assert '/livez' in ' '.join(services['web']['healthcheck']['test'])
-    assert services['worker']['healthcheck']['test'] == ['CMD', 'tellme', 'check-worker']
+    # each worker container checks its own worker (pid 1), not any worker anywhere
+    assert services['worker']['healthcheck']['test'] == ['CMD', 'tellme', 'check-worker', '--pid', '1']
 
 
 def _unit(name: str) -> configparser.ConfigParser:
