@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := notifier/static/vendor/.locked
 
-.PHONY: setup browser run test at-hours screenshots lint format bench clean
+.PHONY: setup browser tools run test at-hours screenshots lint format bench clean
 
-setup: $(STAMP) $(ASSETS) browser
+setup: $(STAMP) $(ASSETS) browser tools
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tell Me needs Python 3.11 or newer"'
@@ -29,6 +29,18 @@ browser:
 			(apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }) \
 				|| echo "make: could not install chromium: the browser tests will be skipped"; \
 		else echo "make: chromium is not installed (apt-get install chromium): the browser tests will be skipped"; fi; }
+
+# Debian's promtool (checks the alert rules and their tests) and pgbouncer (the transaction-pooling tests): installed
+# when missing and we may; otherwise those tests say why they are skipped.
+tools:
+	@for tool in promtool:prometheus pgbouncer:pgbouncer; do \
+		command -v "$${tool%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/$${tool%%:*}" ] || { \
+			if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+				(apt-get install -y -q --no-install-recommends "$${tool##*:}" >/dev/null 2>&1 \
+					|| { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "$${tool##*:}" >/dev/null; }) \
+					|| echo "make: could not install $${tool##*:}: its tests will be skipped"; \
+			else echo "make: $${tool%%:*} is not installed (apt-get install $${tool##*:}): its tests will be skipped"; fi; }; \
+	done
 
 run: setup
 	$(BIN)/tellme dev

@@ -212,6 +212,7 @@ def test_the_alert_rules_are_well_formed_and_read_only_what_we_export() -> None:
         assert set(rule) <= {'alert', 'expr', 'for', 'labels', 'annotations', 'keep_firing_for'}, rule['alert']
         assert rule['labels']['severity'] in ('page', 'warn'), rule['alert']
         assert rule['annotations']['summary'] and rule['annotations']['description'], rule['alert']
+        assert rule['annotations']['runbook'] == f'docs/operations.md#{rule["alert"].lower()}', rule['alert']
         assert _used(rule['expr']) <= exported_names(), rule['alert']
     wanted = {
         'TellMeOutboxBacklogGrowing', 'TellMeOldestReadyMessageStuck', 'TellMeNotifyRefusingOurKey',
@@ -219,6 +220,17 @@ def test_the_alert_rules_are_well_formed_and_read_only_what_we_export() -> None:
         'TellMeWorkerDown', 'TellMeNoWorkers', 'TellMeNotifyDailyLimitNear',
     }  # fmt: skip
     assert wanted <= set(names)
+
+
+def test_every_alert_has_its_runbook_and_every_runbook_its_alert() -> None:
+    """Whoever is paged finds what to do under the alert's own name in docs/operations.md, and no runbook is left
+    for an alert that no longer exists."""
+    operations = (DEPLOY.parent / 'docs' / 'operations.md').read_text()
+    runbooks = operations.split('\n## Runbooks\n', 1)[1].split('\n## ', 1)[0]
+    headings = re.findall(r'^### (\S+)$', runbooks, re.MULTILINE)
+    assert headings == [rule['alert'] for rule in alert_rules()]
+    for heading, text in zip(headings, re.split(r'^### \S+$', runbooks, flags=re.MULTILINE)[1:], strict=True):
+        assert len(text.split()) >= 40, f'the runbook for {heading} says too little to act on'
 
 
 def test_the_dashboard_is_json_with_a_panel_for_each_family() -> None:
