@@ -52,6 +52,7 @@ EVENT_EXTRAS: dict[str, frozenset[str]] = {
         'bins.changed': {'changes', 'has_changes'}, 'bins.reminder': {'bin', 'collection_date'},
         'case.status': {'case_reference', 'status'}, 'case.evidence_requested': {'case_reference', 'respond_by'},
         'case.*': {'case_reference'}, 'bulletin.published': {'bulletin'}, 'bulletin.*': {'bulletin'},
+        '*': {'label'},
     }.items()
 }  # fmt: skip
 DIGEST_FIELDS = frozenset(
@@ -116,6 +117,10 @@ LABELS = {
     'bulletin.*': ('Bulletin', 'Bwletin'),
     '*': ('News', 'Newyddion'),
 }
+# key → (English name, Welsh name or ''): the council's topic catalogue (subscriptions/topics/catalogue.py)
+TopicNames = Mapping[str, tuple[str, str]]
+# what a message about any other news calls it when the council's catalogue does not name its topic
+NEWS_FROM_THE_COUNCIL = ('News from the council', 'Newyddion gan y cyngor')
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,28 @@ def event_key(kind: str, topic: str) -> str:
     if kind in EVENT_KINDS:
         return kind
     return TOPIC_FALLBACKS.get(topic.split('/', 1)[0], '*')
+
+
+def topic_name(topic: str, language: str, names: TopicNames | None) -> str | None:
+    """The council's name for the topic in its catalogue ('Roadworks and road closures'; a part of one nobody named,
+    'Tree works: Felling'), as subscriptions/topics/catalogue.py names it; None when the catalogue has neither the
+    topic nor its root."""
+    root, _, part = topic.partition('/')
+    exact = (names or {}).get(topic)
+    found = exact or (names or {}).get(root)
+    if not found:
+        return None
+    english, welsh = found
+    name = plain(one_line(welsh if language == 'cy' and welsh else english))[:80]
+    return name if exact or not part else f'{name}: {plain(_humanise(part))}'
+
+
+def event_label(kind: str, topic: str, language: str, names: TopicNames | None = None) -> str:
+    """What kind of news it is, as event pages and digests say it: its own wording ('New planning application'),
+    else the council's name for its topic ('Roadworks and road closures'), else 'News'."""
+    key = event_key(kind, topic)
+    named = topic_name(topic, language, names) if key == '*' else None
+    return named or LABELS[key][0 if language == 'en' else 1]
 
 
 # --- text helpers --------------------------------------------------------------------------------------------
@@ -318,12 +345,14 @@ def event_values(
     unsubscribe_url: str | None,
     manage_url: str,
     nearby: Mapping[str, Any] | None = None,
+    names: TopicNames | None = None,
 ) -> dict[str, str]:
     """Every value any event template may use; the registry keeps only those its template needs.
 
     `nearby` ({'metres': …, 'place': 'M32 0TH'}) is how far the event is from the place of the resident's near
     subscription that brought it; where the message says where, it says that too ("6 King Street (about 150 m from
-    M32 0TH)")."""
+    M32 0TH)"). `names`, the council's topic catalogue (at least the event's topic and its root), names news on a
+    topic Tell Me has no wording of its own for ("Tree works: …" rather than "News from the council: …")."""
     caps = CAPS[channel]
     fallback = FALLBACK[language]
     ellipsis = '...' if channel == 'sms' else '…'
@@ -360,6 +389,9 @@ def event_values(
         'case_reference': reference,
         'status': _status(event, language, short),
         'bulletin': _bulletin_name(event, language, short),
+        'label': truncate(
+            topic_name(event.topic, language, names) or NEWS_FROM_THE_COUNCIL[0 if language == 'en' else 1], short
+        ),
     }
     return values
 
@@ -380,18 +412,19 @@ def digest_values(
     unsubscribe_url: str | None,
     manage_url: str,
     cap: int | None = None,
+    names: TopicNames | None = None,
 ) -> dict[str, str]:
-    """At most `cap` items (newest first as given), then 'and N more' and the see-all link."""
+    """At most `cap` items (newest first as given), then 'and N more' and the see-all link; each item labelled as
+    its event page labels it (`names`: the council's topic catalogue)."""
     limit = DIGEST_ITEM_CAP[channel] if cap is None else cap
     shown, more = list(items[:limit]), max(len(items) - limit, 0)
-    index = 0 if language == 'en' else 1
     lines = []
     for event, url in shown:
         title = truncate(plain(one_line(event.title)), CAPS[channel]['item_title'], '...' if channel == 'sms' else '…')
         if channel == 'sms':
             lines.append(f'- {title} {url}')
         else:
-            lines.append(f'* {LABELS[event_key(event.kind, event.topic)][index]}: {title} — {url}')
+            lines.append(f'* {event_label(event.kind, event.topic, language, names)}: {title} — {url}')
     values = {
         'items': '\n'.join(lines),
         'has_more': flag(more),
@@ -418,8 +451,6 @@ TOPIC_WORDS = {
     'bulletins': ('council bulletins', ('bwletinau’r cyngor', 'fwletinau’r cyngor', 'bwletinau’r cyngor')),
 }
 EVERYTHING = ('council news', ('newyddion y cyngor', 'newyddion y cyngor', 'newyddion y cyngor'))
-# key → (English name, Welsh name or ''): the council's topic catalogue (subscriptions/topics/catalogue.py)
-TopicNames = Mapping[str, tuple[str, str]]
 
 
 def _in_a_sentence(name: str) -> str:
