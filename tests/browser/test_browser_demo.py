@@ -199,13 +199,17 @@ def test_a_newcomer_follows_the_demo_case_by_its_reference_and_hears_of_each_sta
         for person in (residents.CASE_REPORTER, EMAIL):
             update = live.wait_for_messages(number + 1, where=lambda m, person=person: m.recipient == person)[-1]
             assert update.subject == 'Update on your case DEMO-1001'
-            assert f'{stage}. {note}' in update.body, update.body
+            # the stage by its name and the case system's note, each once
+            assert update.body.count(stage) == 1 and update.body.count(note) == 1, update.body
+            assert f'Status: {stage}' in update.body, update.body
 
-    # the last update's link opens the case's page: what happened, and every stage before
+    # the last update's link opens the case's page: what happened, its stage by name, and every stage before
     resident.follow(update.link('/e/'))
     assert resident.heading() == 'Demo: pothole (DEMO-1001) at Demo Street, Stretford'
-    assert 'Received. Demo: thank you for reporting this.' in text(resident, 'main')
-    assert resident.page.locator('#history + ol > li').count() == len(STAGES) + 1
+    assert 'Demo: thank you for reporting this.' in text(resident, 'main')
+    assert text(resident, '#status') == 'Received'
+    history = resident.page.locator('#history + ol > li').all_inner_texts()
+    assert [entry.splitlines()[-1] for entry in history[1:]] == [stage for _, stage, _ in STAGES]
     resident.accessible('the demo case')
 
 
