@@ -481,6 +481,17 @@ def _topic_words(topic: str, names: TopicNames | None = None) -> tuple[str, tupl
     return (names and _named(topic, names)) or TOPIC_WORDS.get(root, EVERYTHING)
 
 
+# The first word of a Welsh council's name, softened (treiglad meddal) after "gan" and "i": "gan Gyngor Trafford".
+# Only these Welsh words change; a name in English ("Trafford Council") is left as it is, as Welsh leaves names.
+SOFTENED = {'Cyngor': 'Gyngor', 'Dinas': 'Ddinas', 'Bwrdeistref': 'Fwrdeistref', 'Prifddinas': 'Brifddinas'}
+
+
+def soft_mutation(name: str) -> str:
+    """'Cyngor Sir Caerdydd' → 'Gyngor Sir Caerdydd', as Welsh writes it after "gan" or "i"."""
+    first, space, rest = name.partition(' ')
+    return SOFTENED.get(first, first) + space + rest
+
+
 def _join(words: list[str], language: str) -> str:
     if len(words) == 1:
         return words[0]
@@ -520,7 +531,11 @@ def describe_subscription(
     where = plain(one_line(place or ''))[:60]  # as the resident typed it
     if kind == 'near' and radius_m:
         distance = distance_words(radius_m)
-        return f'{what} within {distance} of {where}' if language == 'en' else f'{what} o fewn {distance} i {where}'
+        if language == 'en':
+            return f'{what} within {distance} of {where}'
+        # "i" before the article "y" is "i’r" ("i’r lle a ddewisoch chi", never "i y lle")
+        to = f'i’r {where[2:]}' if where.startswith('y ') else f'i {where}'
+        return f'{what} o fewn {distance} {to}'
     if kind == 'area' and where:
         return f'{what} in {where}' if language == 'en' else f'{what} yn ardal {where}'
     if kind == 'address':
