@@ -52,6 +52,7 @@ EVENT_EXTRAS: dict[str, frozenset[str]] = {
         'bins.changed': {'changes', 'has_changes'}, 'bins.reminder': {'bin', 'collection_date'},
         'case.status': {'case_reference', 'status'}, 'case.evidence_requested': {'case_reference', 'respond_by'},
         'case.*': {'case_reference'}, 'bulletin.published': {'bulletin'}, 'bulletin.*': {'bulletin'},
+        '*': {'label'},
     }.items()
 }  # fmt: skip
 DIGEST_FIELDS = frozenset(
@@ -128,6 +129,10 @@ LABELS = {
     'bulletin.*': ('Bulletin', 'Bwletin'),
     '*': ('News', 'Newyddion'),
 }
+# key → (English name, Welsh name or ''): the council's topic catalogue (subscriptions/topics/catalogue.py)
+TopicNames = Mapping[str, tuple[str, str]]
+# what a message about any other news calls it when the council's catalogue does not name its topic
+NEWS_FROM_THE_COUNCIL = ('News from the council', 'Newyddion gan y cyngor')
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,28 @@ def event_key(kind: str, topic: str) -> str:
     if kind in EVENT_KINDS:
         return kind
     return TOPIC_FALLBACKS.get(topic.split('/', 1)[0], '*')
+
+
+def topic_name(topic: str, language: str, names: TopicNames | None) -> str | None:
+    """The council's name for the topic in its catalogue ('Roadworks and road closures'; a part of one nobody named,
+    'Tree works: Felling'), as subscriptions/topics/catalogue.py names it; None when the catalogue has neither the
+    topic nor its root."""
+    root, _, part = topic.partition('/')
+    exact = (names or {}).get(topic)
+    found = exact or (names or {}).get(root)
+    if not found:
+        return None
+    english, welsh = found
+    name = plain(one_line(welsh if language == 'cy' and welsh else english))[:80]
+    return name if exact or not part else f'{name}: {plain(_humanise(part))}'
+
+
+def event_label(kind: str, topic: str, language: str, names: TopicNames | None = None) -> str:
+    """What kind of news it is, as event pages and digests say it: its own wording ('New planning application'),
+    else the council's name for its topic ('Roadworks and road closures'), else 'News'."""
+    key = event_key(kind, topic)
+    named = topic_name(topic, language, names) if key == '*' else None
+    return named or LABELS[key][0 if language == 'en' else 1]
 
 
 # --- text helpers --------------------------------------------------------------------------------------------
@@ -330,12 +357,14 @@ def event_values(
     unsubscribe_url: str | None,
     manage_url: str,
     nearby: Mapping[str, Any] | None = None,
+    names: TopicNames | None = None,
 ) -> dict[str, str]:
     """Every value any event template may use; the registry keeps only those its template needs.
 
     `nearby` ({'metres': …, 'place': 'M32 0TH'}) is how far the event is from the place of the resident's near
     subscription that brought it; where the message says where, it says that too ("6 King Street (about 150 m from
-    M32 0TH)")."""
+    M32 0TH)"). `names`, the council's topic catalogue (at least the event's topic and its root), names news on a
+    topic Tell Me has no wording of its own for ("Tree works: …" rather than "News from the council: …")."""
     caps = CAPS[channel]
     fallback = FALLBACK[language]
     ellipsis = '...' if channel == 'sms' else '…'
@@ -372,6 +401,9 @@ def event_values(
         'case_reference': reference,
         'status': _status(event, language, short),
         'bulletin': _bulletin_name(event, language, short),
+        'label': truncate(
+            topic_name(event.topic, language, names) or NEWS_FROM_THE_COUNCIL[0 if language == 'en' else 1], short
+        ),
     }
     return values
 
@@ -392,18 +424,19 @@ def digest_values(
     unsubscribe_url: str | None,
     manage_url: str,
     cap: int | None = None,
+    names: TopicNames | None = None,
 ) -> dict[str, str]:
-    """At most `cap` items (newest first as given), then 'and N more' and the see-all link."""
+    """At most `cap` items (newest first as given), then 'and N more' and the see-all link; each item labelled as
+    its event page labels it (`names`: the council's topic catalogue)."""
     limit = DIGEST_ITEM_CAP[channel] if cap is None else cap
     shown, more = list(items[:limit]), max(len(items) - limit, 0)
-    index = 0 if language == 'en' else 1
     lines = []
     for event, url in shown:
         title = truncate(plain(one_line(event.title)), CAPS[channel]['item_title'], '...' if channel == 'sms' else '…')
         if channel == 'sms':
             lines.append(f'- {title} {url}')
         else:
-            lines.append(f'* {LABELS[event_key(event.kind, event.topic)][index]}: {title} — {url}')
+            lines.append(f'* {event_label(event.kind, event.topic, language, names)}: {title} — {url}')
     values = {
         'items': '\n'.join(lines),
         'has_more': flag(more),
@@ -430,8 +463,6 @@ TOPIC_WORDS = {
     'bulletins': ('council bulletins', ('bwletinau’r cyngor', 'fwletinau’r cyngor', 'bwletinau’r cyngor')),
 }
 EVERYTHING = ('council news', ('newyddion y cyngor', 'newyddion y cyngor', 'newyddion y cyngor'))
-# key → (English name, Welsh name or ''): the council's topic catalogue (subscriptions/topics/catalogue.py)
-TopicNames = Mapping[str, tuple[str, str]]
 
 
 def _in_a_sentence(name: str) -> str:
@@ -460,6 +491,17 @@ def _topic_words(topic: str, names: TopicNames | None = None) -> tuple[str, tupl
         named = plain(_humanise(name))
         return f'the {named} bulletin', (f'bwletin {named}', f'fwletin {named}', f'bwletin {named}')
     return (names and _named(topic, names)) or TOPIC_WORDS.get(root, EVERYTHING)
+
+
+# The first word of a Welsh council's name, softened (treiglad meddal) after "gan" and "i": "gan Gyngor Trafford".
+# Only these Welsh words change; a name in English ("Trafford Council") is left as it is, as Welsh leaves names.
+SOFTENED = {'Cyngor': 'Gyngor', 'Dinas': 'Ddinas', 'Bwrdeistref': 'Fwrdeistref', 'Prifddinas': 'Brifddinas'}
+
+
+def soft_mutation(name: str) -> str:
+    """'Cyngor Sir Caerdydd' → 'Gyngor Sir Caerdydd', as Welsh writes it after "gan" or "i"."""
+    first, space, rest = name.partition(' ')
+    return SOFTENED.get(first, first) + space + rest
 
 
 def _join(words: list[str], language: str) -> str:
@@ -501,7 +543,11 @@ def describe_subscription(
     where = plain(one_line(place or ''))[:60]  # as the resident typed it
     if kind == 'near' and radius_m:
         distance = distance_words(radius_m)
-        return f'{what} within {distance} of {where}' if language == 'en' else f'{what} o fewn {distance} i {where}'
+        if language == 'en':
+            return f'{what} within {distance} of {where}'
+        # "i" before the article "y" is "i’r" ("i’r lle a ddewisoch chi", never "i y lle")
+        to = f'i’r {where[2:]}' if where.startswith('y ') else f'i {where}'
+        return f'{what} o fewn {distance} {to}'
     if kind == 'area' and where:
         return f'{what} in {where}' if language == 'en' else f'{what} yn ardal {where}'
     if kind == 'address':

@@ -31,6 +31,7 @@ from templates.personalisation import (
     NOTICE_CHANNELS,
     NOTICE_FIELDS,
     EventInput,
+    TopicNames,
     digest_values,
     event_key,
     event_placeholders,
@@ -284,9 +285,11 @@ def event_message(
     unsubscribe_url: str | None,
     manage_url: str,
     nearby: Mapping[str, Any] | None = None,
+    names: TopicNames | None = None,
 ) -> Message:
     """One event for one resident on one channel. `unsubscribe_url` is None when no subscription is involved;
-    `nearby` is how far the event is from the resident's place, when a near subscription brought it."""
+    `nearby` is how far the event is from the resident's place, when a near subscription brought it; `names`, the
+    council's topic catalogue, names news on a topic without wording of its own."""
     spec = spec_for_event(event.kind, event.topic, channel, language)
     values = event_values(
         event,
@@ -296,6 +299,7 @@ def event_message(
         unsubscribe_url=unsubscribe_url,
         manage_url=manage_url,
         nearby=nearby,
+        names=names,
     )
     return _message(spec, values, unsubscribe_url, EVENT_SHRINK_ORDER)
 
@@ -309,8 +313,10 @@ def digest_message(
     see_all_url: str,
     unsubscribe_url: str | None,
     manage_url: str,
+    names: TopicNames | None = None,
 ) -> Message:
-    """Several events in one message: at most 10 in an email, 3 in a text, then "and N more" + see all."""
+    """Several events in one message: at most 10 in an email, 3 in a text, then "and N more" + see all; `names`,
+    the council's topic catalogue, labels news on a topic without wording of its own."""
     _check_language(language)
     spec = REGISTRY.get((f'digest.{frequency}', channel, language))
     if spec is None:
@@ -325,6 +331,7 @@ def digest_message(
             unsubscribe_url=unsubscribe_url,
             manage_url=manage_url,
             cap=cap,
+            names=names,
         )
         try:
             return _message(spec, values, unsubscribe_url)

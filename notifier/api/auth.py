@@ -48,6 +48,7 @@ ERRORS: dict[int, type[web.HTTPException]] = {
         web.HTTPForbidden,
         web.HTTPNotFound,
         web.HTTPConflict,
+        web.HTTPUnprocessableEntity,
         web.HTTPServiceUnavailable,
     )
 }

@@ -75,9 +75,13 @@ TEMPLATE_WAIT = timedelta(minutes=1)
 NOTIFY_HOLDS_FINAL = frozenset({'delivered', 'permanent-failure', 'temporary-failure', 'technical-failure'})
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PHONE = re.compile(r'^[0-9]{10,15}$')
+# with the council's names for its topic and the topic's root (the catalogue, subscriptions/topics/), which name news
+# on a topic Tell Me has no wording of its own for
 LOAD_EVENT = """
-select kind, topic, title, summary, changes, attributes, url, occurred_at, urgency, case_reference
-from events where id = $1
+select e.kind, e.topic, e.title, e.summary, e.changes, e.attributes, e.url, e.occurred_at, e.urgency, e.case_reference,
+       (select coalesce(jsonb_object_agg(t.key, jsonb_build_array(t.name_en, t.name_cy)), '{}'::jsonb)
+        from topics t where t.key in (e.topic, split_part(e.topic, '/', 1))) as topic_names
+from events e where e.id = $1
 """
 
 
@@ -337,6 +341,7 @@ class Sender:
                     row.language,
                 ),  # fmt: skip
                 nearby=row.nearby,
+                names={key: (english, welsh) for key, (english, welsh) in (event['topic_names'] or {}).items()},
             )
         except (KeyError, ValueError) as exc:
             raise InvalidMessage(f'no message for this event: {exc}') from exc

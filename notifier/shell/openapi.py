@@ -29,6 +29,7 @@ REASONS = {
     403: "The token's role may not do this (or it is bound to other sources)",
     404: 'Not found',
     409: 'It cannot be done in the state things are in now',
+    422: 'Well formed, but not something this caller may ask for: `errors` names the field and why',
     503: 'The service is not configured for this (the message says what is missing)',
 }
 ROLE_WORDS = 'Tokens with the role {roles} may call this (admin tokens may call everything).'

@@ -250,7 +250,7 @@ OPERATIONS: dict[str, Op] = {
         SUBSCRIBED,
         ok=201,
         body=subscription_body(),
-        errors=(409, 503),
+        errors=(409, 422, 503),
     ),
     'api-subscription-confirm': Op(
         'Confirm a subscription with the token from its confirmation link',

@@ -26,6 +26,7 @@ from aiohttp import web
 import templates
 from notifier.app_keys import SETTINGS
 from notifier.web import council, csrf, sessions
+from templates.personalisation import soft_mutation
 
 logger = logging.getLogger('notifier.web.rendering')
 
@@ -52,6 +53,8 @@ def translate(language: str, key: str, **values: Any) -> str:
         logger.warning('no page string %r', key)
         return key
     text = entry.get(language) or entry['en']
+    if 'council' in values and '{council_soft}' in text:  # after "gan" or "i" in Welsh: "gan Gyngor Trafford"
+        values = {**values, 'council_soft': soft_mutation(str(values['council']))}
     return text.format(**values) if values else text
 
 

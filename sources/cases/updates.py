@@ -104,7 +104,7 @@ def build_event(reference: str, update: CaseUpdate, stage: str, place: Place) ->
         kind='case.evidence_requested' if stage == NEED_INFO else 'case.status',
         topic='cases',
         title=update.title or f'Your case {reference}',
-        summary=(f'{STAGE_WORDS[stage]}.' + (f' {note}' if note else ''))[:5000],
+        summary=note[:5000],  # the stage is said once, by its name (attributes.status), beside it
         lat=lat,
         lng=lng,
         case_reference=reference,

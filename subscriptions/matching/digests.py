@@ -21,6 +21,7 @@ from notifier import metrics
 from notifier.outbox import links, states
 from notifier.outbox.rows import queue_message
 from notifier.outbox.tokens import make_token
+from subscriptions.topics import catalogue
 from templates.personalisation import EventInput
 from templates.registry import digest_message
 
@@ -116,6 +117,7 @@ async def _queue_digest(
     # the newest item's subscription answers the one-click unsubscribe; the manage page shows the others
     subscription_id = items[0]['subscription_id']
     language = items[0]['language']
+    names = (await catalogue.load(conn)).names()
     message = digest_message(
         [
             (EventInput.from_row(item), links.in_language(_item_url(item, public_url, secret), language))
@@ -129,6 +131,7 @@ async def _queue_digest(
             links.unsubscribe_url(public_url, secret, subscription_id) if subscription_id else None, language
         ),
         manage_url=links.in_language(links.manage_url(public_url, secret, subscription_id), language),
+        names=names,
     )
     return await queue_message(
         conn,

@@ -30,7 +30,7 @@ from subscriptions.pages.how_far import how_far
 from subscriptions.residents import queries
 from subscriptions.residents.api import confirm_subscription, read_confirm_token
 from subscriptions.topics import catalogue as topic_catalogue
-from templates.personalisation import LABELS, LONDON, event_key, format_date
+from templates.personalisation import LONDON, event_label, format_date
 
 routes = web.RouteTableDef()
 
@@ -55,13 +55,9 @@ def _when(moment: datetime, lang: str) -> str:
 
 
 def _label(kind: str, topic: str, lang: str, topics: topic_catalogue.Catalogue) -> str:
-    """The kind of news: its own wording ('New planning application'), else the council's name for its topic
-    ('Roadworks and road closures'), else 'News'."""
-    key = event_key(kind, topic)
-    if key == '*' and topics.find(topic):
-        return topics.name(topic, lang)
-    english, welsh = LABELS[key]
-    return welsh if lang == 'cy' else english
+    """The kind of news, as its messages say it: its own wording ('New planning application'), else the council's
+    name for its topic ('Roadworks and road closures'), else 'News'."""
+    return event_label(kind, topic, lang, topics.names())
 
 
 def _is_case(kind: str, topic: str) -> bool:

@@ -29,6 +29,7 @@ from subscriptions.places.postcodes import PostcodeError, normalise_postcode
 from subscriptions.residents import queries, signup
 from subscriptions.residents.models import Channel, InvalidContactPoint, NewSubscription, canonical_address
 from subscriptions.residents.signup import CONFIRM
+from subscriptions.topics import catalogue
 from templates.personalisation import mask_address
 
 logger = logging.getLogger('notifier.subscriptions_api')
@@ -135,6 +136,7 @@ async def _checked_signup(request: web.Request) -> tuple[Contact, dict[Channel, 
             errors.setdefault('email' if channel == 'email' else 'mobile', f'needed for {channel} updates')
     if errors:
         raise json_error(400, 'invalid request', errors)
+    await _refuse_hidden_topics(request.app[PG], spec)
     # only the addresses the chosen channels use: an unused one is not stored, and cannot change where we land
     return contact, {channel: address for channel, address in addresses.items() if channel in spec.channels}, spec
 
@@ -148,6 +150,19 @@ def _place(contact: Contact, spec: NewSubscription) -> str | None:
         except PostcodeError:
             pass
     return f'{spec.lat:.4f}, {spec.lng:.4f}'
+
+
+async def _refuse_hidden_topics(pool: asyncpg.Pool, spec: NewSubscription) -> None:
+    """422 for a topic the catalogue holds but residents may not choose (bin collections, chosen for an address;
+    case updates; one the council hid), as the sign-up pages never offer it. Keys the catalogue does not hold are
+    taken as before ('staff/…' topics, for instance)."""
+    if spec.kind not in ('near', 'area', 'topic') or not spec.topics:
+        return
+    topics = await catalogue.load(pool)
+    hidden = [key for key in spec.topics if (found := topics.find(key)) is not None and not found.offered]
+    if hidden:
+        named = ', '.join(f'{key} ({topics.name(key)})' for key in hidden)
+        raise json_error(422, 'a topic residents may not choose', {'topics': f'residents may not choose {named}'})
 
 
 # --- routes --------------------------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ def test_a_place_subscription_is_named_by_its_postcode_with_the_distance_in_km()
     assert english == 'planning applications within 2 km of M32 0TH'
     welsh = describe_subscription('cy', kind='near', topics=['planning'], radius_m=500, place='M32 0TH')
     assert welsh == 'geisiadau cynllunio o fewn 500 m i M32 0TH'
+    # a place with no postcode (manage.your_place): "i" and "y" make "i’r", never "i y"
+    welsh = describe_subscription('cy', kind='near', topics=['planning'], radius_m=500, place='y lle a ddewisoch chi')
+    assert welsh == 'geisiadau cynllunio o fewn 500 m i’r lle a ddewisoch chi'
 
 
 EVENT = EventInput(

@@ -316,7 +316,11 @@ def _event(
             occurred,
         )
     notes = _text(record, 'status_notes') or (_text(record, 'description') if 'update_id' in record else None)
-    attributes: dict[str, Any] = {'stage': stage, 'status': status, 'service': service}
+    # the stage by its name, as a case update through the API carries it (sources/cases/updates.py); the case
+    # system's own word is kept beside it, never shown to residents
+    attributes: dict[str, Any] = {'stage': stage, 'status': _STAGE_WORDS[stage], 'service': service}
+    if status:
+        attributes['service_status'] = status
     if notes:
         attributes['notes'] = notes[:1000]
     if code:
@@ -328,7 +332,7 @@ def _event(
     postcode = _text(record, 'zipcode')
     if lat is None and postcode and _POSTCODE.fullmatch(postcode.upper()):
         attributes['postcode'] = postcode.upper()
-    summary = f'{_STAGE_WORDS[stage]}.' + (f' {notes}' if notes else '')
+    summary = notes or ''  # the stage is said once, by its name (attributes.status), beside it
     case_url = options.get('case_url')
     return Event(
         source=source,

@@ -219,6 +219,42 @@ async def test_an_event_message_is_built_at_send_time_with_its_links(
     assert unsubscribe, json.dumps(message.personalisation)
 
 
+@pytest.mark.parametrize(
+    ('topic', 'language', 'channel', 'named'),
+    [
+        ('trees', 'en', 'email', 'Tree works'),  # a topic the council added to its catalogue
+        ('trees', 'cy', 'email', 'Gwaith coed'),
+        ('trees', 'en', 'sms', 'Tree works'),
+        ('roadworks', 'en', 'email', 'Roadworks and road closures'),  # one shipped in the catalogue only
+        ('trees/felling', 'en', 'email', 'Tree works: Felling'),  # a part of it nobody named
+    ],
+)
+async def test_news_on_a_catalogue_topic_is_named_as_the_catalogue_names_it(
+    sender: Sender, sim: RunningSim, pg: asyncpg.Pool, topic: str, language: str, channel: str, named: str
+) -> None:
+    await pg.execute(
+        "insert into topics (key, name_en, name_cy, hint_en, hint_cy, group_key, offered) values ('trees', "
+        "'Tree works', 'Gwaith coed', 'Felling and pruning council trees', '', 'other', true)"
+    )
+    contact = await make_contact(pg, channel)
+    await pg.execute('update residents set language = $1 where id = $2', language, await resident_of(pg, contact))
+    event = await pg.fetchval(
+        'insert into events (source, external_key, fingerprint, kind, topic, title, summary, occurred_at) '
+        "values ('council-works', 'T-1', 'f', 'works.planned', $1, 'Felling on Park Road', 'Two limes come down.', "
+        'now()) returning id',
+        topic,
+    )
+    nid = await pg.fetchval(
+        'insert into notifications (event_id, contact_point_id, channel) values ($1, $2, $3) returning id',
+        event, contact, channel,
+    )  # fmt: skip
+    assert await sender.deliver(nid) == 'sent'
+    [message] = sim.sent(nid)
+    heading = message.subject if channel == 'email' else message.body
+    assert (heading or '').startswith(f'{named}: Felling on Park Road'), heading
+    assert 'News' not in (heading or '') and 'Newyddion' not in (heading or '')
+
+
 async def test_a_sender_that_lost_its_claim_while_waiting_does_not_send(
     sim: RunningSim, sender: Sender, pg: asyncpg.Pool
 ) -> None:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from notifier.settings import Settings
 from notifier.shell import cli
 from notifier.shell.app import create_app
+from templates.personalisation import soft_mutation
 from tests.conftest import Services
 from tests.support.app import settings_for
 from tests.support.pages import section, text_of
@@ -125,6 +126,22 @@ def test_districts_are_gss_codes_and_the_website_a_web_address() -> None:
         Settings(council_url='javascript:alert(1)')
 
 
+@pytest.mark.parametrize(
+    ('name', 'softened'),
+    [
+        ('Cyngor Trafford', 'Gyngor Trafford'),
+        ('Cyngor Sir Caerdydd', 'Gyngor Sir Caerdydd'),
+        ('Cyngor Bwrdeistref Sirol Pen-y-bont ar Ogwr', 'Gyngor Bwrdeistref Sirol Pen-y-bont ar Ogwr'),
+        ('Dinas a Sir Abertawe', 'Ddinas a Sir Abertawe'),
+        ('Bwrdeistref Sirol Wrecsam', 'Fwrdeistref Sirol Wrecsam'),
+        ('Trafford Council', 'Trafford Council'),  # an English name is left as it is
+        ('Testshire County Council', 'Testshire County Council'),
+    ],
+)
+def test_a_welsh_council_name_softens_after_gan_and_i(name: str, softened: str) -> None:
+    assert soft_mutation(name) == softened
+
+
 # --- on every page ---------------------------------------------------------------------------------------------
 
 
@@ -141,7 +158,8 @@ async def test_every_page_names_the_council_and_links_to_its_pages_and_site(clie
     links = re.findall(r'<a class="govuk-footer__link" href="([^"]+)">([^<]+)</a>', footer(welsh))
     assert links == [('/privacy', 'Preifatrwydd'), ('/cookies', 'Cwcis'), ('/accessibility', 'Datganiad hygyrchedd'),
                      ('/contact', 'Cysylltu'), ('https://www.trafford.gov.uk/cymraeg', 'Cyngor Trafford')]  # fmt: skip
-    assert 'alt="Cyngor Trafford"' in welsh and 'Mae Tell Me yn cael ei redeg gan Cyngor Trafford.' in text_of(welsh)
+    # "gan" softens the name that follows: Cyngor → Gyngor
+    assert 'alt="Cyngor Trafford"' in welsh and 'Mae Tell Me yn cael ei redeg gan Gyngor Trafford.' in text_of(welsh)
 
 
 async def test_the_logo_is_served_from_here_as_the_picture_it_is(client: TestClient) -> None:

@@ -71,9 +71,9 @@ async def test_a_template_over_several_lines_is_sent_as_previewed(office: Office
     }  # as browsers do
     sent = await office.client.post(update, data=form, allow_redirects=False)
     assert sent.status == 303, text_of(await sent.text())
-    assert await office.pg.fetchval('select summary from events order by id desc limit 1') == (
-        'Resolved. Good news.\n\nFilled on Tuesday.'
-    )
+    sent_event = await office.pg.fetchrow('select summary, attributes from events order by id desc limit 1')
+    assert sent_event['summary'] == 'Good news.\n\nFilled on Tuesday.'  # as previewed; the stage beside it
+    assert sent_event['attributes']['status'] == 'Resolved'
 
 
 async def test_only_admins_change_templates(office: Office) -> None:

@@ -86,3 +86,27 @@ async def test_the_see_all_page_lists_every_item(aiohttp_client: Any, services: 
     assert all(title in text for title in titles)
     assert response.headers['Cache-Control'] == 'no-store'
     assert (await client.get(f'/d/{digest_id}.AAAAAAAAAAAAAAAAAAAAAA')).status == 404
+
+
+async def test_a_digest_names_news_on_a_catalogue_topic_as_the_catalogue_does(pg: asyncpg.Pool) -> None:
+    """A topic the council added (trees) and one shipped in the catalogue only (roadworks): named, not 'News'."""
+    await pg.execute(
+        "insert into topics (key, name_en, name_cy, hint_en, hint_cy, group_key, offered) values ('trees', "
+        "'Tree works', 'Gwaith coed', '', '', 'other', true)"
+    )
+    resident = await make_resident(pg)
+    topics = ['planning', 'trees', 'roadworks']
+    await make_subscription(pg, resident, near='M32 0AH', radius_m=500, frequency='daily', topics=topics)
+    assert (
+        await record(pg, make_event(kind='works.planned', topic='trees', title='Felling on Park Road'), now=MONDAY_NOON)
+    ).matched == 1
+    await record(pg, make_event(kind='roads.closure', topic='roadworks', title='A56 closed'), now=MONDAY_NOON)
+    await record(pg, make_event(title='Loft conversion'), now=MONDAY_NOON)
+
+    closed = await _close(pg, MONDAY_NOON + timedelta(days=1))
+    row = await pg.fetchrow('select * from notifications where id = $1', closed.messages[0])
+    body = render(template(str(row['template_id']))['body'], row['personalisation'])
+    assert '* Tree works: Felling on Park Road' in body
+    assert '* Roadworks and road closures: A56 closed' in body
+    assert '* New planning application: Loft conversion' in body
+    assert 'News' not in body

@@ -97,6 +97,30 @@ async def test_a_bad_sign_up_is_400_naming_every_field_and_nothing_is_written(ap
     assert (await api.post('/api/subscriptions', SIGNUP, token=''))[0] == 401
 
 
+@pytest.mark.parametrize(
+    ('kind', 'topics', 'refused'),
+    [
+        ('near', ['planning', 'bins'], 'bins'),  # bin collections are chosen for an address, with reminders
+        ('topic', ['cases'], 'cases'),  # case updates reach the people following that case only
+        ('near', ['roadworks'], 'roadworks'),  # a topic the council hid
+    ],
+)
+async def test_a_topic_residents_may_not_choose_is_refused_with_a_422_naming_the_field(
+    api: Api, kind: str, topics: list[str], refused: str
+) -> None:
+    await api.pg.execute("update topics set offered = false where key = 'roadworks'")
+    where = {} if kind == 'near' else {'lat': None, 'lng': None, 'radius_m': None}
+    status, answer = await api.post('/api/subscriptions', {**SIGNUP, **where, 'kind': kind, 'topics': topics})
+    assert status == 422, answer
+    assert list(answer['errors']) == ['topics'] and refused in answer['errors']['topics']
+    assert 'may not choose' in answer['errors']['topics']
+    for table in ('residents', 'contact_points', 'subscriptions', 'notifications'):
+        assert await api.pg.fetchval(f'select count(*) from {table}') == 0, table
+    # what the sign-up pages offer is taken, and so is a part of one ('bulletins/roads' is council news)
+    status, answer = await api.post('/api/subscriptions', {**SIGNUP, 'topics': ['planning', 'bulletins/roads']})
+    assert status == 201, answer
+
+
 async def test_signing_up_again_with_the_same_address_joins_the_same_resident(api: Api) -> None:
     first = (await api.post('/api/subscriptions', SIGNUP))[1]
     second = (await api.post('/api/subscriptions', {**SIGNUP, 'email': 'resident@example.com', 'radius_m': 1000}))[1]

@@ -72,7 +72,9 @@ def test_the_gem_sample_requests_become_one_case_each_with_stage_and_cursor() ->
     closed, opened = by_ref['638344'], by_ref['638349']
     assert (closed.kind, closed.topic, closed.external_key) == ('case.status', 'cases', '638344')
     assert closed.attributes['stage'] == 'closed' and closed.attributes['notes'] == 'Duplicate request.'
-    assert closed.summary == 'Closed. Duplicate request.'
+    # the stage by its name and the note, each once; the feed's own word kept beside them
+    assert closed.summary == 'Duplicate request.' and closed.attributes['status'] == 'Closed'
+    assert closed.attributes['service_status'] == 'closed'
     assert opened.attributes['stage'] == 'received'
     assert opened.title == 'Sidewalk and Curb Issues (638349) at 8TH AVE and JUDAH ST'
     assert parsed.cursor == '2010-04-19T14:37:38+00:00'
@@ -106,9 +108,11 @@ def test_fixmystreet_updates_keep_the_latest_per_case_and_map_extended_statuses(
     assert parsed.rejected == []
     by_ref = {event.case_reference: event for event in parsed.events}
     assert by_ref['FMS-1001'].attributes['stage'] == 'action_scheduled'
-    assert by_ref['FMS-1001'].summary == 'Action scheduled. Repair booked for Monday.'
+    assert by_ref['FMS-1001'].summary == 'Repair booked for Monday.'
+    assert by_ref['FMS-1001'].attributes['status'] == 'Action scheduled'
     assert by_ref['FMS-1002'].attributes['stage'] == 'need_info'
-    assert by_ref['FMS-1002'].summary == 'We need something from you. Please send a photo.'
+    assert by_ref['FMS-1002'].summary == 'Please send a photo.'
+    assert by_ref['FMS-1002'].attributes['status'] == 'We need something from you'
     assert parsed.cursor == '2025-03-07T08:00:00+00:00'
 
 
