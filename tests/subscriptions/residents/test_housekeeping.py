@@ -19,6 +19,7 @@ from subscriptions.residents.staff_addresses import staff_contact_point
 from tests.support.factories import make_resident, make_subscription
 from tests.support.notify import CALLBACK_TOKEN
 from tests.support.outbox import receipt
+from tests.support.pages import text_of
 
 STRANGER, WAITING = '07700 900999', '07700 900998'  # numbers Tell Me holds nothing for until they text
 
@@ -161,3 +162,19 @@ async def test_a_strangers_text_waiting_for_staff_keeps_the_number_until_staff_h
     await forget(pg, now + timedelta(days=9))
     assert await held(pg, WAITING) == dict.fromkeys(('contact_points', 'messages', 'text_answers', 'texts',
                                                      'receipts'), 0)  # fmt: skip
+
+
+async def test_the_privacy_notice_says_a_number_that_texts_without_signing_up_is_kept_7_days(
+    notify: TestClient,
+) -> None:
+    en = text_of(await (await notify.get('/privacy', params={'lang': 'en'})).text())
+    assert (
+        'If you text us without signing up, we keep your mobile number and your texts for 7 days so that we can '
+        'answer you, or until our staff have dealt with your text if that takes longer, and then delete them.' in en
+    )
+    cy = text_of(await (await notify.get('/privacy', params={'lang': 'cy'})).text())
+    assert (
+        'Os byddwch chi’n anfon neges destun atom heb gofrestru, byddwn ni’n cadw eich rhif ffôn symudol a’ch '
+        'negeseuon am 7 diwrnod er mwyn i ni allu eich ateb, neu nes bydd ein staff wedi delio â’ch neges os bydd '
+        'hynny’n cymryd mwy o amser, ac yna’n eu dileu.' in cy
+    )
