@@ -1,6 +1,7 @@
-"""Hourly: forget unconfirmed sign-ups, expired sessions and spent one-time secrets, what finished messages said once
-the retention period has passed (notifier/outbox/retention.py), finished messages themselves once
-TELLME_OUTBOX_KEEP_DAYS has passed, kept as counts (notifier/outbox/archive.py), and workers that stopped."""
+"""Hourly: forget unconfirmed sign-ups and numbers that only texted us (subscriptions/residents/housekeeping.py),
+expired sessions and spent one-time secrets, what finished messages said once the retention period has passed
+(notifier/outbox/retention.py), finished messages themselves once TELLME_OUTBOX_KEEP_DAYS has passed, kept as counts
+(notifier/outbox/archive.py), and workers that stopped."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ logger = logging.getLogger('workers.housekeeping')
 
 
 async def forget(ctx: dict[str, Any], *, now: datetime | None = None) -> dict[str, int]:
-    """`now`: the moment message retention is judged at (default: the database's clock)."""
+    """`now`: the moment sign-ups, texting numbers and message retention are judged at (default: the database's
+    clock)."""
     settings: Settings = ctx['settings']
     async with ctx['pg'].acquire() as conn:
-        forgotten = await housekeeping.forget(conn)
+        forgotten = await housekeeping.forget(conn, now=now)
         cleared = await retention.forget(conn, days=settings.notification_retention_days, now=now)
         moved = await archive.move_out(conn, days=settings.outbox_keep_days, now=now)
     if forgotten.subscriptions or forgotten.residents:

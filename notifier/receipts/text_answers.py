@@ -4,8 +4,9 @@ line saying staff will reply (the commands: text_commands.py).
 Only what the number itself follows is ever answered: the bins of the addresses its resident follows, a case its
 resident follows, and only from a number they proved was theirs (a verified contact point). A reference the number
 does not follow, whether it exists or not, gets the same "not signed up for that" answer as a number following
-nothing, so a text can never find out whether someone else's case exists. A number we hold nothing for is never
-texted (there is no one to send to without keeping a stranger's number): its text is kept for staff.
+nothing, so a text can never find out whether someone else's case exists. A number we held nothing for reaches here
+on a resident made for it (text_replies.py), unverified: it hears HELP, "not signed up for that", or the
+acknowledgement, and nothing else.
 
 Each answer is one ordinary outbox row, purpose 'reply' (so it reaches a number that texted STOP and is now asking),
 in the resident's language, and is recorded in `text_answers` (migration 0029) with the moment the text was

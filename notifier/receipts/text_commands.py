@@ -14,7 +14,8 @@ bin days. The commands (English and Welsh):
 - `empty`: nothing but spaces, punctuation or symbols;
 - `other`: everything else (kept for staff, acknowledged once a day).
 
-STOP and START keep their own stricter reading (`text_replies.intent`), which is checked first.
+STOP and START keep their own stricter reading (`text_replies.intent`), which is checked first. `language_of` says
+which language a text was written in (Welsh if any word is Welsh), for answering a number we know nothing about.
 
 The rest builds the values of the answers (`collections_text`, `stage_text`, `short_date`, `working_days`) in the
 resident's language. Nothing here ever repeats the resident's own words.
@@ -48,6 +49,12 @@ POLITE_WORDS = frozenset({
 CASE_WORDS = frozenset({'CASE', 'REF', 'REFERENCE', 'STATUS', 'UPDATE', 'NUMBER', 'NO', 'ON', 'FOR', 'OF', 'REPORT',
                         'ACHOS', 'CYFEIRNOD', 'STATWS', 'DIWEDDARIAD', 'AR', 'RHIF', 'ADRODDIAD'})  # fmt: skip
 # keywords a typo may reach (one letter wrong, missing, extra, or two swapped); short or common words must be exact
+# words only a Welsh text has: a number Tell Me knows nothing about is answered in Welsh when it uses one
+WELSH_WORDS = frozenset({
+    'BINIAU', 'BINNAU', 'BINAU', 'CYMORTH', 'HELPU', 'ACHOS', 'CYFEIRNOD', 'STATWS', 'DIWEDDARIAD', 'RHIF',
+    'ADRODDIAD', 'DIOLCH', 'FAWR', 'IAWN', 'PLIS', 'GWELWCH', 'DDA', 'HELO', 'SHWMAE', 'SUT', 'PRYD', 'MAE', 'FY',
+    'YR', 'NESAF', 'CASGLIAD', 'CASGLIADAU', 'DIWRNOD', 'DYDDIAD', 'DYDDIADAU', 'ANFONWCH', 'ATAF',
+})  # fmt: skip
 FUZZY = {'BINS': BINS, 'BINIAU': BINS, 'HELP': HELP, 'CYMORTH': HELP, 'PLEASE': 'polite'}
 MAX_REFERENCE = 40
 MAX_COMMAND = 160  # a command is short: a longer text is a message, whatever words it has
@@ -126,6 +133,16 @@ def _meanings(words: list[str]) -> set[str] | None:
     """What the words around a command mean; None if one of them is not a command's or a polite word."""
     meanings = {_meaning(word) if word.isalpha() else None for word in words}
     return None if None in meanings else {meaning for meaning in meanings if meaning}
+
+
+def language_of(message: str) -> str:
+    """'cy' for a text with a Welsh word in it (or a typo of BINIAU or CYMORTH), else 'en'."""
+    for word in tokens(message):
+        if word in WELSH_WORDS:
+            return 'cy'
+        if len(word) >= 4 and word.isalpha() and any(_one_edit_apart(word, welsh) for welsh in ('BINIAU', 'CYMORTH')):
+            return 'cy'
+    return 'en'
 
 
 def parse(message: str) -> Command:

@@ -4,11 +4,19 @@ STOP, STOPALL or UNSUBSCRIBE — in any case, with spaces or punctuation, alone 
 — suppresses the number ('stop-reply'), ends the subscriptions that only use texts and takes texts off the others,
 and sends one confirmation text. Each change is kept in `text_stops`, so START (or UNSTOP) from the same number
 puts back exactly what STOP took away and confirms it. A second STOP, or a START with nothing to resume, changes
-nothing and sends nothing. A number we do not know is never texted.
+nothing and sends nothing. STOP or START from a number we do not know changes nothing and sends nothing.
 
 BINS, HELP, a case reference and their Welsh and misspelt forms (text_commands.py) are answered by text from what
 the number follows (text_answers.py). Everything else is kept for staff (`notify_callbacks.for_staff`), never
 lost, and acknowledged once a day; the text itself is never logged.
+
+A UK mobile we hold nothing for that texts a command or a message for staff is first given a resident of its own
+(`residents.from_text`, migration 0030) in the language it wrote in, holding only the number, unverified: it is
+then answered like any number (a command gets the "not signed up for that" answer with the sign-up link, or HELP;
+a message the acknowledgement), through the outbox and within the same daily limit, and never learns anything, as no
+unproved number does. Housekeeping forgets it 7 days later (subscriptions/residents/housekeeping.py); a sign-up with
+the number takes it as any unproved address (subscriptions/residents/signup.py). Thanks and symbols from such a
+number wait for staff and make nothing.
 The confirmation texts go out as purpose 'reply' (migration 0012): the senders let only that purpose through a
 'stop-reply' suppression. If this Notify account has no reply templates yet, the change is made all the same and
 a warning says which template to add.
@@ -23,6 +31,7 @@ from typing import Any
 
 import asyncpg
 
+from notifier.notify_sim.rules.recipients import InvalidRecipient, normalise_phone_number
 from notifier.outbox import contacts
 from notifier.outbox.rows import queue_message
 from notifier.receipts import text_answers, text_commands
@@ -87,6 +96,12 @@ with open_stops as (
 select (select count(*) from reopened) + (select count(*) from texts_again)
 """
 FOR_STAFF = 'update notify_callbacks set for_staff = true where id = $1'
+NEW_RESIDENT = 'insert into residents (language, from_text) values ($1, true) returning id'
+ADD_NUMBER = """
+insert into contact_points (resident_id, channel, address) values ($1, 'sms', $2)
+on conflict (channel, address) do nothing
+returning id
+"""
 
 
 def words_of(message: str) -> list[str]:
@@ -136,6 +151,21 @@ async def start(conn: asyncpg.Connection, contact: asyncpg.Record) -> str:
     return f'start: resumed, {restored} restored' + ('; confirmed' if replied else '')
 
 
+async def _stranger(conn: asyncpg.Connection, mobile: str, language: str) -> asyncpg.Record | None:
+    """A resident of its own for a number we hold nothing for (see the module's docstring), as FIND_MOBILE reads it;
+    None for a number that is not a UK mobile (sign-up would refuse it too)."""
+    try:
+        if normalise_phone_number(mobile) != mobile:
+            return None
+    except InvalidRecipient:
+        return None
+    async with conn.transaction():  # a savepoint: no empty resident is left if the same number's other text won
+        resident = await conn.fetchval(NEW_RESIDENT, language)
+        if await conn.fetchval(ADD_NUMBER, resident, mobile) is None:
+            await conn.execute('delete from residents where id = $1', resident)
+    return await conn.fetchrow(FIND_MOBILE, mobile)
+
+
 async def apply(
     conn: asyncpg.Connection, callback_id: int, payload: dict[str, Any], mobile: str, settings: Settings,
     now: datetime,
@@ -151,10 +181,12 @@ async def apply(
         return await (stop if wanted == 'stop' else start)(conn, contact)
     if not message.strip():
         return 'empty: nothing to answer or keep'
-    if contact is None:  # a number we hold nothing for is never texted: staff can tell them how to sign up
+    command = text_commands.parse(message)
+    if contact is None and command.kind not in (text_commands.THANKS, text_commands.EMPTY):
+        contact = await _stranger(conn, mobile, text_commands.language_of(message))
+    if contact is None:  # thanks or symbols, or a number we could not text: for staff, and nothing made
         await conn.execute(FOR_STAFF, callback_id)
         return 'stored'
-    command = text_commands.parse(message)
     outcome, for_staff = await text_answers.answer_text(conn, callback_id, contact, command, settings, now)
     if for_staff:
         await conn.execute(FOR_STAFF, callback_id)

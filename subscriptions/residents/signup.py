@@ -82,7 +82,9 @@ async def place(
     added; the confirmation goes to an address they hold) or on a new resident of its own, whatever we know:
     - an address no one holds is added to the new resident, unverified until a confirmation reaches it;
     - an address another resident holds unverified belongs to no one yet, and moves to the new resident (with the
-      codes and messages waiting for it);
+      codes and messages waiting for it); so does a number that only texted us (`residents.from_text`, decision 60),
+      even given alone: its resident was made to answer a text, not by a sign-up, and the new one has the language
+      chosen now;
     - an address another resident has verified is left where it is and this sign-up does not use it; when it is
       the address the confirmation would go to, the sign-up lands on its owner instead, adding nothing, so the
       person who typed it sees the same page as anyone else and only the owner can confirm.
@@ -147,11 +149,11 @@ async def _target(
     return target, target is None  # an unproven sign-up adds addresses only to a resident of its own
 
 
-OTHER_ADDRESSES = """
-select exists (
-    select 1 from contact_points
-    where resident_id = $1 and not (id = any($2::bigint[]))
-)
+# $1 the resident holding every address given, none proved; $2 those addresses' contact points
+SAME_SIGN_UP_AGAIN = """
+select not r.from_text
+   and not exists (select 1 from contact_points where resident_id = r.id and not (id = any($2::bigint[])))
+from residents r where r.id = $1
 """
 
 
@@ -163,8 +165,9 @@ async def _unproven_target(conn: asyncpg.Connection, found: dict[Channel, Contac
         owner = owners.pop()
         if all(point.verified_at is not None for point in points if point is not None):
             return owner  # every address is theirs and proved: only they can confirm
-        if not await conn.fetchval(OTHER_ADDRESSES, owner, [point.id for point in points if point is not None]):
+        if await conn.fetchval(SAME_SIGN_UP_AGAIN, owner, [point.id for point in points if point is not None]):
             return owner  # the same unproved sign-up again, and nobody else's address is there to be proved later
+        # (a number that only texted us, `from_text`, made no sign-up: a new resident takes it, as unproved)
     confirming = found[confirming_channel(found)]
     if confirming is not None and confirming.verified_at is not None:
         return confirming.resident_id

@@ -95,6 +95,38 @@ async def test_a_resident_texts_bins_please_and_gets_one_text_with_their_next_co
     await wait_until(delivered)
 
 
+async def test_a_strangers_number_texting_bins_please_gets_one_text_saying_how_to_sign_up(
+    texting: TestClient, sim: RunningSim, pg: asyncpg.Pool
+) -> None:
+    """A number Tell Me holds nothing for asks, as a resident would: it is told how to sign up, in the language it
+    asked in, and learns no one's collections."""
+    dates = {'Refuse': {date(2027, 3, 2)}, 'Recycling': {date(2027, 3, 9)}}
+    await record(pg, schedule_event('test-bins', UPRN, dates, {'address': '1 High Street'}, TEXTED, url=None),
+                 now=TEXTED)  # fmt: skip
+    neighbour = await make_resident(pg, email=False, sms=True)  # follows the bins: there is data to leak
+    await make_subscription(pg, neighbour, kind='address', uprn=UPRN, topics=['bins'])
+    stranger, welsh_stranger = '+447700900999', '+447700900998'
+
+    await send_text(sim, stranger, 'bins please')
+    await send_text(sim, welsh_stranger, 'BINIAU plîs')
+    await processed(pg, 2)
+
+    await wait_until(lambda: asyncio.sleep(0, texts_to(sim, stranger) and texts_to(sim, welsh_stranger)))
+    await asyncio.sleep(0.3)  # nothing more follows
+    [answer] = texts_to(sim, stranger)
+    assert answer.body == (
+        f'Tell Me: this number is not signed up for that. Sign up to get it by text: {PUBLIC}/bins '
+        'Text HELP to see what you can ask.'
+    )
+    [ateb] = texts_to(sim, welsh_stranger)
+    assert ateb.body.startswith('Tell Me: nid yw’r rhif hwn wedi cofrestru ar gyfer hynny.')
+    assert f'{PUBLIC}/bins?lang=cy ' in ateb.body
+    for body in (answer.body, ateb.body):
+        assert 'Refuse' not in body and 'Mar' not in body and '1 High' not in body
+    assert texts_to(sim, e164(neighbour)) == []
+    assert await pg.fetchval('select count(*) from notify_callbacks where for_staff') == 0, 'answered: nothing waits'
+
+
 async def test_a_strangers_number_texting_a_real_case_reference_gets_no_case_data(
     texting: TestClient, sim: RunningSim, pg: asyncpg.Pool
 ) -> None:
@@ -113,28 +145,34 @@ async def test_a_strangers_number_texting_a_real_case_reference_gets_no_case_dat
     await send_text(sim, follower, f'case {CASE} please')
     await processed(pg, 3)
 
-    await wait_until(lambda: asyncio.sleep(0, texts_to(sim, e164(follower)) and texts_to(sim, e164(other_resident))))
+    numbers = (e164(follower), e164(other_resident), stranger)
+    await wait_until(lambda: asyncio.sleep(0, all(texts_to(sim, number) for number in numbers)))
+    await asyncio.sleep(0.3)  # nothing more follows
     [to_follower] = texts_to(sim, e164(follower))
     assert to_follower.body == f'Tell Me: case {CASE} is at this stage: Being assessed. Last updated Fri 26 Feb.'
     [to_other] = texts_to(sim, e164(other_resident))
-    assert to_other.body.startswith('Tell Me: this number is not signed up for that. Sign up to get it by text: ')
-    assert CASE not in to_other.body and 'assess' not in to_other.body.lower()
-    assert texts_to(sim, stranger) == [], 'a number we hold nothing for is never texted'
-    kept = await pg.fetchval(
-        "select count(*) from notify_callbacks where for_staff and payload ->> 'message' = $1", CASE
-    )
-    assert kept == 1, "the stranger's text waits for staff"
+    [to_stranger] = texts_to(sim, stranger)
+    for body in (to_other.body, to_stranger.body):
+        assert body.startswith('Tell Me: this number is not signed up for that. Sign up to get it by text: ')
+        assert f'{PUBLIC}/case ' in body
+        assert CASE not in body and 'assess' not in body.lower() and 'Pothole' not in body
+    assert to_stranger.body == to_other.body, 'a number we hold nothing for hears what anyone not following it hears'
+    assert await pg.fetchval('select count(*) from notify_callbacks where for_staff') == 0, 'all three answered'
 
 
+@pytest.mark.parametrize('stranger', [False, True], ids=['a resident', 'a stranger'])
 async def test_two_auto_responders_stop_after_the_per_number_limit(
-    texting: TestClient, sim: RunningSim, pg: asyncpg.Pool
+    texting: TestClient, sim: RunningSim, pg: asyncpg.Pool, stranger: bool
 ) -> None:
     """The number answers every text it gets with "HELP" (an auto-responder), and so do we: the loop ends after
-    TELLME_TEXT_REPLIES_PER_DAY answers."""
-    robot = await make_resident(pg, email=False, sms=True)
-    await make_subscription(pg, robot, kind='address', uprn=UPRN, topics=['bins'])
-    number = e164(robot)
-    await send_text(sim, robot, 'HELP')
+    TELLME_TEXT_REPLIES_PER_DAY answers, whether or not Tell Me knew the number before it first texted."""
+    if stranger:
+        number = '+447700900997'
+    else:
+        robot = await make_resident(pg, email=False, sms=True)
+        await make_subscription(pg, robot, kind='address', uprn=UPRN, topics=['bins'])
+        number = e164(robot)
+    await send_text(sim, number, 'HELP')
     received = 0
     for sent in range(1, 4 * LIMIT):  # bounded: a broken limit fails the test instead of running for ever
         await processed(pg, sent)
@@ -143,8 +181,9 @@ async def test_two_auto_responders_stop_after_the_per_number_limit(
             break  # this text got no answer: the robot has nothing to answer
         await wait_until(lambda: asyncio.sleep(0, len(texts_to(sim, number)) == queued))  # noqa: B023
         received = queued
-        await send_text(sim, robot, 'HELP')  # the auto-responder answers our answer
+        await send_text(sim, number, 'HELP')  # the auto-responder answers our answer
     assert received == LIMIT
+    assert len(texts_to(sim, number)) == LIMIT
     texts = await pg.fetchval("select count(*) from notify_callbacks where kind = 'inbound-sms'")
     assert texts == LIMIT + 1
     assert await pg.fetchval("select count(*) from notifications where purpose = 'reply'") == LIMIT

@@ -116,6 +116,36 @@ async def test_a_number_following_nothing_asked_for_is_told_how_to_sign_up(app: 
     assert real_case.count('/case ') == 1 and 'Fence' not in real_case and CASE not in real_case
 
 
+async def test_a_number_we_hold_nothing_for_gets_one_answer_in_the_language_it_asked_in(
+    app: TestClient, pg: asyncpg.Pool
+) -> None:
+    """A stranger asking is answered (HELP, or how to sign up); a stranger's message waits for staff and is
+    acknowledged; thanks, symbols, and a number that is not a UK mobile make nothing and get nothing."""
+    await a_case(pg)
+    assert await text(app, '07700 900901', 'help') == 'answered: help'
+    assert await text(app, '07700 900902', 'Cymorth os gwelwch yn dda') == 'answered: help'
+    assert await text(app, '07700 900903', CASE) == 'answered: not-followed'
+    assert await text(app, '07700 900904', 'My bin was missed') == 'stored; acknowledged'
+    assert await text(app, '07700 900905', 'Diolch') == 'stored'
+    assert await text(app, '07700 900906', '👍') == 'stored'
+    assert await text(app, '+1 202 555 0123', 'BINS') == 'stored'
+    answers = await replies(pg)
+    assert answers[0].startswith('Tell Me: text BINS for your next bin collections')
+    assert answers[1].startswith('Tell Me: anfonwch BINIAU'), 'asked in Welsh: answered in Welsh'
+    assert answers[2].startswith('Tell Me: this number is not signed up for that.') and CASE not in answers[2]
+    assert answers[3].startswith('Tell Me: thank you, council staff will read your text')
+    assert len(answers) == 4
+    made = await pg.fetch('select c.address, c.verified_at, r.language, r.from_text from contact_points c '
+                          'join residents r on r.id = c.resident_id order by c.address')  # fmt: skip
+    assert [(row['address'], row['language']) for row in made] == [
+        ('447700900901', 'en'), ('447700900902', 'cy'), ('447700900903', 'en'), ('447700900904', 'en'),
+    ]  # fmt: skip
+    assert all(row['verified_at'] is None and row['from_text'] for row in made), 'unproved: it never learns anything'
+    waiting = await pg.fetch("select payload ->> 'source_number' as number from notify_callbacks where for_staff "
+                             'order by id')  # fmt: skip
+    assert [row['number'] for row in waiting] == ['07700 900904', '07700 900905', '07700 900906', '+1 202 555 0123']
+
+
 async def test_an_unproved_number_gets_no_data_even_for_what_its_resident_follows(
     app: TestClient, pg: asyncpg.Pool
 ) -> None:

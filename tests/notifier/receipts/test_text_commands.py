@@ -10,6 +10,7 @@ import pytest
 from notifier.receipts.text_commands import (
     Command,
     collections_text,
+    language_of,
     next_collections,
     parse,
     short_date,
@@ -64,6 +65,17 @@ def test_thanks_and_symbols_are_not_commands(message: str, kind: str) -> None:
 def test_stop_and_start_keep_their_own_reading() -> None:
     assert intent('stop bins') == 'stop' and parse('stop bins').kind == 'other'
     assert intent('bins') is None
+
+
+@pytest.mark.parametrize(
+    ('message', 'language'),
+    [('BINS', 'en'), ('bins please', 'en'), ('HELP', 'en'), ('FMS-20417', 'en'), ('next bin day?', 'en'),
+     ('BINIAU', 'cy'), ('binnau plîs', 'cy'), ('Cymorth', 'cy'), ('CYMROTH', 'cy'), ('helpu', 'cy'),
+     ('Achos ENF/2026/0042', 'cy'), ('Pryd mae fy miniau?', 'cy'), ('bins diolch', 'cy'), ('', 'en'), ('👍', 'en')],
+)  # fmt: skip
+def test_the_language_a_text_asks_in(message: str, language: str) -> None:
+    """What a number we know nothing about is answered in: Welsh when it used a Welsh word, else English."""
+    assert language_of(message) == language
 
 
 def test_a_very_long_reference_is_not_looked_up() -> None:

@@ -14,6 +14,7 @@ from notifier.outbox import links
 from templates.registry import REGISTRY, template
 from tests.support.api import Api
 from tests.support.factories import make_event, make_resident, make_subscription, place, record
+from tests.support.notify import CALLBACK_TOKEN
 
 PUBLIC = 'https://tellme.example.gov.uk'
 SIGNUP = {'email': 'Resident@Example.com', 'kind': 'near', 'lat': 53.4563, 'lng': -2.3107, 'radius_m': 400,
@@ -127,6 +128,52 @@ async def test_signing_up_again_with_the_same_address_joins_the_same_resident(ap
     assert first['subscription_id'] != second['subscription_id']
     assert await api.pg.fetchval('select count(*) from residents') == 1
     assert await api.pg.fetchval('select count(distinct resident_id) from subscriptions') == 1
+
+
+async def a_text(api: Api, number: str, message: str) -> None:
+    """A text to the council's Notify number, as Notify forwards it."""
+    body = {'id': str(uuid.uuid4()), 'source_number': number, 'destination_number': '07700900000', 'message': message}
+    response = await api.client.post(
+        '/notify/callbacks/inbound-sms', json=body, headers={'Authorization': f'Bearer {CALLBACK_TOKEN}'}
+    )
+    assert response.status == 200
+
+
+@pytest.mark.parametrize('also_email', [False, True], ids=['by text', 'by email and text'])
+async def test_a_number_that_texted_us_first_still_proves_itself_when_it_signs_up(api: Api, also_email: bool) -> None:
+    """Texting BINIAU gave the number a resident of its own, unproved (issue 15). Signing up with it later is a
+    sign-up like any other: in the language chosen now, on a resident of its own, and nothing is sent to the number
+    but the confirmation until someone proves it is theirs."""
+    await a_text(api, '07700 900999', 'BINIAU')
+    texted = await api.pg.fetchrow("select id, resident_id from contact_points where address = '447700900999'")
+    assert await api.pg.fetchval('select language from residents where id = $1', texted['resident_id']) == 'cy'
+
+    signup = {'mobile': '07700 900999', 'kind': 'topic', 'topics': ['planning'], 'language': 'en'}
+    if also_email:
+        signup |= {'email': 'someone@example.com', 'channels': ['email', 'sms']}
+    else:
+        signup |= {'channels': ['sms']}
+    status, created = await api.post('/api/subscriptions', signup)
+    assert status == 201, created
+
+    sub = await api.pg.fetchrow('select status, resident_id from subscriptions where id = $1',
+                                created['subscription_id'])  # fmt: skip
+    assert sub['status'] == 'pending'
+    assert sub['resident_id'] != texted['resident_id'], 'not joined to what texting made'
+    assert await api.pg.fetchval('select language from residents where id = $1', sub['resident_id']) == 'en'
+    point = await api.pg.fetchrow("select id, resident_id, verified_at from contact_points where channel = 'sms'")
+    assert (point['id'], point['resident_id'], point['verified_at']) == (texted['id'], sub['resident_id'], None)
+    assert await api.pg.fetchval('select count(*) from contact_points where resident_id = $1',
+                                 texted['resident_id']) == 0  # fmt: skip
+    row = await confirmation_row(api, created['subscription_id'])
+    assert str(row['template_id']) == REGISTRY[('confirmation', row['channel'], 'en')].template_id
+    assert row['channel'] == ('email' if also_email else 'sms')
+
+    token = row['personalisation']['confirm_url'].rsplit('/', 1)[1]
+    status, _ = await api.post(f'/api/subscriptions/{created["subscription_id"]}/confirm', {'token': token}, token='')
+    assert status == 200
+    verified = await api.pg.fetchval("select verified_at from contact_points where channel = 'sms'")
+    assert (verified is not None) is (not also_email), 'only the address the confirmation reached is proved'
 
 
 async def test_confirming_activates_and_verifies_and_a_wrong_token_does_nothing(api: Api) -> None:
