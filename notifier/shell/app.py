@@ -95,15 +95,28 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException:
         raise
     except ConnectionResetError:
+        if not _client_gone(request):
+            # ours, with the resident still waiting: PostgreSQL's connection reset in a failover, a pooler restarting
+            logger.exception('unhandled error on %s %s', request.method, _route(request))
+            return _sorry(request)
         # the client hung up while we read its request (a phone losing signal, a proxy's timeout): nobody is left
         # to answer and nothing of ours failed, so no traceback; the access line says 499, as nginx would
         logger.info('the client went away during %s %s', request.method, _route(request))
         return web.Response(status=CLIENT_GONE)
     except Exception:
         logger.exception('unhandled error on %s %s', request.method, _route(request))
-        if rendering.wants_page(request):
-            return rendering.server_error(request)
-        return web.json_response({'message': 'Sorry, something went wrong. Please try again later.'}, status=500)
+        return _sorry(request)
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _sorry(request: web.Request) -> web.StreamResponse:
+    if rendering.wants_page(request):
+        return rendering.server_error(request)
+    return web.json_response({'message': 'Sorry, something went wrong. Please try again later.'}, status=500)
 
 
 @web.middleware

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
+from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 
+from notifier.shell.app import error_middleware
 from notifier.shell.embedded import free_port
 from tests.conftest import Services
 from tests.support import ROOT
@@ -82,3 +86,24 @@ async def test_a_request_cut_short_is_not_logged_as_an_error(services: Services,
         (line['message'], line.get('status')) for line in lines if line.get('status')
     ]
     assert [line['route'] for line in lines if line.get('status') == 499] == ['/api/events', '/near']
+
+
+async def test_a_connection_reset_while_the_client_is_still_there_is_our_error(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ConnectionResetError from our own side (asyncpg's connection to PostgreSQL reset in a failover, a pooler
+    restarting) while the resident is still waiting is a failure of ours: a 500 they can read, logged at ERROR,
+    never a silent 499."""
+
+    async def database_gone(request: web.Request) -> web.Response:
+        raise ConnectionResetError('the database connection was reset')
+
+    app = web.Application(middlewares=[error_middleware])
+    app.router.add_get('/api/thing', database_gone, name='thing')
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.INFO):
+        response = await client.get('/api/thing')
+    assert response.status == 500
+    assert 'Sorry, something went wrong' in (await response.json())['message']
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == ['unhandled error on GET thing']
