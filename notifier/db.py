@@ -38,6 +38,10 @@ create table if not exists schema_migrations (
     applied_at timestamptz not null default now()
 )
 """
+# `contract`: the migration took away something older releases read (its file has a `-- contract:` line), so a release
+# older than it must not run on the database; added here rather than by a migration, so every release's runner reads it
+ADD_CONTRACT = 'alter table schema_migrations add column if not exists contract boolean not null default false'
+CONTRACT_LINE = re.compile(r'^-- contract:', re.MULTILINE)
 
 
 class MigrationError(Exception):
@@ -57,6 +61,11 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    @property
+    def contract(self) -> bool:
+        """It takes away what older releases read (a `-- contract:` line says which release stopped reading it)."""
+        return bool(CONTRACT_LINE.search(self.sql))
 
 
 def find_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -84,13 +93,16 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
     await conn.execute('select pg_advisory_lock($1)', MIGRATION_LOCK)
     try:
         await conn.execute(CREATE_SCHEMA_MIGRATIONS)
-        applied = {
-            r['version']: r['checksum'] for r in await conn.fetch('select version, checksum from schema_migrations')
-        }
+        await conn.execute(ADD_CONTRACT)
+        rows = await conn.fetch('select version, checksum, contract from schema_migrations')
+        applied = {r['version']: r['checksum'] for r in rows}
         unknown = sorted(set(applied) - {m.version for m in migrations})
         newer = [v for v in unknown if _number(v) > migrations[-1].number]
         if set(unknown) - set(newer):  # another branch's, in our own range: not a database this code has seen
             raise MigrationError(f'the database has migrations this code does not know: {", ".join(unknown)}')
+        taken = sorted(r['version'] for r in rows if r['contract'] and r['version'] in newer)
+        if taken:
+            raise MigrationError(_TOO_OLD.format(', '.join(taken)))
         if newer:  # a newer release migrated it (this is a rollback): migrations only add, so this code runs on it
             pending = [m.version for m in migrations if m.version not in applied]
             if pending:
@@ -113,6 +125,12 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
         await conn.execute('select pg_advisory_unlock($1)', MIGRATION_LOCK)
 
 
+_TOO_OLD = (
+    'the database has {} from a newer release, which took away what this release reads: roll back by restoring a '
+    'backup taken before it, not by running this release'
+)
+
+
 def _number(version: str) -> int:
     digits = re.match(r'\d+', version)
     return int(digits.group(0)) if digits else 0
@@ -120,15 +138,15 @@ def _number(version: str) -> int:
 
 async def _apply(conn: asyncpg.Connection, migration: Migration) -> None:
     sql = migration.sql
-    record = 'insert into schema_migrations (version, checksum) values ($1, $2)'
+    record = 'insert into schema_migrations (version, checksum, contract) values ($1, $2, $3)'
     if sql.startswith(NO_TRANSACTION):
         await conn.execute(sql)
-        await conn.execute(record, migration.version, migration.checksum)
+        await conn.execute(record, migration.version, migration.checksum, migration.contract)
         return
     async with conn.transaction():
         await conn.execute("set local lock_timeout = '5s'")
         await conn.execute(sql)
-        await conn.execute(record, migration.version, migration.checksum)
+        await conn.execute(record, migration.version, migration.checksum, migration.contract)
 
 
 NO_TABLES = 'the database has no Tell Me tables yet: run tellme migrate first'
@@ -138,16 +156,26 @@ async def schema_problem(conn: asyncpg.Connection, directory: Path = MIGRATIONS_
     """Why this code cannot run on this database yet (never migrated, or migrations pending), or None.
 
     `web` and `worker` ask at start-up, so starting them before `tellme migrate` is one clear line, not an
-    UndefinedTableError from the first query. A database ahead of the code (a newer release migrated it) is fine:
-    migrations only add to what older code reads."""
+    UndefinedTableError from the first query. A database ahead of the code (a newer release migrated it) is fine,
+    since migrations only add to what older code reads, unless a newer one was a contract (it took something away)."""
     if not await conn.fetchval("select to_regclass('schema_migrations') is not null"):
         return NO_TABLES
     applied = {row['version'] for row in await conn.fetch('select version from schema_migrations')}
     if not applied:
         return NO_TABLES
-    pending = [m.version for m in find_migrations(directory) if m.version not in applied]
+    migrations = find_migrations(directory)
+    pending = [m.version for m in migrations if m.version not in applied]
     if pending:
         return f'the database lacks migration(s) {", ".join(pending)} that this code needs: run tellme migrate first'
+    has_contract = await conn.fetchval(
+        "select exists (select 1 from information_schema.columns where table_name = 'schema_migrations' "
+        "and column_name = 'contract' and table_schema = current_schema())"
+    )
+    if has_contract:
+        taken = [row['version'] for row in await conn.fetch('select version from schema_migrations where contract')
+                 if _number(row['version']) > migrations[-1].number]  # fmt: skip
+        if taken:
+            return _TOO_OLD.format(', '.join(sorted(taken)))
     return None
 
 
