@@ -24,11 +24,12 @@ select channel, count(*) as messages from notifications where {_WAITING} group b
 """
 
 # attempts + 1: the attempt whose outcome the restore lost, so a message not found at Notify goes round the retry
-# ladder from its next step, as after any request whose answer never came
+# ladder from its next step, as after any request whose answer never came; never past $2, the ladder's last step, so
+# a message waiting for its last attempt still gets it
 MARK_WAITING = f"""
 with marked as (
-    update notifications set status = 'unknown', claimed_by = null, attempts = attempts + 1, last_error = $1,
-                             updated_at = now()
+    update notifications set status = 'unknown', claimed_by = null, attempts = least(attempts + 1, $2),
+                             last_error = $1, updated_at = now()
     where {_WAITING}
     returning channel
 )
@@ -41,6 +42,8 @@ async def waiting(pool: asyncpg.Pool) -> dict[str, int]:
     return {row['channel']: row['messages'] for row in await pool.fetch(COUNT_WAITING)}
 
 
-async def mark_for_lookup(pool: asyncpg.Pool) -> dict[str, int]:
-    """Mark them `unknown` for the sweeper to look up; how many, by channel."""
-    return {row['channel']: row['messages'] for row in await pool.fetch(MARK_WAITING, REASON)}
+async def mark_for_lookup(pool: asyncpg.Pool, *, most_attempts: int) -> dict[str, int]:
+    """Mark them `unknown` for the sweeper to look up; how many, by channel. `most_attempts`: the retry ladder's
+    steps (notifier.sending.delivery.BACKOFF), which the count of attempts made must not pass."""
+    rows = await pool.fetch(MARK_WAITING, REASON, most_attempts)
+    return {row['channel']: row['messages'] for row in rows}

@@ -13,6 +13,7 @@ import sys
 
 from notifier import db
 from notifier.outbox import after_restore
+from notifier.sending.delivery import BACKOFF
 from notifier.settings import Settings
 from workers import heartbeat
 
@@ -56,7 +57,9 @@ async def _after_restore(settings: Settings, *, dry_run: bool) -> int:
                 'or they send the messages waiting before they can be looked up\n'
             )
             return 1
-        found = await (after_restore.waiting(pool) if dry_run else after_restore.mark_for_lookup(pool))
+        found = await (
+            after_restore.waiting(pool) if dry_run else after_restore.mark_for_lookup(pool, most_attempts=len(BACKOFF))
+        )
     finally:
         await pool.close()
     if not found:

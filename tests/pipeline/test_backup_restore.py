@@ -20,6 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from notifier import db
+from notifier.sending.delivery import BACKOFF
 from notifier.settings import Settings
 from tests.conftest import Services
 from tests.support import ROOT
@@ -92,3 +93,20 @@ async def test_after_restore_refuses_while_a_worker_runs_on_the_database(service
     assert refused.returncode == 1
     assert '1 worker(s) are running on this database: stop them first' in refused.stderr
     assert (await row(pg, waiting))['status'] == 'pending'  # nothing changed
+
+
+async def test_a_message_waiting_for_its_last_attempt_still_gets_it_after_a_restore(
+    services: Services, pg: asyncpg.Pool, redis: Redis, sim: RunningSim, delivery_settings: Settings
+) -> None:
+    last_try = await make_notification(pg)
+    await pg.execute(
+        "update notifications set status = 'retry', attempts = $2, not_before = now() where id = $1",
+        last_try, len(BACKOFF),
+    )  # fmt: skip
+    marked = tellme(services.database_url, 'outbox', 'after-restore')
+    assert marked.returncode == 0, marked.stderr
+    sender = sender_for(pg, redis, sim.client(timeout=2), delivery_settings, 50)
+    assert await sender.reconcile_stuck(unknown_after=timedelta(0)) == {'retry': 1}  # not at Notify: not given up
+    await pg.execute('update notifications set not_before = now() where id = $1', last_try)
+    assert await sender.deliver(last_try) == 'sent'
+    assert len(sim.sent(last_try)) == 1
