@@ -11,7 +11,8 @@ acknowledgement, and nothing else.
 Each answer is one ordinary outbox row, purpose 'reply' (so it reaches a number that texted STOP and is now asking),
 in the resident's language, and is recorded in `text_answers` (migration 0029) with the moment the text was
 received. At most TELLME_TEXT_REPLIES_PER_DAY answers go to one number in any 24 hours: past that, its texts are kept
-for staff unanswered, so two auto-responders texting each other cost at most that many texts a day. A text that is
+for staff unanswered, so two auto-responders texting each other cost at most that many texts a day. The number is
+locked while one of its texts is answered, so texts that arrive together are counted one after the other. A text that is
 not a command waits for staff and is acknowledged once per number per London day. The text itself and the number
 are never logged, and no answer repeats the resident's words.
 """
@@ -49,6 +50,10 @@ WORDING = {
 # answers that spare the resident a call: they asked, and were told what they would have phoned for
 AVOIDED_CONTACT = ('bins', 'case')
 
+# one text from a number at a time, until its transaction ends: two texts posted at once (two web processes, or the
+# web and the sweeper) would otherwise both count the same answers of the day and both be answered. NO KEY UPDATE, so
+# the outbox can still queue messages to the number meanwhile (its foreign key takes KEY SHARE).
+LOCK_NUMBER = 'select 1 from contact_points where id = $1 for no key update'
 ANSWERS_TODAY = """
 select count(*) filter (where notification_id is not null) as sent,
        count(*) filter (where answer = 'acknowledged' and notification_id is not null
@@ -166,6 +171,7 @@ async def answer_text(
     """Answer one text from a known number (in the caller's transaction): (what was done, for the callback's
     outcome; whether staff should see the text)."""
     for_staff = command.kind in (commands.OTHER, commands.EMPTY, commands.THANKS)
+    await conn.execute(LOCK_NUMBER, contact['id'])
     answer, values = await _answer(conn, contact, command, settings, now)
     counts = await conn.fetchrow(ANSWERS_TODAY, contact['id'], now, _london_midnight(now))
     if answer == 'acknowledged' and (command.kind != commands.OTHER or counts['acks']):
