@@ -10,11 +10,12 @@ acknowledgement, and nothing else.
 
 Each answer is one ordinary outbox row, purpose 'reply' (so it reaches a number that texted STOP and is now asking),
 in the resident's language, and is recorded in `text_answers` (migration 0029) with the moment the text was
-received. At most TELLME_TEXT_REPLIES_PER_DAY answers go to one number in any 24 hours: past that, its texts are kept
-for staff unanswered, so two auto-responders texting each other cost at most that many texts a day. The number is
-locked while one of its texts is answered, so texts that arrive together are counted one after the other. A text that is
-not a command waits for staff and is acknowledged once per number per London day. The text itself and the number
-are never logged, and no answer repeats the resident's words.
+received, before it is queued: a text already recorded is never answered twice. At most TELLME_TEXT_REPLIES_PER_DAY
+answers go to one number in any 24 hours: past that, its texts are kept for staff unanswered, so two auto-responders
+texting each other cost at most that many texts a day. The number is locked while one of its texts is answered, so
+texts that arrive together are counted one after the other. A text that is not a command waits for staff and is
+acknowledged once per number per London day. The text itself and the number are never logged, and no answer repeats
+the resident's words.
 """
 
 from __future__ import annotations
@@ -61,11 +62,14 @@ select count(*) filter (where notification_id is not null) as sent,
 from text_answers
 where contact_point_id = $1 and answered_at > $2::timestamptz - interval '1 day'
 """
+# recorded before the answer is queued: a text already answered (processed again) records nothing and is not answered
 RECORD = """
-insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at)
-values ($1, $2, $3, $4, $5)
+insert into text_answers (callback_id, contact_point_id, answer, answered_at)
+values ($1, $2, $3, $4)
 on conflict (callback_id) do nothing
+returning id
 """
+SENT = 'update text_answers set notification_id = $2 where id = $1'
 PLACES = """
 select distinct on (s.uprn) s.uprn, a.address, e.title, e.attributes -> 'collection_dates' as dates,
        e.attributes -> 'moved' as moved
@@ -176,8 +180,10 @@ async def answer_text(
     counts = await conn.fetchrow(ANSWERS_TODAY, contact['id'], now, _london_midnight(now))
     if answer == 'acknowledged' and (command.kind != commands.OTHER or counts['acks']):
         return 'stored', for_staff  # thanks and symbols need no answer; one acknowledgement a day is enough
+    recorded = await conn.fetchval(RECORD, callback_id, contact['id'], answer, now)
+    if recorded is None:
+        return f'{answer}: answered already', for_staff
     if counts['sent'] >= settings.text_replies_per_day:
-        await conn.execute(RECORD, callback_id, contact['id'], answer, None, now)
         logger.info('text answer not sent: this number had %d answers in the last day', counts['sent'])
         return f'{answer}: not sent, daily limit reached', True
     wording = WORDING[answer]
@@ -186,7 +192,7 @@ async def answer_text(
     notification_id: UUID = await queue_message(
         conn, message, contact_point_id=contact['id'], channel='sms', purpose=outbox_purpose(wording)
     )
-    await conn.execute(RECORD, callback_id, contact['id'], answer, notification_id, now)
+    await conn.execute(SENT, recorded, notification_id)
     logger.info('text answered: %s', answer, extra={'notification_id': str(notification_id)})
     return ('stored; acknowledged' if answer == 'acknowledged' else f'answered: {answer}'), for_staff
 

@@ -283,3 +283,25 @@ async def test_two_messages_at_once_from_one_number_are_acknowledged_once(
     outcomes = await at_the_same_moment(pg, delivery_settings, first, second)
     assert sorted(outcomes) == ['stored', 'stored; acknowledged']
     assert len(await replies(pg, ann)) == 1
+
+
+async def test_a_text_processed_twice_is_answered_once(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident, delivery_settings: Settings
+) -> None:
+    """The sweeper read the text as unprocessed just before the web process finished it: it is not answered again."""
+    callback = await stored(pg, mobile(ann), 'bins')
+    assert await callbacks.process(pg, callback, delivery_settings) == 'answered: bins'
+    await callbacks.process(pg, callback, delivery_settings)
+    assert len(await replies(pg, ann)) == 1
+    assert await pg.fetchval('select outcome from notify_callbacks where id = $1', callback) == 'answered: bins'
+
+
+async def test_a_text_marked_unprocessed_again_is_not_answered_again(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident, delivery_settings: Settings
+) -> None:
+    """An operator putting a text back for the sweeper (processed_at cleared) does not pay for a second answer."""
+    callback = await stored(pg, mobile(ann), 'bins')
+    assert await callbacks.process(pg, callback, delivery_settings) == 'answered: bins'
+    await pg.execute('update notify_callbacks set processed_at = null where id = $1', callback)
+    assert await callbacks.process(pg, callback, delivery_settings) == 'bins: answered already'
+    assert len(await replies(pg, ann)) == 1
