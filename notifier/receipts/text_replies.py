@@ -182,12 +182,14 @@ async def apply(
     if not message.strip():
         return 'empty: nothing to answer or keep'
     command = text_commands.parse(message)
+    written_in = text_commands.language_of(message)
     if contact is None and command.kind not in (text_commands.THANKS, text_commands.EMPTY):
-        contact = await _stranger(conn, mobile, text_commands.language_of(message))
+        contact = await _stranger(conn, mobile, written_in)
     if contact is None:  # thanks or symbols, or a number we could not text: for staff, and nothing made
         await conn.execute(FOR_STAFF, callback_id)
         return 'stored'
-    outcome, for_staff = await text_answers.answer_text(conn, callback_id, contact, command, settings, now)
+    language = 'cy' if written_in == 'cy' else contact['language']  # Welsh correspondence gets a Welsh reply
+    outcome, for_staff = await text_answers.answer_text(conn, callback_id, contact, command, language, settings, now)
     if for_staff:
         await conn.execute(FOR_STAFF, callback_id)
     return outcome

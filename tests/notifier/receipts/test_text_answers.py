@@ -125,6 +125,23 @@ async def test_a_welsh_speaker_is_answered_in_welsh(app: TestClient, pg: asyncpg
     ]
 
 
+async def test_a_text_in_welsh_is_answered_in_welsh_whatever_the_residents_language(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident
+) -> None:
+    """Welsh correspondence gets a Welsh reply (the Welsh Language Standards); English text-speak is not Welsh."""
+    assert await text(app, mobile(ann), 'BINIAU') == 'answered: bins'
+    assert await text(app, mobile(ann), 'cymorth os gwelwch yn dda') == 'answered: help'
+    assert await text(app, mobile(ann), 'when is yr bin day') == 'answered: bins'
+    welsh_bins, welsh_help, english_bins = await replies(pg, ann)
+    assert welsh_bins == (
+        'Tell Me, eich casgliadau biniau nesaf: 1 High Street: Refuse: Maw 2 Maw. Recycling: Maw 9 Maw. '
+        '7 Mill Lane: Refuse: Iau 4 Maw.'
+    )
+    assert welsh_help.startswith('Tell Me: anfonwch BINIAU')
+    assert english_bins.startswith('Tell Me, your next bin collections: 1 High Street: Refuse: Tue 2 Mar.')
+    assert await pg.fetchval('select language from residents where id = $1', ann.id) == 'en', 'still English'
+
+
 async def test_a_number_following_nothing_asked_for_is_told_how_to_sign_up(app: TestClient, pg: asyncpg.Pool) -> None:
     await a_case(pg)
     await schedule(pg, UPRN, '1 High Street', {'Refuse': {date(2027, 3, 2)}})
