@@ -118,17 +118,34 @@ from (
 group by channel
 """
 
+# messages of the window still in the outbox, and those already counted (notification_counts: a forgotten
+# resident's, moved there when the resident went, notifier/outbox/archive.py `move_out_of`); a message is in one or
+# the other, never both, and the hourly move of old messages only takes ones older than the window
 PER_DAY = """
-select (created_at at time zone 'Europe/London')::date as day, channel, status, count(*) as messages
-from notifications
-where created_at >= $1 and status not in ('held', 'digested')
+select day, channel, status, sum(messages)::bigint as messages
+from (
+    select (created_at at time zone 'Europe/London')::date as day, channel, status, count(*) as messages
+    from notifications
+    where created_at >= $1 and status not in ('held', 'digested')
+    group by 1, 2, 3
+    union all
+    select day, channel, status, messages from notification_counts
+    where day >= ($1::timestamptz at time zone 'Europe/London')::date and status not in ('held', 'digested')
+) m
 group by 1, 2, 3
 """
 
 FAILURES = """
-select status, channel, coalesce(left(last_error, 160), '') as reason, count(*) as messages
-from notifications
-where created_at >= $1 and status = any($2::text[])
+select status, channel, reason, sum(messages)::bigint as messages
+from (
+    select status, channel, coalesce(left(last_error, 160), '') as reason, count(*) as messages
+    from notifications
+    where created_at >= $1 and status = any($2::text[])
+    group by 1, 2, 3
+    union all
+    select status, channel, reason, messages from notification_counts
+    where day >= ($1::timestamptz at time zone 'Europe/London')::date and status = any($2::text[])
+) m
 group by 1, 2, 3 order by messages desc, 1, 2, 3 limit 20
 """
 
