@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from notifier.app_keys import PG
 from notifier.receipts import callbacks
 from notifier.settings import Settings
+from notifier.shell.app import create_app
 from sources.feeds.adapters.ukbcd import schedule_event
 from templates.registry import render, template
 from tests.support.factories import Resident, make_event, make_resident, make_subscription, record
@@ -322,3 +323,16 @@ async def test_a_text_marked_unprocessed_again_is_not_answered_again(
     await pg.execute('update notify_callbacks set processed_at = null where id = $1', callback)
     assert await callbacks.process(pg, callback, delivery_settings) == 'bins: answered already'
     assert len(await replies(pg, ann)) == 1
+
+
+async def test_with_answers_turned_off_a_stranger_leaves_nothing_behind_but_its_text_for_staff(
+    pg: asyncpg.Pool, delivery_settings: Settings, aiohttp_client: Any
+) -> None:
+    """TELLME_TEXT_REPLIES_PER_DAY=0: nothing will be sent, so no resident is made and no number kept to send it."""
+    app = await aiohttp_client(create_app(delivery_settings.model_copy(update={'text_replies_per_day': 0})))
+    assert await text(app, '07700 900901', 'BINS') == 'stored'
+    assert await text(app, '07700 900902', 'My bin was missed') == 'stored'
+    assert await pg.fetchval('select count(*) from residents') == 0
+    assert await pg.fetchval('select count(*) from contact_points') == 0
+    assert await replies(pg) == []
+    assert await pg.fetchval('select count(*) from notify_callbacks where for_staff') == 2, 'kept for staff'
