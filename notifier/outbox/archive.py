@@ -8,10 +8,15 @@ once retention.py has forgotten what they said (or they said nothing personal), 
 message still on its way is never touched, however old. What still needs them, and why `keep_days` is at least 31:
 
 - the service overview (notifier/overview/figures.py) counts the last 30 days from the outbox itself, each person
-  once per update for the contacts avoided: counts could not say that, so those rows stay;
+  once per update for the contacts avoided: counts could not say that, so those rows stay (it adds the counts of the
+  window's days too, which hold only the messages of residents forgotten early: `move_out_of` below);
 - a bulletin's report (sources/bulletins/reports.py) and a case page (sources/cases/queries.py) add the counts of
   their event's older messages to the rows still here and say that older messages are summarised;
 - a resident's data download and GET /api/notifications/{id} know only the rows still here.
+
+A resident forgotten before that (a number that only texted us: subscriptions/residents/housekeeping.py) has
+its finished messages moved into the counts first, however recent, by the same statement (`move_out_of`); their
+failures' reasons are counted only if retention has cleared them of addresses, else as ''.
 
 Each delete and the counts it adds are one statement, so a row is either in the outbox or counted, never both, and a
 second run (or two at once: `for update skip locked`) counts nothing twice. Each run is bounded: at most `batches`
@@ -33,21 +38,16 @@ BATCHES = 20  # 100,000 messages an hour at most: a year of history goes in days
 _FINISHED = '(' + ', '.join(f"'{state}'" for state in FINISHED) + ')'
 _FAILED = "('failed', 'permanent-failure', 'temporary-failure', 'technical-failure')"
 
-# $1 the moment to judge at (null: the database's clock), $2 days, $3 how many
-MOVE_OUT = f"""
-with old as (
-    select id from notifications
-    where created_at < coalesce($1::timestamptz, now()) - make_interval(days => $2)
-      and (status in {_FINISHED} or (status = 'sent' and completed_at is not null))
-      and coalesce(completed_at, updated_at) < coalesce($1::timestamptz, now()) - make_interval(days => $2)
-      and (personal_data_removed_at is not null or (personalisation is null and last_error is null))
-    order by created_at
-    limit $3
-    for update skip locked
-),
+
+def _moving(old: str) -> str:
+    """One statement deleting the outbox rows the query `old` selects (their ids) and adding them to the counts; it
+    returns how many. A failure's reason is counted only once retention.py has cleared it of addresses."""
+    return f"""
+with old as ({old}),
 gone as (
     delete from notifications n using old where n.id = old.id
-    returning n.created_at, n.channel, n.purpose, n.status, n.event_id, n.last_error
+    returning n.created_at, n.channel, n.purpose, n.status, n.event_id,
+              case when n.personal_data_removed_at is not null then n.last_error end as last_error
 ),
 counted as (
     insert into notification_counts as c (day, channel, purpose, status, event_id, reason, messages)
@@ -60,6 +60,26 @@ counted as (
 )
 select count(*) from gone
 """
+
+
+_DONE = f"(status in {_FINISHED} or (status = 'sent' and completed_at is not null))"
+# $1 the moment to judge at (null: the database's clock), $2 days, $3 how many
+MOVE_OUT = _moving(f"""
+    select id from notifications
+    where created_at < coalesce($1::timestamptz, now()) - make_interval(days => $2)
+      and {_DONE}
+      and coalesce(completed_at, updated_at) < coalesce($1::timestamptz, now()) - make_interval(days => $2)
+      and (personal_data_removed_at is not null or (personalisation is null and last_error is null))
+    order by created_at
+    limit $3
+    for update skip locked
+""")
+# $1 residents about to be deleted: their finished messages, however recent (the rest go with them uncounted)
+MOVE_OUT_OF = _moving(f"""
+    select n.id from notifications n join contact_points c on c.id = n.contact_point_id
+    where c.resident_id = any($1::bigint[]) and {_DONE}
+    for update of n
+""")
 
 # what a bulletin's report or a case page adds for messages no longer in the outbox
 EVENT_COUNTS = """
@@ -81,6 +101,12 @@ async def move_out(
         if done < batch:
             break
     return moved
+
+
+async def move_out_of(conn: asyncpg.Connection, resident_ids: list[int]) -> int:
+    """Count and delete the finished messages of residents about to be deleted (in the caller's transaction), so the
+    overview and reports still count what was sent after the people are forgotten; how many."""
+    return int(await conn.fetchval(MOVE_OUT_OF, resident_ids))
 
 
 async def event_counts(db: asyncpg.Pool | asyncpg.Connection, event_ids: list[int]) -> list[asyncpg.Record]:

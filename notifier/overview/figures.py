@@ -9,12 +9,13 @@ Without an index on `notifications (created_at)` those are scans of the whole ou
 size); with one, about 0.2 s. The index is for a migration to add (there is none on created_at yet).
 
 Which messages count as avoided contacts (SAVING_RULE says it on the page): a delivered case status update (the
-resident need not phone to ask "any news on my case?") and a delivered bulletin (a disruption people would
-otherwise phone about), each counted once per person and update, however many channels carried it, including
-those delivered inside a daily or weekly digest; and a delivered answer to a resident's text asking for their next
-bin collections or their case's stage (notifier/receipts/text_answers.py: they asked, so they would otherwise have
-phoned). Other news (planning applications, licences, bin schedule
-changes) is not counted: people would mostly not have phoned about it, so counting it would overstate the saving.
+resident need not phone to ask "any news on my case?") and a delivered bulletin (a disruption people would otherwise
+phone about), each counted once per person and update, however many channels carried it, including those delivered
+inside a daily or weekly digest; and a delivered answer to a resident's text asking for their next bin collections
+or their case's stage (notifier/receipts/text_answers.py: they asked, so they would otherwise have phoned), once per
+number, kind of answer and London day, however often they asked that day. Other news (planning applications,
+licences, bin schedule changes) is not counted: people would mostly not have phoned about it, so counting it would
+overstate the saving.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ SAVING_RULE = (
     'Each delivered case status update and each delivered bulletin is counted as one contact avoided, once per '
     'person and message however many channels carried it (a digest counts once it is delivered). Other news, such '
     'as planning applications and bin schedule changes, is not counted. Each delivered answer to a resident who texted '
-    'BINS or a case reference counts as one contact avoided too.'
+    'BINS or a case reference counts as one contact avoided too, once per number and question a day.'
 )
 
 TOTALS = """
@@ -118,17 +119,34 @@ from (
 group by channel
 """
 
+# messages of the window still in the outbox, and those already counted (notification_counts: a forgotten
+# resident's, moved there when the resident went, notifier/outbox/archive.py `move_out_of`); a message is in one or
+# the other, never both, and the hourly move of old messages only takes ones older than the window
 PER_DAY = """
-select (created_at at time zone 'Europe/London')::date as day, channel, status, count(*) as messages
-from notifications
-where created_at >= $1 and status not in ('held', 'digested')
+select day, channel, status, sum(messages)::bigint as messages
+from (
+    select (created_at at time zone 'Europe/London')::date as day, channel, status, count(*) as messages
+    from notifications
+    where created_at >= $1 and status not in ('held', 'digested')
+    group by 1, 2, 3
+    union all
+    select day, channel, status, messages from notification_counts
+    where day >= ($1::timestamptz at time zone 'Europe/London')::date and status not in ('held', 'digested')
+) m
 group by 1, 2, 3
 """
 
 FAILURES = """
-select status, channel, coalesce(left(last_error, 160), '') as reason, count(*) as messages
-from notifications
-where created_at >= $1 and status = any($2::text[])
+select status, channel, reason, sum(messages)::bigint as messages
+from (
+    select status, channel, coalesce(left(last_error, 160), '') as reason, count(*) as messages
+    from notifications
+    where created_at >= $1 and status = any($2::text[])
+    group by 1, 2, 3
+    union all
+    select status, channel, reason, messages from notification_counts
+    where day >= ($1::timestamptz at time zone 'Europe/London')::date and status = any($2::text[])
+) m
 group by 1, 2, 3 order by messages desc, 1, 2, 3 limit 20
 """
 
@@ -158,9 +176,11 @@ from (select distinct event_id, resident_id from delivered) d
 join events e on e.id = d.event_id
 group by 1
 """
-# answers by text to BINS or a case reference (text_answers.AVOIDED_CONTACT), once delivered
+# answers by text to BINS or a case reference (text_answers.AVOIDED_CONTACT), once delivered: one contact per number,
+# kind of answer and London day (BINS three times in a morning would have been one call)
 TEXT_ANSWERS = """
-select count(*) from text_answers t join notifications n on n.id = t.notification_id
+select count(distinct (t.contact_point_id, t.answer, (t.answered_at at time zone 'Europe/London')::date))
+from text_answers t join notifications n on n.id = t.notification_id
 where t.answered_at >= $1 and t.answer in ('bins', 'case') and n.status = 'delivered'
 """
 

@@ -1,12 +1,13 @@
 """What Notify POSTs to us: delivery receipts, received text messages and returned letters.
 
 Each POST is checked (bearer token, compared in constant time with TELLME_NOTIFY_CALLBACK_TOKEN), stored in
-`notify_callbacks` and committed, then answered 200; it is processed in-band right after the store, in a
-transaction of its own. If processing fails the stored row stays unprocessed and the sweeper
-(`process_unprocessed`) retries it, so Notify gets its answer quickly and nothing is lost. Storing is idempotent on
-(kind, notify id, status): Notify retries, so duplicates are expected and are answered 200 and not reprocessed.
-A NUL or lone surrogate (which PostgreSQL cannot hold) is stored as U+FFFD, with the exact body beside it as
-ASCII-escaped JSON (`original_json`), so a resident's text is never lost to a 500.
+`notify_callbacks` and committed, then answered 200; it is processed in-band right after the store, in a transaction
+of its own. If processing fails the stored row stays unprocessed and the sweeper (`process_unprocessed`) retries it,
+so Notify gets its answer quickly and nothing is lost. Only an unprocessed row is processed, under its row lock: one
+the web process finished after the sweeper listed it is left alone. Storing is idempotent on (kind, notify id,
+status): Notify retries, so duplicates are expected and are answered 200 and not reprocessed. A NUL or lone
+surrogate (which PostgreSQL cannot hold) is stored as U+FFFD, with the exact body beside it as ASCII-escaped JSON
+(`original_json`), so a resident's text is never lost to a 500.
 
 Order-independence: Notify's final statuses (delivered, permanent-failure, temporary-failure, technical-failure) are
 terminal for us. The first final status recorded for a notification stays; a later receipt for the same message
@@ -83,7 +84,11 @@ where processed_at is null and received_at <= now() - make_interval(secs => $1)
 order by received_at limit $2
 """
 
-LOAD_ONE = 'select id, kind, notify_id, reference, status, payload, received_at from notify_callbacks where id = $1'
+# a callback another process holds, or has processed since the sweeper listed it, is left alone ('busy')
+LOAD_ONE = """
+select id, kind, notify_id, reference, status, payload, received_at from notify_callbacks
+where id = $1 and processed_at is null
+"""
 
 
 class StatusCallback(BaseModel):

@@ -9,11 +9,14 @@ on a resident made for it (text_replies.py), unverified: it hears HELP, "not sig
 acknowledgement, and nothing else.
 
 Each answer is one ordinary outbox row, purpose 'reply' (so it reaches a number that texted STOP and is now asking),
-in the resident's language, and is recorded in `text_answers` (migration 0029) with the moment the text was
-received. At most TELLME_TEXT_REPLIES_PER_DAY answers go to one number in any 24 hours: past that, its texts are kept
-for staff unanswered, so two auto-responders texting each other cost at most that many texts a day. A text that is
-not a command waits for staff and is acknowledged once per number per London day. The text itself and the number
-are never logged, and no answer repeats the resident's words.
+in the language the text was written in when it is clearly Welsh (text_commands.language_of: Welsh correspondence
+gets a Welsh reply), else in the resident's, and is recorded in `text_answers` (migration 0029) with the moment the
+text was received, before it is queued: a text already recorded is never answered twice. At most
+TELLME_TEXT_REPLIES_PER_DAY answers go to one number in any 24 hours: past that, its texts are kept for staff
+unanswered, so two auto-responders texting each other cost at most that many texts a day. The number is locked while
+one of its texts is answered, so texts that arrive together are counted one after the other. A text that is not a
+command waits for staff and is acknowledged once per number per London day. The text itself and the number are never
+logged, and no answer repeats the resident's words.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ WORDING = {
 # answers that spare the resident a call: they asked, and were told what they would have phoned for
 AVOIDED_CONTACT = ('bins', 'case')
 
+# one text from a number at a time, until its transaction ends: two texts posted at once (two web processes, or the
+# web and the sweeper) would otherwise both count the same answers of the day and both be answered. NO KEY UPDATE, so
+# the outbox can still queue messages to the number meanwhile (its foreign key takes KEY SHARE).
+LOCK_NUMBER = 'select 1 from contact_points where id = $1 for no key update'
 ANSWERS_TODAY = """
 select count(*) filter (where notification_id is not null) as sent,
        count(*) filter (where answer = 'acknowledged' and notification_id is not null
@@ -56,11 +63,14 @@ select count(*) filter (where notification_id is not null) as sent,
 from text_answers
 where contact_point_id = $1 and answered_at > $2::timestamptz - interval '1 day'
 """
+# recorded before the answer is queued: a text already answered (processed again) records nothing and is not answered
 RECORD = """
-insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at)
-values ($1, $2, $3, $4, $5)
+insert into text_answers (callback_id, contact_point_id, answer, answered_at)
+values ($1, $2, $3, $4)
 on conflict (callback_id) do nothing
+returning id
 """
+SENT = 'update text_answers set notification_id = $2 where id = $1'
 PLACES = """
 select distinct on (s.uprn) s.uprn, a.address, e.title, e.attributes -> 'collection_dates' as dates,
        e.attributes -> 'moved' as moved
@@ -103,11 +113,12 @@ def _london_midnight(now: datetime) -> datetime:
     return datetime.combine(_today(now), datetime.min.time(), tzinfo=LONDON)
 
 
-async def _bins_values(conn: asyncpg.Connection, contact: asyncpg.Record, now: datetime) -> tuple[str, dict[str, str]]:
+async def _bins_values(
+    conn: asyncpg.Connection, contact: asyncpg.Record, language: str, now: datetime
+) -> tuple[str, dict[str, str]]:
     places = await conn.fetch(PLACES, contact['resident_id'], MAX_PLACES)
     if not places:
         return 'not-followed', {}
-    language = contact['language']
     known = [place for place in places if place['dates'] is not None]
     if not known:
         return 'bins-unknown', {}
@@ -122,11 +133,12 @@ async def _bins_values(conn: asyncpg.Connection, contact: asyncpg.Record, now: d
     return 'bins', {'collections': commands.collections_text(shown, language)}
 
 
-async def _case_values(conn: asyncpg.Connection, contact: asyncpg.Record, reference: str) -> tuple[str, dict[str, str]]:
+async def _case_values(
+    conn: asyncpg.Connection, contact: asyncpg.Record, language: str, reference: str
+) -> tuple[str, dict[str, str]]:
     case = await conn.fetchrow(FOLLOWED_CASE, contact['resident_id'], reference)
     if case is None:
         return 'not-followed', {}
-    language = contact['language']
     return 'case', {
         'case_reference': truncate(case['case_reference'], commands.MAX_REFERENCE),
         'stage': commands.stage_text(case['stage'], case['status'], language),
@@ -140,47 +152,49 @@ def _signup_url(settings: Settings, command: commands.Command, language: str) ->
 
 
 async def _answer(
-    conn: asyncpg.Connection, contact: asyncpg.Record, command: commands.Command, settings: Settings, now: datetime
-) -> tuple[str, dict[str, str]]:
+    conn: asyncpg.Connection, contact: asyncpg.Record, command: commands.Command, language: str, settings: Settings,
+    now: datetime,
+) -> tuple[str, dict[str, str]]:  # fmt: skip
     """Which answer, and its values."""
     if command.kind == commands.HELP:
         return 'help', {}
     if command.kind in (commands.OTHER, commands.EMPTY, commands.THANKS):
-        return 'acknowledged', {'reply_within': commands.working_days(settings.text_staff_reply_days,
-                                                                      contact['language'])}  # fmt: skip
+        return 'acknowledged', {'reply_within': commands.working_days(settings.text_staff_reply_days, language)}
     answer, values = ('not-followed', {})
     if contact['verified_at'] is not None:  # a number typed at sign-up but never proved: maybe not theirs
         if command.kind == commands.BINS:
-            answer, values = await _bins_values(conn, contact, now)
+            answer, values = await _bins_values(conn, contact, language, now)
         elif command.kind == commands.CASE and command.reference:
-            answer, values = await _case_values(conn, contact, command.reference)
+            answer, values = await _case_values(conn, contact, language, command.reference)
     if answer == 'not-followed':
-        values = {'signup_url': _signup_url(settings, command, contact['language'])}
+        values = {'signup_url': _signup_url(settings, command, language)}
     return answer, values
 
 
 async def answer_text(
-    conn: asyncpg.Connection, callback_id: int, contact: asyncpg.Record, command: commands.Command,
+    conn: asyncpg.Connection, callback_id: int, contact: asyncpg.Record, command: commands.Command, language: str,
     settings: Settings, now: datetime,
 ) -> tuple[str, bool]:  # fmt: skip
-    """Answer one text from a known number (in the caller's transaction): (what was done, for the callback's
-    outcome; whether staff should see the text)."""
+    """Answer one text from a known number in `language` (in the caller's transaction): (what was done, for the
+    callback's outcome; whether staff should see the text)."""
     for_staff = command.kind in (commands.OTHER, commands.EMPTY, commands.THANKS)
-    answer, values = await _answer(conn, contact, command, settings, now)
+    await conn.execute(LOCK_NUMBER, contact['id'])
+    answer, values = await _answer(conn, contact, command, language, settings, now)
     counts = await conn.fetchrow(ANSWERS_TODAY, contact['id'], now, _london_midnight(now))
     if answer == 'acknowledged' and (command.kind != commands.OTHER or counts['acks']):
         return 'stored', for_staff  # thanks and symbols need no answer; one acknowledgement a day is enough
+    recorded = await conn.fetchval(RECORD, callback_id, contact['id'], answer, now)
+    if recorded is None:
+        return f'{answer}: answered already', for_staff
     if counts['sent'] >= settings.text_replies_per_day:
-        await conn.execute(RECORD, callback_id, contact['id'], answer, None, now)
         logger.info('text answer not sent: this number had %d answers in the last day', counts['sent'])
         return f'{answer}: not sent, daily limit reached', True
     wording = WORDING[answer]
-    language = contact['language']
     message = notice_message(wording, channel='sms', language=language, **values)
     notification_id: UUID = await queue_message(
         conn, message, contact_point_id=contact['id'], channel='sms', purpose=outbox_purpose(wording)
     )
-    await conn.execute(RECORD, callback_id, contact['id'], answer, notification_id, now)
+    await conn.execute(SENT, recorded, notification_id)
     logger.info('text answered: %s', answer, extra={'notification_id': str(notification_id)})
     return ('stored; acknowledged' if answer == 'acknowledged' else f'answered: {answer}'), for_staff
 

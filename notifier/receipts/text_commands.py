@@ -15,7 +15,8 @@ bin days. The commands (English and Welsh):
 - `other`: everything else (kept for staff, acknowledged once a day).
 
 STOP and START keep their own stricter reading (`text_replies.intent`), which is checked first. `language_of` says
-which language a text was written in (Welsh if any word is Welsh), for answering a number we know nothing about.
+which language a text was written in (Welsh when it clearly is: a Welsh command word or several Welsh words), so
+Welsh correspondence is answered in Welsh, whatever the resident's language, as the Welsh Language Standards expect.
 
 The rest builds the values of the answers (`collections_text`, `stage_text`, `short_date`, `working_days`) in the
 resident's language. Nothing here ever repeats the resident's own words.
@@ -49,11 +50,17 @@ POLITE_WORDS = frozenset({
 CASE_WORDS = frozenset({'CASE', 'REF', 'REFERENCE', 'STATUS', 'UPDATE', 'NUMBER', 'NO', 'ON', 'FOR', 'OF', 'REPORT',
                         'ACHOS', 'CYFEIRNOD', 'STATWS', 'DIWEDDARIAD', 'AR', 'RHIF', 'ADRODDIAD'})  # fmt: skip
 # keywords a typo may reach (one letter wrong, missing, extra, or two swapped); short or common words must be exact
-# words only a Welsh text has: a number Tell Me knows nothing about is answered in Welsh when it uses one
-WELSH_WORDS = frozenset({
+# The Welsh commands: one of them (or a typo of BINIAU or CYMORTH) makes a text Welsh (`language_of`)
+WELSH_COMMAND_WORDS = frozenset({
     'BINIAU', 'BINNAU', 'BINAU', 'CYMORTH', 'HELPU', 'ACHOS', 'CYFEIRNOD', 'STATWS', 'DIWEDDARIAD', 'RHIF',
-    'ADRODDIAD', 'DIOLCH', 'FAWR', 'IAWN', 'PLIS', 'GWELWCH', 'DDA', 'HELO', 'SHWMAE', 'SUT', 'PRYD', 'MAE', 'FY',
-    'YR', 'NESAF', 'CASGLIAD', 'CASGLIADAU', 'DIWRNOD', 'DYDDIAD', 'DYDDIADAU', 'ANFONWCH', 'ATAF',
+    'ADRODDIAD',
+})  # fmt: skip
+# other Welsh words: two different ones make a text Welsh, one alone does not ("yr" is English text-speak for your,
+# "mae" and "sut" are English names and typos, and "diolch" is said in English in Wales too)
+WELSH_WORDS = WELSH_COMMAND_WORDS | frozenset({
+    'DIOLCH', 'FAWR', 'IAWN', 'PLIS', 'GWELWCH', 'DDA', 'HELO', 'SHWMAE', 'SUT', 'PRYD', 'MAE', 'FY', 'YR', 'YN',
+    'NESAF', 'CASGLIAD', 'CASGLIADAU', 'DIWRNOD', 'DYDDIAD', 'DYDDIADAU', 'ANFONWCH', 'ATAF', 'GEN', 'GYDA', 'EICH',
+    'DDIM', 'WEDI', 'NEGES', 'CWESTIWN', 'GWESTIWN', 'HEDDIW', 'YFORY',
 })  # fmt: skip
 FUZZY = {'BINS': BINS, 'BINIAU': BINS, 'HELP': HELP, 'CYMORTH': HELP, 'PLEASE': 'polite'}
 MAX_REFERENCE = 40
@@ -136,13 +143,17 @@ def _meanings(words: list[str]) -> set[str] | None:
 
 
 def language_of(message: str) -> str:
-    """'cy' for a text with a Welsh word in it (or a typo of BINIAU or CYMORTH), else 'en'."""
+    """'cy' for a text that is clearly Welsh: a Welsh command word (or a typo of BINIAU or CYMORTH), or two
+    different Welsh words; else 'en' ("when is yr bin day" is English)."""
+    found = set()
     for word in tokens(message):
-        if word in WELSH_WORDS:
+        if word in WELSH_COMMAND_WORDS:
             return 'cy'
         if len(word) >= 4 and word.isalpha() and any(_one_edit_apart(word, welsh) for welsh in ('BINIAU', 'CYMORTH')):
             return 'cy'
-    return 'en'
+        if word in WELSH_WORDS:
+            found.add(word)
+    return 'cy' if len(found) >= 2 else 'en'
 
 
 def parse(message: str) -> Command:

@@ -16,7 +16,8 @@ then answered like any number (a command gets the "not signed up for that" answe
 a message the acknowledgement), through the outbox and within the same daily limit, and never learns anything, as no
 unproved number does. Housekeeping forgets it 7 days later (subscriptions/residents/housekeeping.py); a sign-up with
 the number takes it as any unproved address (subscriptions/residents/signup.py). Thanks and symbols from such a
-number wait for staff and make nothing.
+number wait for staff and make nothing, and so does everything from it while TELLME_TEXT_REPLIES_PER_DAY is 0
+(answers off): nothing would be sent to it, so its number is not kept.
 The confirmation texts go out as purpose 'reply' (migration 0012): the senders let only that purpose through a
 'stop-reply' suppression. If this Notify account has no reply templates yet, the change is made all the same and
 a warning says which template to add.
@@ -182,12 +183,15 @@ async def apply(
     if not message.strip():
         return 'empty: nothing to answer or keep'
     command = text_commands.parse(message)
-    if contact is None and command.kind not in (text_commands.THANKS, text_commands.EMPTY):
-        contact = await _stranger(conn, mobile, text_commands.language_of(message))
-    if contact is None:  # thanks or symbols, or a number we could not text: for staff, and nothing made
+    written_in = text_commands.language_of(message)
+    answering = settings.text_replies_per_day > 0  # 0: answers are off, so no number is kept to send one to
+    if contact is None and answering and command.kind not in (text_commands.THANKS, text_commands.EMPTY):
+        contact = await _stranger(conn, mobile, written_in)
+    if contact is None:  # thanks or symbols, a number we could not text, or answers off: for staff, nothing made
         await conn.execute(FOR_STAFF, callback_id)
         return 'stored'
-    outcome, for_staff = await text_answers.answer_text(conn, callback_id, contact, command, settings, now)
+    language = 'cy' if written_in == 'cy' else contact['language']  # Welsh correspondence gets a Welsh reply
+    outcome, for_staff = await text_answers.answer_text(conn, callback_id, contact, command, language, settings, now)
     if for_staff:
         await conn.execute(FOR_STAFF, callback_id)
     return outcome

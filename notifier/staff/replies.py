@@ -4,8 +4,10 @@ and those Tell Me answered itself in the last ANSWERED_DAYS days (BINS, a case r
 so staff can see what residents were told.
 
 The number is shown masked with what it follows here, so the list can be read over a shoulder; marking one as
-dealt with is audited. (Replying is done in the council's own systems for now.) An answer's words are shown while
-the outbox still holds them (TELLME_NOTIFICATION_RETENTION_DAYS), then only what kind of answer it was.
+dealt with is audited. (Replying is done in the council's own systems for now.) An answer's words (the first lines of
+the resident's addresses, their case's stage) are shown only to those who answer texts (case officers, admins), while
+the outbox still holds them (TELLME_NOTIFICATION_RETENTION_DAYS); comms, and anyone after that, see only what kind of
+answer it was. An answer in a wording since taken out of the registry shows as such, not as an error.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from templates.registry import template
 
 routes = web.RouteTableDef()
 ROLES = ('case_officer', 'comms')
+# who answers residents' texts, so reads what Tell Me told each (their addresses' first lines, their case's stage);
+# the others (comms) see only what kind of answer it was (and admin may do all)
+READ_ANSWERS = ('case_officer',)
+NO_LONGER_USED = '(a wording no longer in use)'
 STAFF_MENU.append(('/staff/replies', 'Texts from residents', ROLES))
 
 ANSWERED_DAYS = 7
@@ -61,18 +67,23 @@ ANSWER_NAMES = {
 }
 
 
-def _answer(record: Any) -> str | None:
-    """What Tell Me texted back, as the resident read it; None when nothing was."""
+def _answer(record: Any, words: bool) -> str | None:
+    """What Tell Me texted back, as the resident read it if `words` (else what kind of answer); None when nothing
+    was."""
     if record['answer'] is None:
         return None
     if not record['answer_sent']:
         return 'Not answered: this number had its answers for the day'
-    if record['template_id'] is not None and record['personalisation'] is not None:
-        return render_text(template(str(record['template_id']))['body'], record['personalisation'])
+    if words and record['template_id'] is not None and record['personalisation'] is not None:
+        try:
+            wording = template(str(record['template_id']))
+        except (KeyError, ValueError):  # a wording since taken out of templates/wording.json
+            return NO_LONGER_USED
+        return render_text(wording['body'], record['personalisation'])
     return f'Answered: {ANSWER_NAMES.get(record["answer"], record["answer"])}'
 
 
-def _row(record: Any) -> dict[str, Any]:
+def _row(record: Any, words: bool) -> dict[str, Any]:
     number = ''.join(ch for ch in str(record['number'] or '') if ch.isdigit())
     return {
         'id': record['id'],
@@ -80,15 +91,17 @@ def _row(record: Any) -> dict[str, Any]:
         'message': record['message'] or '',
         'number': mask_address('sms', number) if number else 'unknown number',
         'following': record['following'],
-        'answer': _answer(record),
+        'answer': _answer(record, words),
     }
 
 
 @routes.get('/staff/replies', name='staff-replies')
 @staff_auth.staff_page(*ROLES)
 async def replies(request: web.Request) -> web.Response:
-    rows = [_row(record) for record in await request.app[PG].fetch(WAITING)]
-    answered = [_row(record) for record in await request.app[PG].fetch(ANSWERED, ANSWERED_DAYS)]
+    staff = await staff_auth.current(request)
+    words = staff is not None and staff.has(*READ_ANSWERS)
+    rows = [_row(record, words) for record in await request.app[PG].fetch(WAITING)]
+    answered = [_row(record, words) for record in await request.app[PG].fetch(ANSWERED, ANSWERED_DAYS)]
     return render(request, 'staff/replies.html', {'replies': rows, 'answered': answered, 'days': ANSWERED_DAYS})
 
 

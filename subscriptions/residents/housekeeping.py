@@ -9,10 +9,11 @@ A number that texted us without signing up got a resident of its own so it could
 notifier/receipts/text_replies.py). UNCONFIRMED_DAYS after that resident was made, if it still follows nothing and
 has proved no address, it goes as "delete your data" goes (subscriptions/manage/your_data.py): the resident, and
 with it the number, our answers and our record of answering; Notify's receipts for those answers (they name the
-number); and the texts the number sent. Not while one of its texts still waits for staff (or is still to be read):
-the number stays until staff have dealt with it, and goes at the next run after. Only residents made that way are
-forgotten so: a staff member's address also sits unverified on a resident following nothing (staff_addresses.py),
-and stays.
+number); and the texts the number sent. Our answers are first moved into the outbox's daily counts
+(notifier/outbox/archive.py), as old messages are, so the overview still counts the texts sent that day. Not while
+one of its texts still waits for staff (or is still to be read): the number stays until staff have dealt with it,
+and goes at the next run after. Only residents made that way are forgotten so: a staff member's address also sits
+unverified on a resident following nothing (staff_addresses.py), and stays.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+
+from notifier.outbox import archive
 
 UNCONFIRMED_DAYS = 7
 
@@ -94,6 +97,7 @@ async def forget(conn: asyncpg.Connection, *, days: int = UNCONFIRMED_DAYS, now:
         if strangers:
             ids = [row['id'] for row in strangers]
             await conn.execute(FORGET_RECEIPTS, ids)
+            await archive.move_out_of(conn, ids)  # the overview still counts what we sent them
             await conn.execute(FORGET_TEXTS, [number for row in strangers for number in row['numbers']])
             residents += _count(await conn.execute('delete from residents where id = any($1::bigint[])', ids))
         sessions = await conn.execute('delete from web_sessions where expires_at < now()')

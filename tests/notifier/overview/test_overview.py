@@ -268,3 +268,33 @@ async def test_answers_to_texts_asking_for_bin_days_or_a_case_count_as_contacts_
     await sign_in_as(client, pg, 'comms@council.example', 'comms')
     html = await (await client.get('/staff/overview')).text()
     assert 'about 2 contacts avoided' in html and 'texted BINS or a case reference' in html
+
+
+async def test_a_resident_asking_for_bin_days_again_the_same_day_is_one_contact_avoided(
+    client: Any, pg: asyncpg.Pool
+) -> None:
+    """BINS three times in a morning would have been one phone call, not three; the next day's is another."""
+    resident = await factories.make_resident(pg, email=False, sms=True)
+    other = await factories.make_resident(pg, email=False, sms=True)
+    morning = await pg.fetchval("select date_trunc('day', now() at time zone 'Europe/London') at time zone "
+                                "'Europe/London' - interval '1 day' + interval '9 hours'")  # fmt: skip
+    asked = [(resident, 'bins', timedelta(0)), (resident, 'bins', timedelta(minutes=5)),
+             (resident, 'bins', timedelta(hours=2)), (resident, 'case', timedelta(hours=2)),
+             (resident, 'bins', timedelta(days=1)), (other, 'bins', timedelta(0))]  # fmt: skip
+    for who, answer, after in asked:
+        callback = await pg.fetchval(
+            "insert into notify_callbacks (kind, notify_id, payload) values ('inbound-sms', $1, '{}') returning id",
+            uuid.uuid4(),
+        )
+        reply = await pg.fetchval(
+            "insert into notifications (contact_point_id, channel, purpose, status, template_id) "
+            "values ($1, 'sms', 'reply', 'delivered', $2) returning id",
+            who.sms_id, uuid.uuid4(),
+        )  # fmt: skip
+        await pg.execute(
+            'insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at) '
+            'values ($1, $2, $3, $4, $5)',
+            callback, who.sms_id, answer, reply, morning + after,
+        )  # fmt: skip
+    body = await (await client.get('/api/overview', headers=await token_for(pg, 'comms'))).json()
+    assert body['avoided_contacts']['text_answers'] == 4, 'bins and case that morning, bins next day, the other'

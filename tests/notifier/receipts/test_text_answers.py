@@ -5,6 +5,7 @@ data whatever the text holds."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,10 +15,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from notifier.app_keys import PG
+from notifier.receipts import callbacks
+from notifier.settings import Settings
+from notifier.shell.app import create_app
 from sources.feeds.adapters.ukbcd import schedule_event
 from templates.registry import render, template
 from tests.support.factories import Resident, make_event, make_resident, make_subscription, record
 from tests.support.notify import CALLBACK_TOKEN
+from tests.support.waiting import wait_until
 
 AUTH = {'Authorization': f'Bearer {CALLBACK_TOKEN}'}
 TEXTED = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)  # Monday
@@ -32,6 +37,28 @@ async def text(app: TestClient, number: str, message: str, at: datetime = TEXTED
     response = await app.post('/notify/callbacks/inbound-sms', json=body, headers=AUTH)
     assert response.status == 200
     return await app.server.app[PG].fetchval('select outcome from notify_callbacks where notify_id = $1', body['id'])
+
+
+async def stored(pg: asyncpg.Pool, number: str, message: str, at: datetime = TEXTED) -> int:
+    """A text as Notify forwards it, stored and not yet processed (as the web process leaves it for a moment)."""
+    body = {'id': str(uuid.uuid4()), 'source_number': number, 'destination_number': '07700900000',
+            'message': message, 'date_received': at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}  # fmt: skip
+    return await pg.fetchval(callbacks.STORE, 'inbound-sms', uuid.UUID(body['id']), None, None, body)
+
+
+async def at_the_same_moment(pg: asyncpg.Pool, settings: Settings, *callback_ids: int) -> list[str]:
+    """Process stored texts as web processes would if Notify posted them at once: each is held just before it reads
+    the number's answers of the day until all are there (or waiting for one another), then they are let go together."""
+    async with pg.acquire() as gate, gate.transaction():
+        await gate.execute('lock table text_answers in access exclusive mode')
+        running = [asyncio.create_task(callbacks.process(pg, one, settings)) for one in callback_ids]
+        await wait_until(lambda: _waiting_for_a_lock(pg, len(callback_ids)), timeout=10)
+    return list(await asyncio.gather(*running))
+
+
+async def _waiting_for_a_lock(pg: asyncpg.Pool, count: int) -> bool:
+    waiting = "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
+    return bool(await pg.fetchval(waiting) >= count)
 
 
 async def replies(pg: asyncpg.Pool, resident: Resident | None = None) -> list[str]:
@@ -97,6 +124,23 @@ async def test_a_welsh_speaker_is_answered_in_welsh(app: TestClient, pg: asyncpg
         'Tell Me: diolch, bydd staff y cyngor yn darllen eich neges ac yn ateb o fewn 2 diwrnod gwaith. '
         'Anfonwch CYMORTH i weld beth allwch chi ei ofyn drwy neges destun.',
     ]
+
+
+async def test_a_text_in_welsh_is_answered_in_welsh_whatever_the_residents_language(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident
+) -> None:
+    """Welsh correspondence gets a Welsh reply (the Welsh Language Standards); English text-speak is not Welsh."""
+    assert await text(app, mobile(ann), 'BINIAU') == 'answered: bins'
+    assert await text(app, mobile(ann), 'cymorth os gwelwch yn dda') == 'answered: help'
+    assert await text(app, mobile(ann), 'when is yr bin day') == 'answered: bins'
+    welsh_bins, welsh_help, english_bins = await replies(pg, ann)
+    assert welsh_bins == (
+        'Tell Me, eich casgliadau biniau nesaf: 1 High Street: Refuse: Maw 2 Maw. Recycling: Maw 9 Maw. '
+        '7 Mill Lane: Refuse: Iau 4 Maw.'
+    )
+    assert welsh_help.startswith('Tell Me: anfonwch BINIAU')
+    assert english_bins.startswith('Tell Me, your next bin collections: 1 High Street: Refuse: Tue 2 Mar.')
+    assert await pg.fetchval('select language from residents where id = $1', ann.id) == 'en', 'still English'
 
 
 async def test_a_number_following_nothing_asked_for_is_told_how_to_sign_up(app: TestClient, pg: asyncpg.Pool) -> None:
@@ -235,3 +279,60 @@ async def test_an_answer_is_sent_through_notify_as_one_text(
     [sent] = sim.sent(nid)
     assert sent.body.startswith('Tell Me, your next bin collections: 1 High Street: Refuse: Tue 2 Mar.')
     assert await pg.fetchval('select notification_id from text_answers') == nid
+
+
+async def test_two_texts_at_once_from_one_number_never_pass_its_daily_limit(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident, delivery_settings: Settings
+) -> None:
+    """Notify posts two texts from one number at the same moment, each to a web process of its own: with one answer
+    of the day left, one of them gets it and the other waits for staff."""
+    for _ in range(4):  # one short of TELLME_TEXT_REPLIES_PER_DAY's default
+        assert (await text(app, mobile(ann), 'bins')).startswith('answered')
+    first, second = await stored(pg, mobile(ann), 'help'), await stored(pg, mobile(ann), 'HELP')
+    outcomes = await at_the_same_moment(pg, delivery_settings, first, second)
+    assert sorted(outcomes) == ['answered: help', 'help: not sent, daily limit reached']
+    assert len(await replies(pg, ann)) == 5
+
+
+async def test_two_messages_at_once_from_one_number_are_acknowledged_once(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident, delivery_settings: Settings
+) -> None:
+    first, second = await stored(pg, mobile(ann), 'My bin was missed'), await stored(pg, mobile(ann), 'Again')
+    outcomes = await at_the_same_moment(pg, delivery_settings, first, second)
+    assert sorted(outcomes) == ['stored', 'stored; acknowledged']
+    assert len(await replies(pg, ann)) == 1
+
+
+async def test_a_text_processed_twice_is_answered_once(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident, delivery_settings: Settings
+) -> None:
+    """The sweeper read the text as unprocessed just before the web process finished it: it is not answered again."""
+    callback = await stored(pg, mobile(ann), 'bins')
+    assert await callbacks.process(pg, callback, delivery_settings) == 'answered: bins'
+    await callbacks.process(pg, callback, delivery_settings)
+    assert len(await replies(pg, ann)) == 1
+    assert await pg.fetchval('select outcome from notify_callbacks where id = $1', callback) == 'answered: bins'
+
+
+async def test_a_text_marked_unprocessed_again_is_not_answered_again(
+    app: TestClient, pg: asyncpg.Pool, ann: Resident, delivery_settings: Settings
+) -> None:
+    """An operator putting a text back for the sweeper (processed_at cleared) does not pay for a second answer."""
+    callback = await stored(pg, mobile(ann), 'bins')
+    assert await callbacks.process(pg, callback, delivery_settings) == 'answered: bins'
+    await pg.execute('update notify_callbacks set processed_at = null where id = $1', callback)
+    assert await callbacks.process(pg, callback, delivery_settings) == 'bins: answered already'
+    assert len(await replies(pg, ann)) == 1
+
+
+async def test_with_answers_turned_off_a_stranger_leaves_nothing_behind_but_its_text_for_staff(
+    pg: asyncpg.Pool, delivery_settings: Settings, aiohttp_client: Any
+) -> None:
+    """TELLME_TEXT_REPLIES_PER_DAY=0: nothing will be sent, so no resident is made and no number kept to send it."""
+    app = await aiohttp_client(create_app(delivery_settings.model_copy(update={'text_replies_per_day': 0})))
+    assert await text(app, '07700 900901', 'BINS') == 'stored'
+    assert await text(app, '07700 900902', 'My bin was missed') == 'stored'
+    assert await pg.fetchval('select count(*) from residents') == 0
+    assert await pg.fetchval('select count(*) from contact_points') == 0
+    assert await replies(pg) == []
+    assert await pg.fetchval('select count(*) from notify_callbacks where for_staff') == 2, 'kept for staff'

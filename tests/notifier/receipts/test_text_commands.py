@@ -71,10 +71,14 @@ def test_stop_and_start_keep_their_own_reading() -> None:
     ('message', 'language'),
     [('BINS', 'en'), ('bins please', 'en'), ('HELP', 'en'), ('FMS-20417', 'en'), ('next bin day?', 'en'),
      ('BINIAU', 'cy'), ('binnau plîs', 'cy'), ('Cymorth', 'cy'), ('CYMROTH', 'cy'), ('helpu', 'cy'),
-     ('Achos ENF/2026/0042', 'cy'), ('Pryd mae fy miniau?', 'cy'), ('bins diolch', 'cy'), ('', 'en'), ('👍', 'en')],
+     ('Achos ENF/2026/0042', 'cy'), ('Pryd mae fy miniau?', 'cy'), ('Diolch yn fawr', 'cy'), ('Sut mae', 'cy'),
+     ('Mae gen i gwestiwn am y ffens', 'cy'), ('', 'en'), ('👍', 'en'),
+     ('when is yr bin day', 'en'), ('wot time r ma bins', 'en'), ('is fy bin out?', 'en'), ('sut?', 'en'),
+     ('Mae, bins', 'en'), ('bins diolch', 'en')],
 )  # fmt: skip
 def test_the_language_a_text_asks_in(message: str, language: str) -> None:
-    """What a number we know nothing about is answered in: Welsh when it used a Welsh word, else English."""
+    """Welsh only when the text clearly is: a Welsh command word, or several Welsh words. English text-speak ("yr"
+    for your) or one Welsh word in an English text ("diolch" is English in Wales too) is not Welsh."""
     assert language_of(message) == language
 
 

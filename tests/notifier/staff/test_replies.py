@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from notifier.settings import Settings
 from notifier.shell.app import create_app
+from templates.registry import notice_message
 from tests.support.factories import make_resident, make_subscription
 from tests.support.notify import CALLBACK_TOKEN
 from tests.support.pages import csrf_of
@@ -80,3 +81,53 @@ async def test_staff_see_what_tell_me_texted_back_beside_each_text(
     assert '1 answered' in answered and '>help<' in answered
     assert 'Tell Me: text BINS for your next bin collections' in answered
     assert '447700900456' not in html and '0456' in html
+
+
+async def answered(pg: asyncpg.Pool, message: str, template_id: uuid.UUID, personalisation: dict[str, str]) -> None:
+    """A text Tell Me answered itself today, and its answer as the outbox holds it."""
+    resident = await make_resident(pg, email=False, sms='07700 900456')
+    callback = await pg.fetchval(
+        "insert into notify_callbacks (kind, notify_id, payload, processed_at, outcome) "
+        "values ('inbound-sms', $1, $2, now(), 'answered: bins') returning id",
+        uuid.uuid4(), {'source_number': '447700900456', 'message': message, 'id': 'x'},
+    )  # fmt: skip
+    reply = await pg.fetchval(
+        "insert into notifications (contact_point_id, channel, purpose, status, template_id, personalisation) "
+        "values ($1, 'sms', 'reply', 'delivered', $2, $3) returning id",
+        resident.sms_id, template_id, personalisation,
+    )  # fmt: skip
+    await pg.execute(
+        'insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at) '
+        "values ($1, $2, 'bins', $3, now())",
+        callback, resident.sms_id, reply,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(('role', 'sees_words'), [('case_officer', True), ('admin', True), ('comms', False)])
+async def test_only_staff_who_answer_texts_read_the_answers_words(
+    aiohttp_client: Any, settings: Settings, pg: asyncpg.Pool, role: str, sees_words: bool
+) -> None:
+    """Case officers (and admins) answer residents' texts, so they see what Tell Me told each, addresses and all;
+    comms, who publish bulletins, see only what kind of answer it was."""
+    client = await aiohttp_client(create_app(settings))
+    bins = notice_message('text-bins', channel='sms', language='en',
+                          collections='1 High Street: Refuse: Tue 2 Mar.')  # fmt: skip
+    await answered(pg, 'bins', uuid.UUID(bins.template_id), bins.personalisation)
+    await add_with_password(client, settings, f'{role}@council.example', role)
+    await sign_in(client, f'{role}@council.example', PASSWORD)
+    html = await (await client.get('/staff/replies')).text()
+    _, answers = html.split('id="answered"')
+    assert ('1 High Street' in answers) is sees_words
+    assert ('Answered: their next bin collections' in answers) is not sees_words
+
+
+async def test_an_answer_in_a_wording_no_longer_in_use_does_not_take_the_page_down(
+    aiohttp_client: Any, settings: Settings, pg: asyncpg.Pool
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    await answered(pg, 'bins', uuid.uuid4(), {'collections': 'Refuse: Tue 2 Mar.'})
+    await add_with_password(client, settings, 'officer@council.example', 'case_officer')
+    await sign_in(client, 'officer@council.example', PASSWORD)
+    page = await client.get('/staff/replies')
+    assert page.status == 200
+    assert '(a wording no longer in use)' in await page.text()

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from notifier.overview import figures
 from notifier.settings import Settings
 from notifier.shell.app import create_app
 from subscriptions.residents import housekeeping
@@ -162,6 +163,35 @@ async def test_a_strangers_text_waiting_for_staff_keeps_the_number_until_staff_h
     await forget(pg, now + timedelta(days=9))
     assert await held(pg, WAITING) == dict.fromkeys(('contact_points', 'messages', 'text_answers', 'texts',
                                                      'receipts'), 0)  # fmt: skip
+
+
+async def texts_sent(pg: asyncpg.Pool, now: datetime) -> tuple[int, int]:
+    """The overview's texts in the 30 days up to `now`, and how many of them were delivered."""
+    async with pg.acquire() as conn:
+        view = await figures.gather(conn, saving_pence=268, now=now)
+    return sum(view.per_day_channel['sms']), view.totals['delivered']
+
+
+async def test_forgetting_a_number_that_only_texted_us_leaves_the_overviews_texts_as_they_were(
+    notify: TestClient, pg: asyncpg.Pool
+) -> None:
+    """The number goes, but the council still sees that a text was sent and delivered that day."""
+    now = await pg.fetchval('select now()')
+    await text(notify, STRANGER, 'BINS', now)
+    answer = await pg.fetchval("select id from notifications where purpose = 'reply'")
+    await pg.execute(
+        "update notifications set notify_id = $2, status = 'delivered', completed_at = now() where id = $1",
+        answer, uuid.uuid4(),
+    )  # fmt: skip
+    later = now + timedelta(days=8)
+    assert await texts_sent(pg, later) == (1, 1)
+
+    assert (await forget(pg, later)).residents == 1
+    assert (await held(pg, STRANGER))['messages'] == 0, 'forgotten'
+    assert await texts_sent(pg, later) == (1, 1), 'still counted'
+    assert await pg.fetchval('select count(*) from notification_counts') == 1
+    await forget(pg, later + timedelta(hours=1))
+    assert await texts_sent(pg, later) == (1, 1), 'counted once'
 
 
 async def test_the_privacy_notice_says_a_number_that_texts_without_signing_up_is_kept_7_days(
