@@ -23,6 +23,7 @@ import asyncpg
 from aiohttp import web
 
 from notifier.app_keys import PG, SETTINGS
+from notifier.outbox import archive
 from notifier.web import sessions
 from notifier.web.rendering import days, language, render
 from subscriptions.manage.common import see_other, signed_in_only
@@ -107,8 +108,11 @@ async def everything(conn: asyncpg.Connection, resident_id: int) -> dict[str, An
 
 
 async def forget(conn: asyncpg.Connection, resident_id: int) -> None:
-    """Delete the resident and everything about them (the caller owns the transaction)."""
-    await conn.execute(FORGET_RECEIPTS, resident_id)
+    """Delete the resident and everything about them (the caller owns the transaction). What was sent to them stays
+    only as the council's counts per day, channel and status (notification_counts: nothing about the person), so the
+    overview and reports do not change when someone leaves."""
+    await conn.execute(FORGET_RECEIPTS, resident_id)  # found through the messages: before they are counted and go
+    await archive.move_out_of(conn, [resident_id])
     await conn.execute(FORGET_TEXTS, await _mobiles(conn, resident_id))
     await sessions.end_all_for(conn, resident_id)
     await conn.execute('delete from residents where id = $1', resident_id)

@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from notifier.overview import figures
 from tests.support.factories import Resident, make_resident, make_subscription
 from tests.support.manage import sign_in
 from tests.support.pages import post_form
@@ -79,3 +80,32 @@ async def test_deleting_removes_every_row_and_ends_the_session(
     assert await pg.fetchval('select count(*) from subscriptions where resident_id = $1', other.id) == 1
     after = await client.get('/manage/subscriptions', allow_redirects=False)
     assert after.headers['Location'] == '/manage', 'signed out'
+
+
+async def test_deleting_your_data_leaves_the_councils_count_of_what_was_sent(
+    client: TestClient, pg: asyncpg.Pool, ann: Resident
+) -> None:
+    """The resident and every message to them go; the overview still counts that an email went that day (a count
+    per day, channel and status, nothing about the person), as when finished messages are archived."""
+    await pg.execute(
+        "update notifications set status = 'delivered', notify_id = gen_random_uuid(), sent_at = now(), "
+        'completed_at = now()'
+    )
+    await pg.execute(  # Notify's receipt names the address: it goes with the person, though the count stays
+        'insert into notify_callbacks (kind, notify_id, reference, status, payload) '
+        "select 'status', notify_id, id::text, 'delivered', $1 from notifications",
+        {'to': 'ann@example.com', 'status': 'delivered'},
+    )
+    now = await pg.fetchval('select now()')
+
+    async def emails_delivered() -> tuple[int, int]:
+        async with pg.acquire() as conn:
+            view = await figures.gather(conn, saving_pence=268, now=now)
+        return sum(view.per_day_channel['email']), view.totals['delivered']
+
+    before = await emails_delivered()
+    assert before == (1, 1)
+    assert (await post_form(client, '/manage/your-data/delete')).status == 303
+    assert await pg.fetchval('select count(*) from notifications') == 0
+    assert await pg.fetchval("select count(*) from notify_callbacks where kind = 'status'") == 0
+    assert await emails_delivered() == before
