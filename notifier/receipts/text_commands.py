@@ -6,10 +6,10 @@ gwelwch yn dda"), and a keyword one letter out (a typo or two letters swapped: "
 A text with any other word in it is a message for staff, not a command: "My bin was missed" is never answered with
 bin days. The commands (English and Welsh):
 
-- `bins`: BINS, BIN, NEXT, BINIAU (BINNAU), alone or with the words above;
+- `bins`: BINS, BIN, NEXT, BINIAU (BINNAU; mutated: MINIAU, FINIAU), alone or with the words above;
 - `case`: one case reference (a word with a digit in it, e.g. FMS-20417 or 113447/HHA/26), alone or with CASE,
   REF, STATUS, ACHOS, CYFEIRNOD …;
-- `help`: HELP, CYMORTH, HELPU, INFO;
+- `help`: HELP, CYMORTH (mutated: GYMORTH, NGHYMORTH, CHYMORTH), HELPU, INFO;
 - `thanks`: only thanks or OK (THANKS, TA, DIOLCH, OK, 👍): kept for staff, never acknowledged;
 - `empty`: nothing but spaces, punctuation or symbols;
 - `other`: everything else (kept for staff, acknowledged once a day).
@@ -36,8 +36,10 @@ from templates.public_text import plain
 
 BINS, CASE, HELP, THANKS, EMPTY, OTHER = 'bins', 'case', 'help', 'thanks', 'empty', 'other'
 
-BIN_WORDS = frozenset({'BIN', 'BINS', 'NEXT', 'NXT', 'BINIAU', 'BINNAU', 'BINAU'})
-HELP_WORDS = frozenset({'HELP', 'CYMORTH', 'HELPU', 'INFO', 'COMMANDS'})
+# Welsh words change their first letter after some words (mutation): "fy miniau" (my bins), "ei finiau" (his bins),
+# "angen gymorth" (need help), "fy nghymorth", "a chymorth"; each form is the same command
+BIN_WORDS = frozenset({'BIN', 'BINS', 'NEXT', 'NXT', 'BINIAU', 'BINNAU', 'BINAU', 'MINIAU', 'FINIAU'})
+HELP_WORDS = frozenset({'HELP', 'CYMORTH', 'GYMORTH', 'NGHYMORTH', 'CHYMORTH', 'HELPU', 'INFO', 'COMMANDS'})
 THANKS_WORDS = frozenset({'THANKS', 'THANK', 'THANX', 'THX', 'TA', 'CHEERS', 'DIOLCH', 'OK', 'OKAY', 'YOU', 'YN',
                           'FAWR', 'MAWR', 'IAWN', 'GREAT', 'LOVELY'})  # fmt: skip
 # words that may stand around a command without making it a message for staff
@@ -52,8 +54,8 @@ CASE_WORDS = frozenset({'CASE', 'REF', 'REFERENCE', 'STATUS', 'UPDATE', 'NUMBER'
 # keywords a typo may reach (one letter wrong, missing, extra, or two swapped); short or common words must be exact
 # The Welsh commands: one of them (or a typo of BINIAU or CYMORTH) makes a text Welsh (`language_of`)
 WELSH_COMMAND_WORDS = frozenset({
-    'BINIAU', 'BINNAU', 'BINAU', 'CYMORTH', 'HELPU', 'ACHOS', 'CYFEIRNOD', 'STATWS', 'DIWEDDARIAD', 'RHIF',
-    'ADRODDIAD',
+    'BINIAU', 'BINNAU', 'BINAU', 'MINIAU', 'FINIAU', 'CYMORTH', 'GYMORTH', 'NGHYMORTH', 'CHYMORTH', 'HELPU',
+    'ACHOS', 'CYFEIRNOD', 'STATWS', 'DIWEDDARIAD', 'RHIF', 'ADRODDIAD',
 })  # fmt: skip
 # other Welsh words: two different ones make a text Welsh, one alone does not ("yr" is English text-speak for your,
 # "mae" and "sut" are English names and typos, and "diolch" is said in English in Wales too)

@@ -25,13 +25,15 @@ from templates.registry import SMS_CHARACTER_LIMIT, notice_message, preview
     'message',
     ['BINS', 'bins', 'Bins please', ' bins.  PLEASE! ', 'bin', 'NEXT', 'next bin day?', 'When is my bin day?',
      'BINIAU', 'Biniau os gwelwch yn dda', 'binnau plîs', 'BNIS', 'binz', 'Bins pls 🙏', 'ｂｉｎｓ', 'B-I-N-S',
-     'bins\u0000', 'Hi, bins please, thanks'],
+     'bins\u0000', 'Hi, bins please, thanks', 'fy miniau plîs', 'Pryd mae fy miniau?', 'finiau'],
 )  # fmt: skip
 def test_bins_in_its_forgiving_forms(message: str) -> None:
     assert parse(message) == Command('bins')
 
 
-@pytest.mark.parametrize('message', ['HELP', 'help?', 'Cymorth', 'CYMROTH', 'hlep', 'Help please', 'helpu'])
+@pytest.mark.parametrize(
+    'message', ['HELP', 'help?', 'Cymorth', 'CYMROTH', 'hlep', 'Help please', 'helpu', 'gymorth', 'fy nghymorth']
+)
 def test_help_in_english_welsh_and_typos(message: str) -> None:
     assert parse(message) == Command('help')
 
@@ -70,7 +72,8 @@ def test_stop_and_start_keep_their_own_reading() -> None:
 @pytest.mark.parametrize(
     ('message', 'language'),
     [('BINS', 'en'), ('bins please', 'en'), ('HELP', 'en'), ('FMS-20417', 'en'), ('next bin day?', 'en'),
-     ('BINIAU', 'cy'), ('binnau plîs', 'cy'), ('Cymorth', 'cy'), ('CYMROTH', 'cy'), ('helpu', 'cy'),
+     ('BINIAU', 'cy'), ('binnau plîs', 'cy'), ('fy miniau', 'cy'), ('gymorth', 'cy'), ('Cymorth', 'cy'),
+     ('CYMROTH', 'cy'), ('helpu', 'cy'),
      ('Achos ENF/2026/0042', 'cy'), ('Pryd mae fy miniau?', 'cy'), ('Diolch yn fawr', 'cy'), ('Sut mae', 'cy'),
      ('Mae gen i gwestiwn am y ffens', 'cy'), ('', 'en'), ('👍', 'en'),
      ('when is yr bin day', 'en'), ('wot time r ma bins', 'en'), ('is fy bin out?', 'en'), ('sut?', 'en'),
