@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
-import sys
 from typing import Any
 
 import aiohttp
@@ -21,9 +19,8 @@ from aiohttp import web
 from notifier.shell.app import error_middleware
 from notifier.shell.embedded import free_port
 from tests.conftest import Services
-from tests.support import ROOT
 from tests.support.api import new_token
-from tests.support.app import SECRET
+from tests.support.web import start_web, wait_serving
 
 
 async def cut_short(port: int, head: str) -> None:
@@ -39,27 +36,11 @@ async def cut_short(port: int, head: str) -> None:
 @pytest.mark.timeout(120)
 async def test_a_request_cut_short_is_not_logged_as_an_error(services: Services, pg: asyncpg.Pool) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith('TELLME_')} | {
-        'TELLME_DATABASE_URL': services.database_url,
-        'TELLME_REDIS_URL': services.redis_url,
-        'TELLME_SECRET_KEY': SECRET,
-        'TELLME_PORT': str(port),
-        'TELLME_LOG_LEVEL': 'INFO',
-    }
-    web = await asyncio.create_subprocess_exec(
-        sys.executable, '-m', 'notifier', 'web', cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    web = await start_web(services, port, LOG_LEVEL='INFO')
     token = await new_token(pg, name='case system')
     try:
+        await wait_serving(port)
         async with aiohttp.ClientSession() as http:
-            for _ in range(600):  # a busy machine is slow to start one
-                try:
-                    async with http.get(f'http://127.0.0.1:{port}/livez') as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
             await cut_short(port, (
                 'POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
                 f'Authorization: Bearer {token}\r\nContent-Length: 140\r\n\r\n'

@@ -6,9 +6,7 @@ database and Redis, the Notify simulator in this test's event loop made slow for
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 
 import aiohttp
@@ -16,9 +14,8 @@ import pytest
 
 from notifier.shell.embedded import free_port
 from tests.conftest import Services
-from tests.support import ROOT
-from tests.support.app import SECRET
 from tests.support.notify import RunningSim
+from tests.support.web import start_web, wait_serving
 
 GRACE, DRAIN, SLOW = 10.0, 1.0, 2.0
 
@@ -36,28 +33,12 @@ async def test_sigterm_drains_finishes_the_request_in_flight_and_exits_0_within_
 ) -> None:
     port = free_port()
     base = f'http://127.0.0.1:{port}'
-    env = {k: v for k, v in os.environ.items() if not k.startswith('TELLME_')} | {
-        'TELLME_DATABASE_URL': services.database_url,
-        'TELLME_REDIS_URL': services.redis_url,
-        'TELLME_SECRET_KEY': SECRET,
-        'TELLME_NOTIFY_API_KEY': sim.key,
-        'TELLME_NOTIFY_BASE_URL': sim.url,
-        'TELLME_PORT': str(port),
-        'TELLME_SHUTDOWN_GRACE': str(GRACE),
-        'TELLME_SHUTDOWN_DRAIN': str(DRAIN),
-        'TELLME_LOG_LEVEL': 'WARNING',
-    }
-    web = await asyncio.create_subprocess_exec(
-        sys.executable, '-m', 'notifier', 'web', cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    web = await start_web(
+        services, port, NOTIFY_API_KEY=sim.key, NOTIFY_BASE_URL=sim.url, SHUTDOWN_GRACE=str(GRACE),
+        SHUTDOWN_DRAIN=str(DRAIN), LOG_LEVEL='WARNING',
     )  # fmt: skip
     try:
-        for _ in range(600):  # a busy machine is slow to start one
-            try:
-                if (await get(f'{base}/livez'))[0] == 200:
-                    break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.05)
+        await wait_serving(port)
         assert (await get(f'{base}/readyz'))[0] == 200
 
         await sim.fault({'action': 'slow', 'delay': SLOW, 'count': 1, 'all_endpoints': True})
