@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -240,6 +240,24 @@ async def test_topics_and_areas_by_the_names_the_council_gave_them(client: Any, 
     assert f'Ward {WARD}' not in html and '>planning<' not in html
 
 
+async def text_answered(pg: asyncpg.Pool, contact_id: int, answer: str, status: str, at: datetime) -> None:
+    """A text received from `contact_id` and Tell Me's `answer` to it, sent at `at` and now `status`."""
+    callback = await pg.fetchval(
+        "insert into notify_callbacks (kind, notify_id, payload) values ('inbound-sms', $1, '{}') returning id",
+        uuid.uuid4(),
+    )
+    reply = await pg.fetchval(
+        "insert into notifications (contact_point_id, channel, purpose, status, template_id) "
+        "values ($1, 'sms', 'reply', $2, $3) returning id",
+        contact_id, status, uuid.uuid4(),
+    )  # fmt: skip
+    await pg.execute(
+        'insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at) '
+        'values ($1, $2, $3, $4, $5)',
+        callback, contact_id, answer, reply, at,
+    )  # fmt: skip
+
+
 async def test_answers_to_texts_asking_for_bin_days_or_a_case_count_as_contacts_avoided(
     client: Any, pg: asyncpg.Pool
 ) -> None:
@@ -248,21 +266,9 @@ async def test_answers_to_texts_asking_for_bin_days_or_a_case_count_as_contacts_
     resident = await factories.make_resident(pg, email=False, sms=True)
     answers = [('bins', 'delivered'), ('case', 'delivered'), ('bins', 'sending'), ('help', 'delivered'),
                ('acknowledged', 'delivered'), ('not-followed', 'delivered')]  # fmt: skip
+    now = await pg.fetchval('select now()')
     for answer, status in answers:
-        callback = await pg.fetchval(
-            "insert into notify_callbacks (kind, notify_id, payload) values ('inbound-sms', $1, '{}') returning id",
-            uuid.uuid4(),
-        )
-        reply = await pg.fetchval(
-            "insert into notifications (contact_point_id, channel, purpose, status, template_id) "
-            "values ($1, 'sms', 'reply', $2, $3) returning id",
-            resident.sms_id, status, uuid.uuid4(),
-        )  # fmt: skip
-        await pg.execute(
-            'insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at) '
-            'values ($1, $2, $3, $4, now())',
-            callback, resident.sms_id, answer, reply,
-        )  # fmt: skip
+        await text_answered(pg, resident.sms_id, answer, status, now)
     body = await (await client.get('/api/overview', headers=await token_for(pg, 'comms'))).json()
     assert (body['avoided_contacts']['text_answers'], body['avoided_contacts']['contacts']) == (2, 2)
     await sign_in_as(client, pg, 'comms@council.example', 'comms')
@@ -282,19 +288,6 @@ async def test_a_resident_asking_for_bin_days_again_the_same_day_is_one_contact_
              (resident, 'bins', timedelta(hours=2)), (resident, 'case', timedelta(hours=2)),
              (resident, 'bins', timedelta(days=1)), (other, 'bins', timedelta(0))]  # fmt: skip
     for who, answer, after in asked:
-        callback = await pg.fetchval(
-            "insert into notify_callbacks (kind, notify_id, payload) values ('inbound-sms', $1, '{}') returning id",
-            uuid.uuid4(),
-        )
-        reply = await pg.fetchval(
-            "insert into notifications (contact_point_id, channel, purpose, status, template_id) "
-            "values ($1, 'sms', 'reply', 'delivered', $2) returning id",
-            who.sms_id, uuid.uuid4(),
-        )  # fmt: skip
-        await pg.execute(
-            'insert into text_answers (callback_id, contact_point_id, answer, notification_id, answered_at) '
-            'values ($1, $2, $3, $4, $5)',
-            callback, who.sms_id, answer, reply, morning + after,
-        )  # fmt: skip
+        await text_answered(pg, who.sms_id, answer, 'delivered', morning + after)
     body = await (await client.get('/api/overview', headers=await token_for(pg, 'comms'))).json()
     assert body['avoided_contacts']['text_answers'] == 4, 'bins and case that morning, bins next day, the other'
